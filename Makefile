@@ -1,0 +1,103 @@
+# skyvm: `make` builds build/skyvm; `make run` boots the embedded guest;
+# `make check` installs what it needs and runs every test; `make bench`.
+# SANITIZE=1 builds and tests under AddressSanitizer + UBSan (in build/san).
+
+CC ?= cc
+SANITIZE ?= 0
+
+ifeq ($(SANITIZE),1)
+BUILD := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else
+BUILD := build
+SANFLAGS :=
+endif
+
+# Warnings, chosen deliberately: every one of these has caught real bugs in
+# code of this kind (ioctls, byte layouts, table parsing).
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wformat-truncation=2 \
+	-Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition \
+	-Wpointer-arith -Wcast-align -Wwrite-strings -Wvla -Wundef \
+	-Wimplicit-fallthrough -Wnull-dereference -Wduplicated-cond \
+	-Wlogical-op -Wno-unused-parameter
+
+CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -Isrc -I$(BUILD)/gen $(WARNINGS) $(SANFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
+LDLIBS := -ljansson -lpthread
+
+SRC := $(sort $(shell find src -name '*.c' -not -path 'src/guest/*'))
+OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
+LIB_OBJ := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+
+# ---- embedded guests: src/guest/<name>/ + src/guest/lib/ -> a PVH ELF each
+GUEST_NAMES := $(sort $(filter-out lib,$(notdir $(patsubst %/,%,$(dir $(wildcard src/guest/*/*.c src/guest/*/*.S))))))
+GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
+	-fno-builtin -mno-red-zone -mgeneral-regs-only -mno-sse -mno-mmx -mno-avx \
+	-fno-asynchronous-unwind-tables -fcf-protection=none -m64 -Isrc/guest \
+	-Wall -Wextra -Werror -Wno-unused-parameter
+GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack \
+	-Wl,-z,max-page-size=0x1000 -T src/guest/lib/guest.ld
+GUEST_LIB_SRC := $(wildcard src/guest/lib/*.c src/guest/lib/*.S)
+GUEST_ELFS := $(patsubst %,build/guest/%.elf,$(GUEST_NAMES))
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.SECONDEXPANSION:
+.PHONY: all run check check-unit check-e2e check-slow bench deps clean guests
+all: $(BUILD)/skyvm
+
+$(BUILD)/skyvm: $(OBJ) $(BUILD)/obj/gen/guests.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# Guest ELFs are built once, without sanitizers, and shared by both builds.
+guests: $(GUEST_ELFS)
+build/guest/%.elf: $(GUEST_LIB_SRC) $(wildcard src/guest/lib/*.h src/guest/lib/guest.ld) $$(wildcard src/guest/$$*/*)
+	@mkdir -p build/guest
+	$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB_SRC) $(wildcard src/guest/$*/*.c src/guest/$*/*.S)
+
+$(BUILD)/gen/guests.S $(BUILD)/gen/guests.c: $(GUEST_ELFS) Makefile
+	@mkdir -p $(BUILD)/gen
+	scripts/gen-guests.sh $(BUILD)/gen $(GUEST_NAMES)
+$(BUILD)/obj/gen/guests.o: $(BUILD)/gen/guests.S $(BUILD)/gen/guests.c
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $(BUILD)/obj/gen/guests_blob.o $(BUILD)/gen/guests.S
+	$(CC) $(CFLAGS) -c -o $(BUILD)/obj/gen/guests_table.o $(BUILD)/gen/guests.c
+	ld -r -o $@ $(BUILD)/obj/gen/guests_blob.o $(BUILD)/obj/gen/guests_table.o
+
+# ---- tests
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(BUILD)/obj/gen/guests.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJ) $(BUILD)/obj/gen/guests.o $(LDFLAGS) $(LDLIBS) -lcmocka
+
+deps:
+	@scripts/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory $(BUILD)/skyvm $(UNIT_BIN) check-prereqs
+	@SKYVM=$(BUILD)/skyvm UNIT_DIR=$(BUILD)/tests SANITIZE=$(SANITIZE) tests/run.sh
+
+check-unit: $(UNIT_BIN)
+	@SKYVM=$(BUILD)/skyvm UNIT_DIR=$(BUILD)/tests tests/run.sh --unit-only
+
+run: deps
+	@$(MAKE) --no-print-directory $(BUILD)/skyvm
+	$(BUILD)/skyvm run $(RUN_ARGS)
+
+bench: deps
+	@$(MAKE) --no-print-directory build/skyvm
+	@bench/run.sh
+
+clean:
+	rm -rf build
+
+# Fragments add their own targets (e.g. the Linux test kernel) and may add
+# prerequisites to check-prereqs.
+.PHONY: check-prereqs
+check-prereqs:
+-include mk/*.mk
+-include $(OBJ:.o=.d)

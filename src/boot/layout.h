@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest-physical layout: every fixed guest address skyvm uses, in one file.
+ *
+ *   0x0000_0000  real-mode IVT/BDA (left zero)
+ *   0x0000_0500  boot GDT (64-bit entry: null, code, data, TSS)
+ *   0x0000_6000  PVH hvm_start_info, then its memmap
+ *   0x0000_7000  Linux zero page (struct boot_params)
+ *   0x0000_9000  boot page tables: PML4, PDPT, 4 PDs (identity 0-4 GiB, 2 MiB pages)
+ *   0x0002_0000  kernel command line (up to 64 KiB)
+ *   0x0008_0000  top of the initial stack for the embedded guests
+ *   0x000E_0000  ACPI: RSDP (in the legacy BIOS scan area), then XSDT, FADT, DSDT, MADT
+ *   0x0010_0000  kernel image (bzImage protected-mode part, ELF PT_LOAD as linked)
+ *   ...          RAM up to min(memory, 3 GiB)
+ *   0xC000_0000  32-bit hole: PCI/MMIO, IOAPIC, LAPIC, KVM's TSS and identity map
+ *   0x1_0000_0000 the rest of RAM when memory > 3 GiB
+ */
+#ifndef SKYVM_BOOT_LAYOUT_H
+#define SKYVM_BOOT_LAYOUT_H
+
+#define LAYOUT_BOOT_GDT 0x500ULL
+#define LAYOUT_PVH_START_INFO 0x6000ULL
+#define LAYOUT_PVH_MEMMAP 0x6400ULL     /* hvm_memmap_table_entry[] */
+#define LAYOUT_PVH_MEMMAP_MAX 32
+#define LAYOUT_ZERO_PAGE 0x7000ULL
+#define LAYOUT_PML4 0x9000ULL
+#define LAYOUT_PDPT 0xA000ULL
+#define LAYOUT_PD 0xB000ULL             /* 4 pages: 0xB000-0xEFFF */
+#define LAYOUT_CMDLINE 0x20000ULL
+#define LAYOUT_CMDLINE_MAX 0x10000ULL
+#define LAYOUT_BOOT_STACK 0x80000ULL
+#define LAYOUT_EBDA_START 0x9FC00ULL    /* low RAM ends here in the e820 map */
+#define LAYOUT_ACPI_START 0xE0000ULL    /* RSDP here, tables after it */
+#define LAYOUT_ACPI_END 0x100000ULL
+#define LAYOUT_KERNEL_START 0x100000ULL
+
+#define LAYOUT_HOLE_START 0xC0000000ULL /* RAM above this moves to 4 GiB */
+#define LAYOUT_HOLE_END 0x100000000ULL
+#define LAYOUT_IOAPIC 0xFEC00000ULL
+#define LAYOUT_LAPIC 0xFEE00000ULL
+#define LAYOUT_KVM_IDENTITY_MAP 0xFEFFC000ULL /* KVM_SET_IDENTITY_MAP_ADDR, 1 page */
+#define LAYOUT_KVM_TSS 0xFEFFD000ULL          /* KVM_SET_TSS_ADDR, 3 pages */
+
+#define LAYOUT_MIN_MEMORY_MIB 2ULL      /* the embedded guests fit in this */
+
+#endif

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The CPU model pipeline: from `--cpu MODEL[,opts]` and the host's
+ * KVM_GET_SUPPORTED_CPUID to one CPUID table per vCPU.
+ *
+ * The stages, in order (each a function in src/cpu/, each testable without
+ * /dev/kvm on a recorded supported-CPUID blob):
+ *   1. supported   KVM_GET_SUPPORTED_CPUID (kvm/kvm.c grows the buffer on E2BIG)
+ *   2. fixups      host quirks, in one place (cpu/fixups.c)
+ *   3. model       named model, host/max/base, or file:PATH (cpu/models.c, cpu/custom.c)
+ *   4. options     +f -f f=on|off vendor= family= ... (cpu/spec.c); -f beats +f
+ *   5. deps        a table of {from, to}: when from is off, to is cleared (cpu/deps.c)
+ *   6. filter      drop what the host lacks; one warning each; enforce = error
+ *   7. migratable  drop unmigratable and nameless bits when migratable=on
+ *   8. normalise   per vCPU: vendor/max leaf, APIC ids, topology, xsave sizes,
+ *                  brand, KVM PV leaves (cpu/normalise.c)
+ *   9. KVM_SET_CPUID2 on each vCPU before its first KVM_RUN (kvm/vcpu.c)
+ */
+#ifndef SKYVM_CPU_CPU_H
+#define SKYVM_CPU_CPU_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cpu/cpuid.h"
+#include "cpu/features.h"
+#include "cpu/models.h"
+
+struct cpu_topology {
+	unsigned cpus;    /* vCPUs to create */
+	unsigned sockets; /* 0 = derive */
+	unsigned cores;   /* per socket; 0 = derive */
+	unsigned threads; /* per core; 0 = derive */
+};
+
+struct cpu_result {
+	struct cpu_def def;              /* the model after options */
+	struct cpu_featureset requested; /* what model + options asked for */
+	struct cpu_featureset enabled;   /* what the guest gets */
+	struct cpu_featureset filtered;  /* dropped: host does not support */
+	struct cpu_featureset unmigratable; /* dropped by migratable=on */
+	struct cpuid_table table;        /* before per-vCPU normalisation */
+	struct cpu_topology topo;        /* resolved: sockets*cores*threads >= cpus */
+	bool enforce;
+	bool migratable;
+};
+
+/*
+ * Run stages 2-7 for `spec` against `supported`.  Warnings for filtered
+ * features go to `warn` (NULL = silent) in QEMU's form:
+ *   host doesn't support requested feature: CPUID.07H:EBX.avx512f [bit 16]
+ * Returns 0, or -1 with err_msg() set (unknown model/feature with
+ * suggestions, malformed option, enforce with the list of missing features).
+ */
+int cpu_configure(const char *spec, const struct cpuid_table *supported,
+		  const struct cpu_topology *topo, struct cpu_result *out, FILE *warn);
+
+/* Stage 8: the CPUID table of vCPU `index` (0-based). */
+int cpu_vcpu_cpuid(const struct cpu_result *r, unsigned index, struct cpuid_table *out);
+
+/* The APIC id of vCPU `index` under the resolved topology. */
+unsigned cpu_apic_id(const struct cpu_topology *topo, unsigned index);
+
+#endif

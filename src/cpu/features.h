@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one table of named CPUID bits.
+ *
+ * Every feature name skyvm knows lives in features.c and nowhere else:
+ * parsing, warnings, `cpu features`, JSON and docs all read it.  Bits are
+ * grouped into feature words, one per (leaf, subleaf, register) that QEMU
+ * names; a feature set is one uint32_t per word (struct cpu_featureset).
+ */
+#ifndef SKYVM_CPU_FEATURES_H
+#define SKYVM_CPU_FEATURES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/cpuid.h"
+
+enum feature_word {
+	FW_1_EDX,
+	FW_1_ECX,
+	FW_6_EAX,
+	FW_7_0_EBX,
+	FW_7_0_ECX,
+	FW_7_0_EDX,
+	FW_7_1_EAX,
+	FW_7_1_EDX,
+	FW_7_2_EDX,
+	FW_D_1_EAX,
+	FW_14_0_ECX,
+	FW_24_0_EBX,
+	FW_8000_0001_EDX,
+	FW_8000_0001_ECX,
+	FW_8000_0007_EDX,
+	FW_8000_0007_EBX,
+	FW_8000_0008_EBX,
+	FW_8000_0021_EAX,
+	FW_8000_0021_EBX,
+	FW_8000_0022_EAX,
+	FW_C000_0001_EDX,
+	FW_8000_000A_EDX,
+	FW_KVM_FEATURES, /* 0x40000001.EAX */
+	FW_KVM_HINTS,    /* 0x40000001.EDX */
+	FW_COUNT
+};
+
+struct feature_word_info {
+	uint32_t leaf;
+	uint32_t subleaf;
+	bool indexed; /* subleaf is significant */
+	enum cpuid_reg reg;
+	const char *label; /* "CPUID.07H:EBX" as QEMU prints it */
+};
+
+/* Per-bit flags. */
+#define FEAT_UNMIGRATABLE (1u << 0) /* e.g. invtsc: blocks migration */
+#define FEAT_KVM_PV (1u << 1)       /* a KVM paravirt feature (0x40000001) */
+#define FEAT_NEEDS_HYPERCALL (1u << 2) /* guest code uses vmcall (pv-unhalt, pv-ipi, ...) */
+
+struct cpu_feature {
+	const char *name;     /* QEMU's spelling, e.g. "avx512f" */
+	enum feature_word word;
+	uint8_t bit;
+	uint32_t flags;
+	const char *aliases[3]; /* other accepted spellings, NULL-terminated */
+};
+
+struct cpu_featureset {
+	uint32_t w[FW_COUNT];
+};
+
+extern const struct feature_word_info feature_words[FW_COUNT];
+extern const struct cpu_feature cpu_features[];
+extern const size_t cpu_features_count;
+
+/*
+ * Look a feature up by name or alias.  '_' and '-' are equivalent and case is
+ * ignored (QEMU accepts "sse4_1", "sse4.1", "sse4-1").  NULL when unknown.
+ */
+const struct cpu_feature *cpu_feature_find(const char *name);
+/* The named feature at (word, bit), or NULL for a nameless bit. */
+const struct cpu_feature *cpu_feature_at(enum feature_word w, unsigned bit);
+/*
+ * Up to `max` known names closest to an unknown one (edit distance), best
+ * first; returns how many were written.
+ */
+size_t cpu_feature_suggest(const char *unknown, const char **out, size_t max);
+
+static inline bool featureset_has(const struct cpu_featureset *s, const struct cpu_feature *f)
+{
+	return (s->w[f->word] >> f->bit) & 1u;
+}
+static inline void featureset_set(struct cpu_featureset *s, const struct cpu_feature *f, bool on)
+{
+	if (on)
+		s->w[f->word] |= 1u << f->bit;
+	else
+		s->w[f->word] &= ~(1u << f->bit);
+}
+
+/* Read the feature words out of a CPUID table / write them into one. */
+void featureset_from_cpuid(struct cpu_featureset *s, const struct cpuid_table *t);
+int featureset_to_cpuid(const struct cpu_featureset *s, struct cpuid_table *t);
+
+#endif

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Named CPU models as const data, with versions and aliases (models.c).
+ *
+ * As in QEMU a fix is a new version of a model, never an edit of an old one,
+ * so a guest's CPU never changes under it.  The unversioned name is an alias
+ * of one version (QEMU 7.2: usually v1).  Models resolve to a flat struct
+ * cpu_def; special kinds ("host", "max", "base") are filled from the
+ * supported CPUID by the pipeline.
+ */
+#ifndef SKYVM_CPU_MODELS_H
+#define SKYVM_CPU_MODELS_H
+
+#include <stdint.h>
+
+#include "cpu/features.h"
+
+enum cpu_def_kind { CPU_DEF_NAMED, CPU_DEF_HOST, CPU_DEF_MAX, CPU_DEF_BASE, CPU_DEF_CUSTOM };
+
+struct cpu_def {
+	char name[64];          /* canonical name, e.g. "Skylake-Server-v4" */
+	enum cpu_def_kind kind;
+	char vendor[13];        /* "GenuineIntel", "AuthenticAMD"; "" = host's */
+	uint32_t family, model, stepping;
+	uint32_t level, xlevel; /* max basic / extended leaf */
+	char model_id[49];      /* brand string */
+	struct cpu_featureset features;
+};
+
+/* One line per model version for `cpu list`. */
+struct cpu_model_info {
+	const char *name;       /* "Skylake-Server-v4" */
+	const char *base_name;  /* "Skylake-Server" */
+	int version;
+	const char *alias;      /* an extra alias of this version, or NULL */
+	const char *note;       /* short description, or NULL */
+};
+
+/*
+ * Resolve a model name ("Skylake-Server", "Skylake-Server-v4", an alias,
+ * "host", "max", "base") into *out.  Returns 0, or -1 with err_msg() naming
+ * the unknown model and suggesting close names.
+ */
+int cpu_model_resolve(const char *name, struct cpu_def *out);
+/* Enumerate versions: returns the number written (at most max). */
+size_t cpu_model_list(struct cpu_model_info *out, size_t max);
+
+#endif

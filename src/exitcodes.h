@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * skyvm's exit codes, in one place (docs/cli.md repeats this table).
+ *
+ * `skyvm run`: a guest that ends itself through the debug-exit port passes its
+ * status (0-255) through unchanged; i8042 reset and a clean shutdown are 0.
+ * Everything the VMM decides uses the codes below, chosen above the range
+ * small guests use.
+ */
+#ifndef SKYVM_EXITCODES_H
+#define SKYVM_EXITCODES_H
+
+enum skyvm_exit {
+	EXIT_OK = 0,
+	EXIT_ERROR = 1,            /* set-up failed: file, KVM, memory, model */
+	EXIT_USAGE = 2,            /* bad command line */
+	EXIT_CPU_MISMATCH = 3,     /* cpu verify: guest saw a different CPUID */
+	EXIT_CPU_INCOMPATIBLE = 4, /* cpu compare: model does not run on a host */
+	EXIT_GUEST_SHUTDOWN = 120, /* triple fault (KVM_EXIT_SHUTDOWN) */
+	EXIT_GUEST_INTERNAL = 121, /* KVM_EXIT_INTERNAL_ERROR (emulation failure) */
+	EXIT_GUEST_FAIL_ENTRY = 122, /* KVM_EXIT_FAIL_ENTRY */
+	EXIT_GUEST_UNHANDLED = 123,  /* an exit reason skyvm does not handle */
+	EXIT_TIMEOUT = 124,        /* --timeout expired (as timeout(1)) */
+	EXIT_GUEST_OUTPUT = 125,   /* guest exceeded --max-output */
+};
+
+#endif
