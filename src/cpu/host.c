@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+#include "cpu/host.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "util/err.h"
+
+/* Most hosts report 40-100 entries; start there and double on E2BIG. */
+#define FIRST_REQUEST 64
+
+int cpu_host_supported_fd(int kvm_fd, struct cpuid_table *out)
+{
+	uint32_t want = FIRST_REQUEST;
+
+	for (;;) {
+		struct kvm_cpuid2 *req;
+		int rc, saved;
+
+		req = calloc(1, sizeof(*req) + want * sizeof(req->entries[0]));
+		if (!req)
+			return err_set("KVM_GET_SUPPORTED_CPUID: out of memory");
+		req->nent = want;
+		rc = ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, req);
+		saved = errno;
+		if (rc == 0) {
+			uint32_t got = req->nent;
+
+			if (got > CPUID_MAX_ENTRIES) {
+				free(req);
+				return err_set("KVM_GET_SUPPORTED_CPUID: %u entries, more than %u",
+					       got, CPUID_MAX_ENTRIES);
+			}
+			memset(out, 0, sizeof(*out));
+			out->nent = req->nent;
+			memcpy(out->ent, req->entries, req->nent * sizeof(req->entries[0]));
+			free(req);
+			return 0;
+		}
+		free(req);
+		/* E2BIG: the kernel has more entries than we asked for. */
+		if (saved == E2BIG && want < CPUID_MAX_ENTRIES) {
+			want = want * 2 > CPUID_MAX_ENTRIES ? CPUID_MAX_ENTRIES : want * 2;
+			continue;
+		}
+		errno = saved;
+		return err_errno("KVM_GET_SUPPORTED_CPUID");
+	}
+}
+
+int cpu_host_supported(struct cpuid_table *out)
+{
+	int fd, rc, version;
+
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return err_errno("open /dev/kvm (is KVM available and are you in group kvm?)");
+	version = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		close(fd);
+		return err_set("/dev/kvm: KVM API version %d, skyvm needs %d", version,
+			       KVM_API_VERSION);
+	}
+	rc = cpu_host_supported_fd(fd, out);
+	close(fd);
+	return rc;
+}
