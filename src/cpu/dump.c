@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CPUID dumps in the skyvm format (docs/cpuid-dump.md), and the format
+ * detection that sends Firecracker fingerprints to fleet/firecracker.c.
+ */
+#include "cpu/dump.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fleet/firecracker.h"
+#include "util/err.h"
+
+#define DUMP_FORMAT "skyvm-cpuid-dump"
+#define DUMP_VERSION 1
+
+/* "0x1f", "31" or a JSON integer, as a 32-bit value. */
+static int parse_u32(const json_t *v, const char *where, uint32_t *out)
+{
+	const char *s;
+	char *end;
+	unsigned long long n;
+
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+
+		if (i < 0 || i > UINT32_MAX)
+			return err_set("%s: %" JSON_INTEGER_FORMAT " is not a 32-bit value", where, i);
+		*out = (uint32_t)i;
+		return 0;
+	}
+	if (!json_is_string(v))
+		return err_set("%s: expected a hex string like \"0x0000001f\"", where);
+	s = json_string_value(v);
+	errno = 0;
+	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+		return err_set("%s: '%s' is not a number", where, s);
+	n = strtoull(s, &end, 0);
+	if (errno || *end)
+		return err_set("%s: '%s' is not a number", where, s);
+	if (n > UINT32_MAX)
+		return err_set("%s: '%s' does not fit in 32 bits", where, s);
+	*out = (uint32_t)n;
+	return 0;
+}
+
+static void copy_str(char *dst, size_t size, const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (json_is_string(v))
+		snprintf(dst, size, "%s", json_string_value(v));
+}
+
+static void file_stem(const char *path, char *buf, size_t size)
+{
+	const char *base = strrchr(path, '/');
+	size_t len;
+
+	base = base ? base + 1 : path;
+	len = strcspn(base, ".");
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, base, len);
+	buf[len] = '\0';
+}
+
+/* The vendor string of leaf 0: EBX, EDX, ECX. */
+static void vendor_of(const struct cpuid_table *t, char out[13])
+{
+	const struct kvm_cpuid_entry2 *e = cpuid_find_const(t, 0, 0);
+
+	out[0] = '\0';
+	if (!e)
+		return;
+	memcpy(out, &e->ebx, 4);
+	memcpy(out + 4, &e->edx, 4);
+	memcpy(out + 8, &e->ecx, 4);
+	out[12] = '\0';
+}
+
+static int parse_entry(const json_t *je, size_t i, struct cpuid_table *out)
+{
+	static const char *const regs[] = { "eax", "ebx", "ecx", "edx" };
+	char where[64];
+	uint32_t leaf, subleaf = 0, val[4];
+	const json_t *v;
+	bool indexed;
+	struct kvm_cpuid_entry2 *e;
+
+	if (!json_is_object(je))
+		return err_set("entries[%zu]: expected an object", i);
+	snprintf(where, sizeof(where), "entries[%zu].leaf", i);
+	if (parse_u32(json_object_get(je, "leaf"), where, &leaf) < 0)
+		return -1;
+	v = json_object_get(je, "subleaf");
+	snprintf(where, sizeof(where), "entries[%zu].subleaf", i);
+	if (v && parse_u32(v, where, &subleaf) < 0)
+		return -1;
+	v = json_object_get(je, "indexed");
+	if (v && !json_is_boolean(v))
+		return err_set("entries[%zu].indexed: expected true or false", i);
+	indexed = v ? json_is_true(v) : subleaf != 0;
+	for (int r = 0; r < 4; r++) {
+		snprintf(where, sizeof(where), "entries[%zu].%s", i, regs[r]);
+		v = json_object_get(je, regs[r]);
+		if (!v)
+			return err_set("%s: missing", where);
+		if (parse_u32(v, where, &val[r]) < 0)
+			return -1;
+	}
+	for (uint32_t k = 0; k < out->nent; k++)
+		if (out->ent[k].function == leaf && (!indexed || out->ent[k].index == subleaf))
+			return err_set("entries[%zu]: leaf 0x%x subleaf 0x%x appears twice", i,
+				       leaf, subleaf);
+	if (out->nent >= CPUID_MAX_ENTRIES)
+		return err_set("entries: more than %d entries", CPUID_MAX_ENTRIES);
+	e = &out->ent[out->nent++];
+	memset(e, 0, sizeof(*e));
+	e->function = leaf;
+	e->index = indexed ? subleaf : 0;
+	e->flags = indexed ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+	e->eax = val[0];
+	e->ebx = val[1];
+	e->ecx = val[2];
+	e->edx = val[3];
+	return 0;
+}
+
+static int parse_skyvm(const json_t *root, struct cpuid_table *out, struct cpuid_dump_meta *meta)
+{
+	const json_t *fmt = json_object_get(root, "format");
+	const json_t *ver = json_object_get(root, "version");
+	const json_t *host = json_object_get(root, "host");
+	const json_t *entries = json_object_get(root, "entries");
+	size_t i;
+	const json_t *je;
+
+	if (!json_is_string(fmt) || strcmp(json_string_value(fmt), DUMP_FORMAT))
+		return err_set("format: expected \"%s\" (or a Firecracker fingerprint)",
+			       DUMP_FORMAT);
+	if (!json_is_integer(ver))
+		return err_set("version: expected an integer");
+	if (json_integer_value(ver) != DUMP_VERSION)
+		return err_set("version: %" JSON_INTEGER_FORMAT " is not supported (this skyvm "
+			       "reads version %d)", json_integer_value(ver), DUMP_VERSION);
+	if (host && !json_is_object(host))
+		return err_set("host: expected an object");
+	if (!json_is_array(entries))
+		return err_set("entries: expected an array");
+	if (json_array_size(entries) == 0)
+		return err_set("entries: empty");
+	copy_str(meta->source, sizeof(meta->source), root, "source");
+	if (host) {
+		copy_str(meta->name, sizeof(meta->name), host, "name");
+		copy_str(meta->vendor, sizeof(meta->vendor), host, "vendor");
+		copy_str(meta->model_id, sizeof(meta->model_id), host, "model_id");
+		copy_str(meta->kernel, sizeof(meta->kernel), host, "kernel");
+	}
+	json_array_foreach(entries, i, je)
+		if (parse_entry(je, i, out) < 0)
+			return -1;
+	return 0;
+}
+
+int cpuid_dump_load(const char *path, struct cpuid_table *out, struct cpuid_dump_meta *meta)
+{
+	json_error_t jerr;
+	json_t *root;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(meta, 0, sizeof(*meta));
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		if (jerr.line < 0)
+			return err_set("%s: %s", path, jerr.text);
+		return err_set("%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return err_set("%s: not a CPUID dump (expected a JSON object)", path);
+	}
+	if (firecracker_dump_detect(root)) {
+		rc = firecracker_dump_parse(root, path, out, meta);
+		json_decref(root);
+		return rc;
+	}
+	rc = parse_skyvm(root, out, meta);
+	json_decref(root);
+	if (rc < 0)
+		return err_wrap("%s", path);
+	if (!meta->name[0])
+		file_stem(path, meta->name, sizeof(meta->name));
+	if (!meta->vendor[0])
+		vendor_of(out, meta->vendor);
+	cpuid_sort(out);
+	return 0;
+}
+
+/* A JSON string literal for `s` (escaped by jansson); "" when s is NULL. */
+static int put_string(FILE *f, const char *s)
+{
+	json_t *j = json_string(s ? s : "");
+	char *text;
+
+	if (!j) /* not UTF-8 */
+		j = json_string("");
+	text = json_dumps(j, JSON_ENCODE_ANY);
+	json_decref(j);
+	if (!text)
+		return err_set("out of memory");
+	fputs(text, f);
+	free(text);
+	return 0;
+}
+
+static int write_sorted(FILE *f, const struct cpuid_table *sorted,
+			const struct cpuid_dump_meta *meta);
+
+int cpuid_dump_write(FILE *f, const struct cpuid_table *t, const struct cpuid_dump_meta *meta)
+{
+	static const struct cpuid_dump_meta none;
+	struct cpuid_table *sorted = malloc(sizeof(*sorted)); /* 10 KiB: off the stack */
+	int rc;
+
+	if (!sorted)
+		return err_set("out of memory");
+	if (!meta)
+		meta = &none;
+	*sorted = *t;
+	cpuid_sort(sorted);
+	rc = write_sorted(f, sorted, meta);
+	free(sorted);
+	return rc;
+}
+
+static int write_sorted(FILE *f, const struct cpuid_table *sorted,
+			const struct cpuid_dump_meta *meta)
+{
+	fprintf(f, "{\n  \"format\": \"%s\",\n  \"version\": %d,\n  \"source\": ", DUMP_FORMAT,
+		DUMP_VERSION);
+	if (put_string(f, meta->source[0] ? meta->source : "KVM_GET_SUPPORTED_CPUID") < 0)
+		return -1;
+	fputs(",\n  \"host\": {\n    \"name\": ", f);
+	put_string(f, meta->name);
+	fputs(",\n    \"vendor\": ", f);
+	put_string(f, meta->vendor);
+	fputs(",\n    \"model_id\": ", f);
+	put_string(f, meta->model_id);
+	fputs(",\n    \"kernel\": ", f);
+	put_string(f, meta->kernel);
+	fputs("\n  },\n  \"entries\": [\n", f);
+	for (uint32_t i = 0; i < sorted->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &sorted->ent[i];
+		bool indexed = e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+
+		fprintf(f, "    {\"leaf\": \"0x%08x\", \"subleaf\": \"0x%x\", \"indexed\": %s, "
+			   "\"eax\": \"0x%08x\", \"ebx\": \"0x%08x\", \"ecx\": \"0x%08x\", "
+			   "\"edx\": \"0x%08x\"}%s\n",
+			e->function, indexed ? e->index : 0, indexed ? "true" : "false", e->eax,
+			e->ebx, e->ecx, e->edx, i + 1 < sorted->nent ? "," : "");
+	}
+	fputs("  ]\n}\n", f);
+	if (ferror(f))
+		return err_set("write error");
+	return 0;
+}
