@@ -78,6 +78,11 @@ extern const size_t cpu_features_count;
  * ignored (QEMU accepts "sse4_1", "sse4.1", "sse4-1").  NULL when unknown.
  */
 const struct cpu_feature *cpu_feature_find(const char *name);
+/*
+ * Every entry carrying `name` or alias (QEMU's "kvmclock" names two bits of
+ * 0x40000001.EAX, and setting it sets both); returns how many were written.
+ */
+size_t cpu_feature_find_all(const char *name, const struct cpu_feature **out, size_t max);
 /* The named feature at (word, bit), or NULL for a nameless bit. */
 const struct cpu_feature *cpu_feature_at(enum feature_word w, unsigned bit);
 /*
