@@ -15,7 +15,7 @@ endif
 
 # Warnings, chosen deliberately: every one of these has caught real bugs in
 # code of this kind (ioctls, byte layouts, table parsing).
-WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wformat-truncation=2 \
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition \
 	-Wpointer-arith -Wcast-align -Wwrite-strings -Wvla -Wundef \
 	-Wimplicit-fallthrough -Wnull-dereference -Wduplicated-cond \
