@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "util/editdist.h"
 #include "util/err.h"
 
 const struct feature_word_info feature_words[FW_COUNT] = {
@@ -440,36 +441,6 @@ const struct cpu_feature *cpu_feature_at(enum feature_word w, unsigned bit)
 	return NULL;
 }
 
-/* Levenshtein distance on folded names; names are short (< 32 chars). */
-static unsigned edit_distance(const char *a, const char *b)
-{
-	unsigned row[64];
-	size_t la = strlen(a), lb = strlen(b);
-
-	if (la >= 63 || lb >= 63)
-		return 1000;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = (unsigned)j;
-	for (size_t i = 1; i <= la; i++) {
-		unsigned diag = row[0];
-
-		row[0] = (unsigned)i;
-		for (size_t j = 1; j <= lb; j++) {
-			unsigned up = row[j];
-			unsigned cost = name_fold(a[i - 1]) != name_fold(b[j - 1]);
-			unsigned best = diag + cost;
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 /*
  * How far an unknown name may be from a suggestion: a third of its length,
  * at least 2, so "avx512" finds "avx512f" but "foo" finds nothing useful.
@@ -483,10 +454,10 @@ static unsigned suggest_limit(const char *unknown)
 
 static unsigned feature_distance(const struct cpu_feature *f, const char *unknown)
 {
-	unsigned best = edit_distance(f->name, unknown);
+	unsigned best = name_edit_distance(f->name, unknown);
 
 	for (size_t i = 0; i < sizeof(f->aliases) / sizeof(f->aliases[0]) && f->aliases[i]; i++) {
-		unsigned d = edit_distance(f->aliases[i], unknown);
+		unsigned d = name_edit_distance(f->aliases[i], unknown);
 
 		if (d < best)
 			best = d;

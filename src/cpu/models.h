@@ -11,6 +11,8 @@
 #ifndef SKYVM_CPU_MODELS_H
 #define SKYVM_CPU_MODELS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cpu/features.h"
@@ -34,6 +36,7 @@ struct cpu_model_info {
 	int version;
 	const char *alias;      /* an extra alias of this version, or NULL */
 	const char *note;       /* short description, or NULL */
+	bool is_default;        /* base_name alone resolves to this version */
 };
 
 /*

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shape of the named-model data (models_intel.c, models_amd.c), read
+ * only by models.c.  It mirrors QEMU's X86CPUDefinition: a model family is
+ * its version 1 (vendor, signature, levels, brand, feature names); each
+ * later version is its predecessor plus property changes, written as
+ * QEMU writes them ({ "hle", "off" }, { "model-id", "..." }), so a version
+ * can be checked line by line against QEMU's table.
+ */
+#ifndef SKYVM_CPU_MODELS_DATA_H
+#define SKYVM_CPU_MODELS_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * One property change: a feature name with "on"/"off", or one of
+ * "vendor", "family", "model", "stepping", "level", "xlevel", "model-id".
+ */
+struct model_prop {
+	const char *name;
+	const char *value;
+};
+
+struct model_version {
+	int version;
+	const char *alias;  /* e.g. "Skylake-Server-IBRS", or NULL */
+	const char *note;   /* QEMU's note, e.g. "ARCH_CAPABILITIES", or NULL */
+	const struct model_prop *props; /* changes from the previous version; NULL-name ended */
+};
+
+struct model_family {
+	const char *name;   /* "Skylake-Server" */
+	const char *vendor;
+	uint32_t family, model, stepping;
+	uint32_t level, xlevel;
+	const char *model_id;
+	const char *const *features; /* version 1's features, NULL-terminated */
+	const struct model_version *versions; /* 1, 2, ... in order */
+	size_t nversions;
+	int default_version; /* what the unversioned name resolves to */
+};
+
+extern const struct model_family model_qemu64, model_kvm64, model_haswell, model_skylake_client,
+	model_skylake_server, model_cascadelake_server, model_icelake_server;
+extern const struct model_family model_epyc, model_epyc_rome, model_epyc_milan;
+
+#endif
