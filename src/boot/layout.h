@@ -20,6 +20,7 @@
 
 #define LAYOUT_BOOT_GDT 0x500ULL
 #define LAYOUT_PVH_START_INFO 0x6000ULL
+#define LAYOUT_PVH_MODLIST 0x6200ULL    /* hvm_modlist_entry[1]: the initrd */
 #define LAYOUT_PVH_MEMMAP 0x6400ULL     /* hvm_memmap_table_entry[] */
 #define LAYOUT_PVH_MEMMAP_MAX 32
 #define LAYOUT_ZERO_PAGE 0x7000ULL
@@ -40,7 +41,24 @@
 #define LAYOUT_LAPIC 0xFEE00000ULL
 #define LAYOUT_KVM_IDENTITY_MAP 0xFEFFC000ULL /* KVM_SET_IDENTITY_MAP_ADDR, 1 page */
 #define LAYOUT_KVM_TSS 0xFEFFD000ULL          /* KVM_SET_TSS_ADDR, 3 pages */
+#define LAYOUT_KVM_PRIVATE_END 0xFF000000ULL  /* end of the two above (e820 reserved) */
 
 #define LAYOUT_MIN_MEMORY_MIB 2ULL      /* the embedded guests fit in this */
+
+/*
+ * The boot GDT at LAYOUT_BOOT_GDT (boot.c writes it; the VMM turns entries
+ * into kvm_segments with boot_gdt_to_segment()).  Selectors are those Linux's
+ * 64-bit boot protocol names (__BOOT_CS = 0x10, __BOOT_DS = 0x18); PVH enters
+ * with CS = 0x08.  All flat: base 0, limit 4 GiB, DPL 0.
+ */
+#define BOOT_GDT_SEL_CODE32 0x08
+#define BOOT_GDT_SEL_CODE64 0x10
+#define BOOT_GDT_SEL_DATA 0x18
+#define BOOT_GDT_SEL_TSS 0x20           /* 16-byte system descriptor: 0x20 and 0x28 */
+#define BOOT_GDT_ENTRIES 6
+#define BOOT_GDT_CODE32 0x00CF9B000000FFFFULL /* G, D, P, code exec/read accessed */
+#define BOOT_GDT_CODE64 0x00AF9B000000FFFFULL /* G, L, P, code exec/read accessed */
+#define BOOT_GDT_DATA 0x00CF93000000FFFFULL   /* G, B, P, data read/write accessed */
+#define BOOT_GDT_TSS 0x00008B0000000067ULL    /* P, busy 64-bit TSS, limit 0x67; base 0 */
 
 #endif

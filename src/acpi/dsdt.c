@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The DSDT: one definition block whose AML describes the one device a guest
+ * cannot find by itself through ACPI, COM1, so that an OS enumerating
+ * serial ports from ACPI (PNP0501) finds it at 0x3F8, IRQ 4.  In ASL:
+ *
+ *   Scope (\_SB) {
+ *       Device (COM1) {
+ *           Name (_HID, EisaId ("PNP0501"))
+ *           Name (_UID, Zero)
+ *           Name (_CRS, ResourceTemplate () {
+ *               IO (Decode16, 0x03F8, 0x03F8, 0x00, 0x08)
+ *               IRQNoFlags () { 4 }
+ *           })
+ *       }
+ *   }
+ *
+ * The AML is assembled inside out, so each PkgLength is known when written.
+ */
+#include <string.h>
+
+#include "acpi/tables.h"
+#include "util/err.h"
+
+#define DSDT_REVISION 2 /* 64-bit integers */
+
+/* AML opcodes and prefixes (ACPI 6.5 chapter 20). */
+#define AML_ZERO_OP 0x00
+#define AML_NAME_OP 0x08
+#define AML_DWORD_PREFIX 0x0C
+#define AML_BYTE_PREFIX 0x0A
+#define AML_SCOPE_OP 0x10
+#define AML_BUFFER_OP 0x11
+#define AML_EXT_OP_PREFIX 0x5B
+#define AML_DEVICE_OP 0x82 /* after AML_EXT_OP_PREFIX */
+#define AML_ROOT_CHAR '\\'
+
+#define PNP0501_EISAID 0x0105D041u /* EisaId("PNP0501"): 16550A-compatible UART */
+#define COM1_PORT 0x3F8
+#define COM1_PORT_COUNT 8
+#define COM1_IRQ 4
+
+#define AML_MAX 256 /* plenty for the above; overflow is an error, not a crash */
+
+struct aml {
+	uint8_t b[AML_MAX];
+	size_t len;
+	int overflow;
+};
+
+static void aml_bytes(struct aml *a, const void *p, size_t n)
+{
+	if (a->overflow || n > AML_MAX - a->len) {
+		a->overflow = 1;
+		return;
+	}
+	memcpy(a->b + a->len, p, n);
+	a->len += n;
+}
+
+static void aml_byte(struct aml *a, uint8_t v)
+{
+	aml_bytes(a, &v, 1);
+}
+
+static void aml_u16(struct aml *a, uint16_t v)
+{
+	aml_byte(a, (uint8_t)v);
+	aml_byte(a, (uint8_t)(v >> 8));
+}
+
+static void aml_u32(struct aml *a, uint32_t v)
+{
+	aml_u16(a, (uint16_t)v);
+	aml_u16(a, (uint16_t)(v >> 16));
+}
+
+/*
+ * PkgLength for a package whose body (after the PkgLength) is `body` bytes:
+ * the encoded value counts its own bytes too.  One byte holds up to 63;
+ * otherwise the first byte's top two bits say how many bytes follow and its
+ * low nibble holds the low four bits.
+ */
+static void aml_pkglength(struct aml *a, size_t body)
+{
+	size_t n, total;
+
+	if (body + 1 <= 0x3F) {
+		aml_byte(a, (uint8_t)(body + 1));
+		return;
+	}
+	for (n = 2; n < 4 && body + n >= (1u << (4 + 8 * (n - 1))); n++)
+		;
+	total = body + n;
+	aml_byte(a, (uint8_t)(((n - 1) << 6) | (total & 0xF)));
+	for (size_t i = 1; i < n; i++)
+		aml_byte(a, (uint8_t)(total >> (4 + 8 * (i - 1))));
+}
+
+/* op [ext] PkgLength body */
+static void aml_package(struct aml *a, const uint8_t *op, size_t oplen, const struct aml *body)
+{
+	aml_bytes(a, op, oplen);
+	aml_pkglength(a, body->len);
+	aml_bytes(a, body->b, body->len);
+	if (body->overflow)
+		a->overflow = 1;
+}
+
+static void build_com1_crs(struct aml *a)
+{
+	struct aml rt = { .len = 0 }, buf = { .len = 0 };
+	static const uint8_t buffer_op = AML_BUFFER_OP;
+
+	/* IO port descriptor (small item 0x08, 7 bytes): decode16, min, max, align, len */
+	aml_byte(&rt, 0x47);
+	aml_byte(&rt, 0x01);
+	aml_u16(&rt, COM1_PORT);
+	aml_u16(&rt, COM1_PORT);
+	aml_byte(&rt, 0x00);
+	aml_byte(&rt, COM1_PORT_COUNT);
+	/* IRQ descriptor without flags (small item 0x04, 2 bytes): IRQ mask */
+	aml_byte(&rt, 0x22);
+	aml_u16(&rt, 1u << COM1_IRQ);
+	/* End tag (small item 0x0F, 1 byte): checksum 0 = "not checked" */
+	aml_byte(&rt, 0x79);
+	aml_byte(&rt, 0x00);
+
+	aml_byte(&buf, AML_BYTE_PREFIX); /* BufferSize */
+	aml_byte(&buf, (uint8_t)rt.len);
+	aml_bytes(&buf, rt.b, rt.len);
+
+	aml_byte(a, AML_NAME_OP);
+	aml_bytes(a, "_CRS", 4);
+	aml_package(a, &buffer_op, 1, &buf);
+}
+
+static void build_sb_scope(struct aml *a)
+{
+	static const uint8_t device_op[2] = { AML_EXT_OP_PREFIX, AML_DEVICE_OP };
+	static const uint8_t scope_op = AML_SCOPE_OP;
+	struct aml dev = { .len = 0 }, scope = { .len = 0 };
+
+	aml_bytes(&dev, "COM1", 4);
+	aml_byte(&dev, AML_NAME_OP);
+	aml_bytes(&dev, "_HID", 4);
+	aml_byte(&dev, AML_DWORD_PREFIX);
+	aml_u32(&dev, PNP0501_EISAID);
+	aml_byte(&dev, AML_NAME_OP);
+	aml_bytes(&dev, "_UID", 4);
+	aml_byte(&dev, AML_ZERO_OP);
+	build_com1_crs(&dev);
+
+	aml_byte(&scope, AML_ROOT_CHAR);
+	aml_bytes(&scope, "_SB_", 4);
+	aml_package(&scope, device_op, sizeof(device_op), &dev);
+
+	aml_package(a, &scope_op, 1, &scope);
+}
+
+int acpi_build_dsdt(struct acpi_builder *b, uint64_t *gpa)
+{
+	struct aml body = { .len = 0 };
+	struct acpi_header *h;
+	uint32_t len;
+
+	build_sb_scope(&body);
+	if (body.overflow)
+		return err_set("DSDT: AML larger than %d bytes", AML_MAX);
+	len = (uint32_t)(sizeof(*h) + body.len);
+	h = acpi_alloc(b, len, gpa);
+	if (!h)
+		return -1;
+	acpi_header_init(h, "DSDT", len, DSDT_REVISION, "SKYVDSDT");
+	memcpy((uint8_t *)h + sizeof(*h), body.b, body.len);
+	acpi_finish(h);
+	return 0;
+}
