@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+#include "cpu/deps.h"
+
+#define WORD(from_, w_) { from_, NULL, w_ }
+#define DEP(from_, to_) { from_, to_, 0 }
+
+/*
+ * From QEMU 7.2's feature_dependencies[] (the CPUID ones; MSR words are
+ * not modelled) first, then skyvm's own.
+ */
+const struct cpu_dependency cpu_dependencies[] = {
+	/* QEMU: XSAVE sub-features, Intel PT leaf, SVM leaf, SGX launch control */
+	WORD("xsave", FW_D_1_EAX),
+	WORD("intel-pt", FW_14_0_ECX),
+	WORD("svm", FW_8000_000A_EDX),
+	DEP("sgx", "sgxlc"),
+
+	/* The XSAVE chain: state components exist only inside the XSAVE area. */
+	DEP("xsave", "avx"),
+	DEP("xsave", "pku"),
+	DEP("xsave", "amx-tile"),
+	DEP("avx", "avx2"),
+	DEP("avx", "fma"),
+	DEP("avx", "f16c"),
+	DEP("avx", "vaes"),
+	DEP("avx", "vpclmulqdq"),
+	DEP("avx", "avx-vnni"),
+	DEP("avx", "fma4"),
+	DEP("avx", "xop"),
+	DEP("avx", "avx512f"),
+	/* AVX-512 extensions need the foundation (ZMM state, opmask). */
+	DEP("avx512f", "avx512dq"),
+	DEP("avx512f", "avx512ifma"),
+	DEP("avx512f", "avx512cd"),
+	DEP("avx512f", "avx512bw"),
+	DEP("avx512f", "avx512vl"),
+	DEP("avx512f", "avx512-4vnniw"),
+	DEP("avx512f", "avx512-4fmaps"),
+	DEP("avx512f", "avx512vbmi"),
+	DEP("avx512f", "avx512vbmi2"),
+	DEP("avx512f", "avx512vnni"),
+	DEP("avx512f", "avx512bitalg"),
+	DEP("avx512f", "avx512-vpopcntdq"),
+	DEP("avx512f", "avx512-vp2intersect"),
+	DEP("avx512f", "avx512-fp16"),
+	DEP("avx512f", "avx512-bf16"),
+	/* AMX: tile data/config are one state pair; the ops need it. */
+	DEP("amx-tile", "amx-int8"),
+	DEP("amx-tile", "amx-bf16"),
+	DEP("amx-tile", "amx-fp16"),
+	DEP("amx-tile", "amx-complex"),
+
+	/*
+	 * KVM PV: Linux enables PV TLB flush and PV sched-yield only with steal
+	 * time (kvm_guest_init), and async-PF delivery by interrupt only with
+	 * async PF itself.
+	 */
+	DEP("kvm-steal-time", "kvm-pv-tlb-flush"),
+	DEP("kvm-steal-time", "kvm-pv-sched-yield"),
+	DEP("kvm-asyncpf", "kvm-asyncpf-int"),
+	DEP("kvm-asyncpf", "kvm-asyncpf-vmexit"),
+};
+
+const size_t cpu_dependencies_count = sizeof(cpu_dependencies) / sizeof(cpu_dependencies[0]);
+
+/* A name the table does not know (a table typo) resolves to nothing. */
+static bool dep_from_off(const struct cpu_dependency *d, const struct cpu_featureset *fs)
+{
+	const struct cpu_feature *from = cpu_feature_find(d->from);
+
+	return from && !featureset_has(fs, from);
+}
+
+/* The to-mask of d per word: one bit, or a whole word. */
+static void dep_to_mask(const struct cpu_dependency *d, struct cpu_featureset *mask)
+{
+	const struct cpu_feature *to;
+
+	if (!d->to) {
+		mask->w[d->to_word] = ~0u;
+		return;
+	}
+	to = cpu_feature_find(d->to);
+	if (to)
+		featureset_set(mask, to, true);
+}
+
+void cpu_deps_apply(struct cpu_featureset *fs, struct cpu_featureset *cleared)
+{
+	bool changed = true;
+
+	while (changed) {
+		changed = false;
+		for (size_t i = 0; i < cpu_dependencies_count; i++) {
+			const struct cpu_dependency *d = &cpu_dependencies[i];
+			struct cpu_featureset mask = { 0 };
+
+			if (!dep_from_off(d, fs))
+				continue;
+			dep_to_mask(d, &mask);
+			for (int w = 0; w < FW_COUNT; w++) {
+				uint32_t drop = fs->w[w] & mask.w[w];
+
+				if (!drop)
+					continue;
+				fs->w[w] &= ~drop;
+				if (cleared)
+					cleared->w[w] |= drop;
+				changed = true;
+			}
+		}
+	}
+}
+
+const char *cpu_deps_missing(const struct cpu_featureset *fs, enum feature_word w, unsigned bit)
+{
+	for (size_t i = 0; i < cpu_dependencies_count; i++) {
+		const struct cpu_dependency *d = &cpu_dependencies[i];
+		struct cpu_featureset mask = { 0 };
+
+		if (!dep_from_off(d, fs))
+			continue;
+		dep_to_mask(d, &mask);
+		if ((mask.w[w] >> bit) & 1u)
+			return d->from;
+	}
+	return NULL;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+#include "cpu/fixups.h"
+
+#include <asm/kvm_para.h>
+#include <unistd.h>
+
+#include "cpu/features.h"
+#include "util/err.h"
+
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID_1_ECX_HYPERVISOR (1u << 31)
+
+void cpu_host_facts_default(struct cpu_host_facts *out)
+{
+	out->hypercalls_hang = false;
+	out->tsc_deadline_timer = true;
+}
+
+void cpu_host_facts_probe(struct cpu_host_facts *out)
+{
+	cpu_host_facts_default(out);
+	/*
+	 * A PVM host (the kvm_pvm module loaded) spins a vCPU that
+	 * executes vmcall forever, so PV features built on hypercalls would
+	 * hang a guest the first time it uses them.
+	 */
+	out->hypercalls_hang = access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
+void cpu_fixup_hypercall_features(struct cpuid_table *t, bool hypercalls_hang)
+{
+	struct kvm_cpuid_entry2 *e;
+	uint32_t clear = 0;
+
+	if (!hypercalls_hang)
+		return;
+	for (size_t i = 0; i < cpu_features_count; i++) {
+		const struct cpu_feature *f = &cpu_features[i];
+
+		if (f->word == FW_KVM_FEATURES && (f->flags & FEAT_NEEDS_HYPERCALL))
+			clear |= 1u << f->bit;
+	}
+	/* CPUID.40000001H:EAX KVM features: drop the hypercall-based ones. */
+	e = cpuid_find(t, KVM_CPUID_FEATURES, 0);
+	if (e)
+		e->eax &= ~clear;
+}
+
+void cpu_fixup_tsc_deadline(struct cpuid_table *t, bool tsc_deadline_timer)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_find(t, 1, 0);
+
+	if (!e)
+		return;
+	/* CPUID.01H:ECX[24] TSC-Deadline: emulated by KVM's LAPIC when it has the cap. */
+	if (tsc_deadline_timer)
+		e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
+	else
+		e->ecx &= ~CPUID_1_ECX_TSC_DEADLINE;
+}
+
+void cpu_fixup_vmm_bits(struct cpuid_table *t)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_find(t, 1, 0);
+
+	/* CPUID.01H:ECX[31] hypervisor: always true of a guest; KVM leaves it to us. */
+	if (e)
+		e->ecx |= CPUID_1_ECX_HYPERVISOR;
+	/*
+	 * CPUID.40000001H:EDX KVM hints: KVM reports 0 because a hint is the
+	 * VMM's promise (a dedicated pCPU per vCPU), not a host capability;
+	 * QEMU treats KVM_HINTS_REALTIME as always available likewise.
+	 */
+	e = cpuid_find(t, KVM_CPUID_FEATURES, 0);
+	if (e)
+		e->edx |= 1u << KVM_HINTS_REALTIME;
+}
+
+int cpu_host_fixups(struct cpuid_table *t, const struct cpu_host_facts *facts)
+{
+	if (!cpuid_find(t, 0, 0) || !cpuid_find(t, 1, 0))
+		return err_set("supported CPUID has no leaf 0 or 1");
+	cpu_fixup_hypercall_features(t, facts->hypercalls_hang);
+	cpu_fixup_tsc_deadline(t, facts->tsc_deadline_timer);
+	cpu_fixup_vmm_bits(t);
+	return 0;
+}
