@@ -1,0 +1,203 @@
+"""The embedded guests, booted as PVH ELFs under QEMU TCG (no KVM needed).
+
+QEMU is the reference here: it runs the very ELF that skyvm embeds, with a CPU
+we describe on its command line, so every expectation below comes from what we
+asked QEMU for, not from the guest's own code.  QEMU's isa-debug-exit turns the
+guest's status S into the exit code (S << 1) | 1.
+"""
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+GUEST_DIR = os.path.join(ROOT, "build", "guest")
+QEMU = shutil.which("qemu-system-x86_64")
+
+# A CPU fully described on QEMU's command line: the guest must report these values.
+VENDOR, FAMILY, MODEL, STEPPING = "GenuineIntel", 6, 85, 4
+BRAND = "skyvm test CPU 1.0"
+CPU = (f"qemu64,vendor={VENDOR},family={FAMILY},model={MODEL},stepping={STEPPING},"
+       f"model-id={BRAND}")
+
+STATUS_EXCEPTION = 0x7F
+STATUS_TEST_FAILED = 0x7E
+
+pytestmark = pytest.mark.skipif(QEMU is None, reason="qemu-system-x86_64 not installed")
+
+
+def guest_elf(name):
+    path = os.path.join(GUEST_DIR, f"{name}.elf")
+    assert os.path.exists(path), f"{path} not built (make builds it)"
+    return path
+
+
+def qemu_cmd(guest, smp=1, machine="microvm", cpu=CPU, append=None):
+    cmd = [QEMU, "-accel", "tcg", "-M", machine, "-smp", str(smp), "-m", "64",
+           "-cpu", cpu, "-nographic", "-no-reboot", "-kernel", guest_elf(guest),
+           "-device", "isa-debug-exit,iobase=0x501,iosize=1"]
+    if append:
+        cmd += ["-append", append]
+    return cmd
+
+
+def run_guest(guest="default", timeout=60, **kw):
+    p = subprocess.run(qemu_cmd(guest, **kw), capture_output=True, text=True,
+                       errors="replace", timeout=timeout)
+    print(p.stdout)
+    return p
+
+
+def status_rc(status):
+    return (status << 1) | 1
+
+
+def cpu_lines(out):
+    """{cpu: [line, ...]} for the guest's "cpu N: ..." lines (firmware text may precede them)."""
+    lines = {}
+    for m in re.finditer(r"cpu (\d+): ([^\r\n]*)", out):
+        lines.setdefault(int(m.group(1)), []).append(m.group(2))
+    return lines
+
+
+def popcount(x):
+    return bin(x).count("1")
+
+
+@pytest.mark.parametrize("smp", [1, 2, 4])
+def test_default_guest_reports_every_cpu_as_configured(smp):
+    p = run_guest(smp=smp)
+    assert p.returncode == status_rc(0), p.stderr
+    assert f"guest: {smp} cpus ok" in p.stdout
+    per_cpu = cpu_lines(p.stdout)
+    assert sorted(per_cpu) == list(range(smp))
+    apics = set()
+    for cpu, lines in per_cpu.items():
+        first = re.fullmatch(r"apic (\d+) (\S+) family (\d+) model (\d+) stepping (\d+)", lines[0])
+        assert first, lines[0]
+        apics.add(int(first.group(1)))
+        assert first.group(2) == VENDOR
+        assert [int(first.group(i)) for i in (3, 4, 5)] == [FAMILY, MODEL, STEPPING]
+        assert f'brand "{BRAND}"' in lines
+        assert any(re.fullmatch(r'hypervisor "[^"]*" max 0x[0-9a-f]+', l) for l in lines), lines
+        # QEMU TCG has no KVM leaves: no PV features, no kvmclock.
+        feats = [l for l in lines if l.startswith("features ")]
+        assert len(feats) == 1
+        assert feats[0].split()[-2] == "kvm=00000000"
+        assert "kvmclock: not offered" in lines
+    assert len(apics) == smp, "every CPU must report its own APIC id"
+
+
+def test_default_guest_feature_words_follow_the_cpu_model():
+    with_popcnt = run_guest(cpu=CPU + ",+popcnt,+hypervisor")
+    without = run_guest(cpu=CPU + ",-popcnt,-hypervisor")
+    for p in (with_popcnt, without):
+        assert p.returncode == status_rc(0), p.stderr
+
+    def words(out):
+        line = next(l for l in cpu_lines(out)[0] if l.startswith("features "))
+        fields = dict(f.split("=") for f in line.split()[1:])
+        values = {k: int(v, 16) for k, v in fields.items() if k != "bits"}
+        # the guest's own bit count must agree with ours
+        assert int(fields["bits"]) == sum(popcount(v) for v in values.values())
+        return values
+
+    a, b = words(with_popcnt.stdout), words(without.stdout)
+    assert a["1.ecx"] & (1 << 23) and not b["1.ecx"] & (1 << 23)   # popcnt
+    assert a["1.ecx"] & (1 << 31) and not b["1.ecx"] & (1 << 31)   # hypervisor
+    assert "cpu 0: hypervisor none" in without.stdout
+    assert "cpu 0: hypervisor none" not in with_popcnt.stdout
+
+
+def test_default_guest_verbose_names_the_features():
+    p = run_guest(cpu=CPU + ",+popcnt,-sse4.2", append="verbose")
+    assert p.returncode == status_rc(0), p.stderr
+    flags = " ".join(l[len("flags "):] for l in cpu_lines(p.stdout)[0] if l.startswith("flags "))
+    names = flags.split()
+    assert "popcnt" in names and "sse4.2" not in names
+    assert {"fpu", "tsc", "msr", "apic", "sse2"} <= set(names)
+    quiet = run_guest(cpu=CPU)
+    assert "flags " not in quiet.stdout
+
+
+@pytest.mark.parametrize("machine", ["pc", "q35"])
+def test_default_guest_on_firmware_machines(machine):
+    # SeaBIOS machines: the RSDP may have to be found by scanning the BIOS area.
+    p = run_guest(smp=3, machine=machine)
+    assert p.returncode == status_rc(0), p.stderr
+    assert "guest: 3 cpus ok" in p.stdout
+
+
+def test_default_guest_cpu_blocks_do_not_interleave():
+    p = run_guest(smp=4, append="verbose")
+    assert p.returncode == status_rc(0), p.stderr
+    order = [int(m.group(1)) for m in re.finditer(r"cpu (\d+): ", p.stdout)]
+    # each CPU's lines form one contiguous run
+    runs = [c for i, c in enumerate(order) if i == 0 or order[i - 1] != c]
+    assert sorted(runs) == [0, 1, 2, 3], order
+
+
+@pytest.mark.parametrize("status", [3, 42])
+def test_exit_option_ends_with_that_status(status):
+    p = run_guest(smp=2, append=f"exit={status}")
+    assert p.returncode == status_rc(status)
+    assert "cpu 0:" not in p.stdout
+
+
+def test_exception_is_reported_with_vector_and_status():
+    p = run_guest(append="test=exception")
+    assert p.returncode == status_rc(STATUS_EXCEPTION)
+    m = re.search(r"cpu 0: exception 13 \(#GP\) error 0x0 rip 0x([0-9a-f]+)", p.stdout)
+    assert m, p.stdout
+    assert 0x100000 <= int(m.group(1), 16) < 0x200000   # inside the guest image
+
+
+def test_int3_handled_by_the_guest_idt():
+    p = run_guest(smp=2, append="test=int3")
+    assert p.returncode == status_rc(0)
+    assert "cpu 0: int3 handled 3 of 3" in p.stdout
+    assert "guest: 2 cpus ok" in p.stdout
+
+
+def test_triple_fault_never_reaches_the_exit_port():
+    p = run_guest(append="test=triple-fault")
+    # -no-reboot: QEMU ends on the reset a triple fault causes, status 0 and no debug exit
+    assert p.returncode == 0
+    assert "null IDT" in p.stdout and "cpus ok" not in p.stdout
+
+
+def test_unknown_test_is_an_error():
+    p = run_guest(append="test=no-such-test")
+    assert p.returncode == status_rc(STATUS_TEST_FAILED)
+    assert "unknown test=no-such-test" in p.stdout
+
+
+def test_hang_keeps_running():
+    with pytest.raises(subprocess.TimeoutExpired) as e:
+        run_guest(append="test=hang", timeout=3)
+    out = e.value.stdout or b""
+    out = out.decode(errors="replace") if isinstance(out, bytes) else out
+    assert "test=hang" in out
+
+
+def test_flood_prints_without_end():
+    proc = subprocess.Popen(qemu_cmd("default", append="test=flood"), stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    try:
+        got = b""
+        deadline = time.monotonic() + 30
+        while len(got) < 256 * 1024 and time.monotonic() < deadline:
+            chunk = proc.stdout.read1(65536)
+            if not chunk:
+                break
+            got += chunk
+        assert len(got) >= 256 * 1024, f"only {len(got)} bytes"
+        numbers = [int(n) for n in re.findall(rb"flood line (\d+):", got)]
+        assert numbers[:3] == [0, 1, 2]
+        assert numbers == list(range(len(numbers))), "lines lost or reordered"
+    finally:
+        proc.kill()
+        proc.wait()
