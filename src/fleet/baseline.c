@@ -147,6 +147,16 @@ void fleet_unmigratable_features(struct cpu_featureset *out)
 			featureset_set(out, &cpu_features[i], true);
 }
 
+void fleet_vmm_owned_features(struct cpu_featureset *out)
+{
+	const struct cpu_feature *hypervisor = cpu_feature_find("hypervisor");
+
+	memset(out, 0, sizeof(*out));
+	if (hypervisor)
+		featureset_set(out, hypervisor, true);
+	out->w[FW_KVM_HINTS] = ~0u;
+}
+
 static bool eligible(const struct fleet_candidate *c, const char *vendor, uint32_t level,
 		     uint32_t xlevel)
 {
@@ -167,9 +177,9 @@ static bool newer(const struct fleet_candidate *a, size_t ia, const struct fleet
 	return ia > ib;
 }
 
-void fleet_choose_model(const struct cpu_featureset *target, const char *vendor, uint32_t level,
-			uint32_t xlevel, const struct fleet_candidate *c, size_t n,
-			struct fleet_choice *out)
+void fleet_choose_model(const struct cpu_featureset *target, const struct cpu_featureset *ignore,
+			const char *vendor, uint32_t level, uint32_t xlevel,
+			const struct fleet_candidate *c, size_t n, struct fleet_choice *out)
 {
 	size_t best = FLEET_NO_MODEL;
 	unsigned best_changes = 0;
@@ -183,8 +193,10 @@ void fleet_choose_model(const struct cpu_featureset *target, const char *vendor,
 		if (!eligible(&c[i], vendor, level, xlevel))
 			continue;
 		for (unsigned w = 0; w < FW_COUNT; w++) {
-			add.w[w] = target->w[w] & ~c[i].features.w[w];
-			remove.w[w] = c[i].features.w[w] & ~target->w[w];
+			uint32_t counted = ignore ? ~ignore->w[w] : ~0u;
+
+			add.w[w] = target->w[w] & ~c[i].features.w[w] & counted;
+			remove.w[w] = c[i].features.w[w] & ~target->w[w] & counted;
 		}
 		changes = fleet_featureset_count(&add) + fleet_featureset_count(&remove);
 		subset = fleet_featureset_count(&remove) == 0;
@@ -206,9 +218,10 @@ void fleet_choose_model(const struct cpu_featureset *target, const char *vendor,
 	}
 	out->index = best;
 	if (best == FLEET_NO_MODEL) {
-		out->add = *target;
+		for (unsigned w = 0; w < FW_COUNT; w++)
+			out->add.w[w] = target->w[w] & (ignore ? ~ignore->w[w] : ~0u);
 		memset(&out->remove, 0, sizeof(out->remove));
-		best_changes = fleet_featureset_count(target);
+		best_changes = fleet_featureset_count(&out->add);
 	}
 	out->changes = best_changes;
 }

@@ -39,6 +39,13 @@ void fleet_named_features(struct cpu_featureset *out);
 /* The bits flagged unmigratable (invtsc, ...): dropped by --migratable. */
 void fleet_unmigratable_features(struct cpu_featureset *out);
 
+/*
+ * The bits that are the VMM's to set, not the host's to offer: the hypervisor
+ * bit and the KVM hints (a dedicated pCPU is a promise, not a capability).
+ * A baseline never adds or removes them; the chosen model's value stands.
+ */
+void fleet_vmm_owned_features(struct cpu_featureset *out);
+
 /* A named model the baseline may start from. */
 struct fleet_candidate {
 	const char *name;               /* "Skylake-Server-v4": what the result string names */
@@ -58,16 +65,17 @@ struct fleet_choice {
 };
 
 /*
- * Choose the candidate closest to `target` (step 2 above).  Candidates of
+ * Choose the candidate closest to `target` (step 2 above), not counting the
+ * bits in `ignore` (NULL = none) as changes either way.  Candidates of
  * another vendor, or whose level/xlevel exceed the given ones, are never
  * chosen.  Ties in the number of changes go to the model with more features
  * (a later generation), then the higher version, then the later candidate.
  * When none is eligible, index is FLEET_NO_MODEL and `add` is the whole
  * target (the caller starts from "base").
  */
-void fleet_choose_model(const struct cpu_featureset *target, const char *vendor, uint32_t level,
-			uint32_t xlevel, const struct fleet_candidate *c, size_t n,
-			struct fleet_choice *out);
+void fleet_choose_model(const struct cpu_featureset *target, const struct cpu_featureset *ignore,
+			const char *vendor, uint32_t level, uint32_t xlevel,
+			const struct fleet_candidate *c, size_t n, struct fleet_choice *out);
 
 /*
  * Write "MODEL,+f,...,-g,..." into buf: names from the feature table in
