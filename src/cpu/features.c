@@ -11,6 +11,7 @@
 
 #include <asm/kvm_para.h>
 #include <ctype.h>
+#include <limits.h>
 #include <string.h>
 
 #include "util/editdist.h"
@@ -443,7 +444,8 @@ const struct cpu_feature *cpu_feature_at(enum feature_word w, unsigned bit)
 
 /*
  * How far an unknown name may be from a suggestion: a third of its length,
- * at least 2, so "avx512" finds "avx512f" but "foo" finds nothing useful.
+ * at least 2, so "avx512" finds "avx512f".  A known name that starts with
+ * the unknown one ("kvm-steal" -> "kvm-steal-time") ranks just past that.
  */
 static unsigned suggest_limit(const char *unknown)
 {
@@ -452,7 +454,17 @@ static unsigned suggest_limit(const char *unknown)
 	return limit < 2 ? 2 : limit;
 }
 
-static unsigned feature_distance(const struct cpu_feature *f, const char *unknown)
+static bool name_has_prefix(const char *name, const char *prefix)
+{
+	for (; *prefix; name++, prefix++)
+		if (name_fold(*name) != name_fold(*prefix))
+			return false;
+	return true;
+}
+
+/* The rank of a known feature as a suggestion for `unknown`; UINT_MAX: not one. */
+static unsigned feature_distance(const struct cpu_feature *f, const char *unknown,
+				 unsigned limit)
 {
 	unsigned best = name_edit_distance(f->name, unknown);
 
@@ -462,7 +474,11 @@ static unsigned feature_distance(const struct cpu_feature *f, const char *unknow
 		if (d < best)
 			best = d;
 	}
-	return best;
+	if (best <= limit)
+		return best;
+	if (strlen(unknown) >= 3 && name_has_prefix(f->name, unknown))
+		return limit + 1;
+	return UINT_MAX;
 }
 
 size_t cpu_feature_suggest(const char *unknown, const char **out, size_t max)
@@ -477,11 +493,11 @@ size_t cpu_feature_suggest(const char *unknown, const char **out, size_t max)
 	limit = suggest_limit(unknown);
 	for (size_t i = 0; i < cpu_features_count; i++) {
 		const struct cpu_feature *f = &cpu_features[i];
-		unsigned d = feature_distance(f, unknown);
+		unsigned d = feature_distance(f, unknown, limit);
 		size_t pos;
 		bool dup = false;
 
-		if (d > limit)
+		if (d == UINT_MAX)
 			continue;
 		for (size_t k = 0; k < n; k++)
 			dup |= !strcmp(out[k], f->name);
