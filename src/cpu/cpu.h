@@ -24,6 +24,7 @@
 
 #include "cpu/cpuid.h"
 #include "cpu/features.h"
+#include "cpu/fixups.h"
 #include "cpu/models.h"
 
 struct cpu_topology {
@@ -39,10 +40,13 @@ struct cpu_result {
 	struct cpu_featureset enabled;   /* what the guest gets */
 	struct cpu_featureset filtered;  /* dropped: host does not support */
 	struct cpu_featureset unmigratable; /* dropped by migratable=on */
+	struct cpu_featureset user;      /* bits named explicitly (options, custom file) */
+	struct cpu_featureset dependent; /* cleared: a prerequisite is off (cpu/deps.h) */
 	struct cpuid_table table;        /* before per-vCPU normalisation */
 	struct cpu_topology topo;        /* resolved: sockets*cores*threads >= cpus */
 	bool enforce;
 	bool migratable;
+	char warnings[4096];             /* every warning line written to `warn`, '\n'-ended */
 };
 
 /*
@@ -54,11 +58,28 @@ struct cpu_result {
  */
 int cpu_configure(const char *spec, const struct cpuid_table *supported,
 		  const struct cpu_topology *topo, struct cpu_result *out, FILE *warn);
+/*
+ * cpu_configure() with the host facts given instead of probed: for a
+ * recorded dump of another host (cpu_host_facts_default()) and for tests.
+ * cpu_configure() probes this host (cpu_host_facts_probe()), which is right
+ * for `skyvm run` and `cpu show` without --supported.
+ */
+int cpu_configure_with(const char *spec, const struct cpuid_table *supported,
+		       const struct cpu_host_facts *facts, const struct cpu_topology *topo,
+		       struct cpu_result *out, FILE *warn);
 
-/* Stage 8: the CPUID table of vCPU `index` (0-based). */
+/*
+ * Stage 8: the CPUID table of vCPU `index` (0-based, < r->topo.cpus), sorted,
+ * ready for KVM_SET_CPUID2 (struct kvm_cpuid2 takes out->nent entries of
+ * out->ent).  Returns 0, or -1 with err_msg() for an index out of range.
+ */
 int cpu_vcpu_cpuid(const struct cpu_result *r, unsigned index, struct cpuid_table *out);
 
-/* The APIC id of vCPU `index` under the resolved topology. */
+/*
+ * The APIC id of vCPU `index` under the resolved topology (r->topo): thread,
+ * core and socket packed in ceil(log2) bit fields, as leaf 0xB reports.  Use
+ * it for KVM_CREATE_VCPU's id and the MADT so they agree with CPUID.
+ */
 unsigned cpu_apic_id(const struct cpu_topology *topo, unsigned index);
 
 #endif

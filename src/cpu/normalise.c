@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+#include "cpu/normalise.h"
+
+#include <asm/kvm_para.h>
+#include <string.h>
+
+#include "cpu/xsave.h"
+#include "util/err.h"
+
+uint32_t cpu_signature_encode(uint32_t family, uint32_t model, uint32_t stepping)
+{
+	uint32_t eax = stepping & 0xf;
+
+	/* CPUID.01H:EAX[11:8] family, [27:20] extended family when family > 0xF */
+	if (family > 0xf)
+		eax |= (0xfu << 8) | (((family - 0xf) & 0xff) << 20);
+	else
+		eax |= family << 8;
+	/* CPUID.01H:EAX[7:4] model, [19:16] extended model (model >> 4) */
+	eax |= ((model & 0xf) << 4) | (((model >> 4) & 0xf) << 16);
+	return eax;
+}
+
+void cpu_signature_decode(uint32_t eax, uint32_t *family, uint32_t *model, uint32_t *stepping)
+{
+	uint32_t base_family = (eax >> 8) & 0xf;
+
+	*family = base_family == 0xf ? base_family + ((eax >> 20) & 0xff) : base_family;
+	*model = (eax >> 4) & 0xf;
+	/* The extended model counts only for families 6 and 0xF and above (SDM). */
+	if (base_family == 0x6 || base_family == 0xf)
+		*model |= ((eax >> 16) & 0xf) << 4;
+	*stepping = eax & 0xf;
+}
+
+void cpu_vendor_encode(const char *vendor, uint32_t *ebx, uint32_t *ecx, uint32_t *edx)
+{
+	char v[12] = { 0 };
+
+	memcpy(v, vendor, strnlen(vendor, 12));
+	memcpy(ebx, v, 4);
+	memcpy(edx, v + 4, 4);
+	memcpy(ecx, v + 8, 4);
+}
+
+void cpu_vendor_decode(const struct cpuid_table *t, char out[13])
+{
+	const struct kvm_cpuid_entry2 *e = cpuid_find_const(t, 0, 0);
+
+	memset(out, 0, 13);
+	if (!e)
+		return;
+	memcpy(out, &e->ebx, 4);
+	memcpy(out + 4, &e->edx, 4);
+	memcpy(out + 8, &e->ecx, 4);
+}
+
+bool cpu_vendor_is_amd(const char *vendor)
+{
+	return !strcmp(vendor, "AuthenticAMD") || !strcmp(vendor, "HygonGenuine");
+}
+
+void cpu_brand_encode(const char *model_id, uint32_t regs[12])
+{
+	char s[48] = { 0 };
+
+	memcpy(s, model_id, strnlen(model_id, 48));
+	memcpy(regs, s, 48);
+}
+
+void cpu_brand_decode(const struct cpuid_table *t, char out[49])
+{
+	memset(out, 0, 49);
+	for (int i = 0; i < 3; i++) {
+		const struct kvm_cpuid_entry2 *e = cpuid_find_const(t, 0x80000002 + i, 0);
+
+		if (!e)
+			return;
+		memcpy(out + 16 * i, &e->eax, 4);
+		memcpy(out + 16 * i + 4, &e->ebx, 4);
+		memcpy(out + 16 * i + 8, &e->ecx, 4);
+		memcpy(out + 16 * i + 12, &e->edx, 4);
+	}
+}
+
+void cpu_min_levels(const struct cpu_featureset *fs, uint32_t *level, uint32_t *xlevel)
+{
+	*level = 1;
+	*xlevel = 0;
+	for (int w = 0; w < FW_COUNT; w++) {
+		uint32_t leaf = feature_words[w].leaf;
+
+		if (!fs->w[w])
+			continue;
+		if (leaf < 0x40000000 && leaf > *level)
+			*level = leaf;
+		else if (leaf >= 0x80000000 && leaf < 0xc0000000 && leaf > *xlevel)
+			*xlevel = leaf;
+	}
+	/* XSAVE is described in leaf 0xD even with no 0xD.1 feature enabled. */
+	if ((fs->w[FW_1_ECX] >> 26) & 1u && *level < 0xd)
+		*level = 0xd;
+}
+
+static bool has(const struct cpu_featureset *fs, const char *name)
+{
+	const struct cpu_feature *f = cpu_feature_find(name);
+
+	return f && featureset_has(fs, f);
+}
+
+/* Leaves that describe a feature and mean nothing without it. */
+static const struct {
+	uint32_t leaf;
+	const char *feature;
+} feature_leaves[] = {
+	{ 0x5, "monitor" },       /* MONITOR/MWAIT sizes */
+	{ 0x12, "sgx" },          /* SGX capabilities and EPC */
+	{ 0x14, "intel-pt" },     /* Processor Trace */
+	{ 0x1d, "amx-tile" },     /* tile palette */
+	{ 0x1e, "amx-tile" },     /* TMUL */
+	{ 0x24, "avx10" },        /* AVX10 version and vector lengths */
+	{ 0x8000000a, "svm" },    /* SVM revision and ASIDs */
+	{ 0x8000001d, "topoext" }, /* AMD cache topology */
+	{ 0x8000001e, "topoext" }, /* AMD core/node ids */
+};
+
+/* Remove what the model does not reach, or describes nothing it enables. */
+static void trim(struct cpuid_table *t, uint32_t level, uint32_t xlevel,
+		 const struct cpu_featureset *fs)
+{
+	uint32_t out = 0;
+
+	for (uint32_t i = 0; i < t->nent; i++) {
+		uint32_t f = t->ent[i].function;
+		bool keep;
+
+		if (f < 0x40000000)
+			keep = f <= level;
+		else if (f < 0x80000000)
+			keep = false; /* hypervisor leaves are ours: rebuilt below */
+		else if (f < 0xc0000000)
+			keep = f <= xlevel;
+		else
+			keep = fs->w[FW_C000_0001_EDX] != 0; /* Centaur/Zhaoxin leaves */
+		if (keep)
+			t->ent[out++] = t->ent[i];
+	}
+	t->nent = out;
+	for (size_t i = 0; i < sizeof(feature_leaves) / sizeof(feature_leaves[0]); i++)
+		if (!has(fs, feature_leaves[i].feature))
+			cpuid_remove_leaf(t, feature_leaves[i].leaf);
+	/* CPUID.0AH architectural PMU: skyvm offers no vPMU (QEMU's pmu=off). */
+	cpuid_remove_leaf(t, 0xa);
+	/* CPUID.8000001FH SEV: not offered. */
+	cpuid_remove_leaf(t, 0x8000001f);
+}
+
+/* CPUID.07H:EAX max subleaf: the highest subleaf holding an enabled word. */
+static void leaf7_subleaves(struct cpuid_table *t, const struct cpu_featureset *fs)
+{
+	uint32_t max = 0, out = 0;
+	struct kvm_cpuid_entry2 *e;
+
+	if (fs->w[FW_7_1_EAX] || fs->w[FW_7_1_EDX])
+		max = 1;
+	if (fs->w[FW_7_2_EDX])
+		max = 2;
+	for (uint32_t i = 0; i < t->nent; i++)
+		if (t->ent[i].function != 7 || t->ent[i].index <= max)
+			t->ent[out++] = t->ent[i];
+	t->nent = out;
+	e = cpuid_find(t, 7, 0);
+	if (e)
+		e->eax = max;
+}
+
+static int kvm_leaves(struct cpuid_table *t, const struct cpu_featureset *fs)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_get_or_add(t, KVM_CPUID_SIGNATURE, 0, false);
+	uint32_t ebx, ecx, edx;
+
+	if (!e)
+		return -1;
+	/* CPUID.40000000H: EAX max hypervisor leaf, EBX:ECX:EDX "KVMKVMKVM\0\0\0" */
+	cpu_vendor_encode("KVMKVMKVM", &ebx, &ecx, &edx);
+	e->eax = KVM_CPUID_FEATURES;
+	e->ebx = ebx;
+	e->ecx = edx; /* the signature is stored EBX, ECX, EDX in order */
+	e->edx = ecx;
+	e = cpuid_get_or_add(t, KVM_CPUID_FEATURES, 0, false);
+	if (!e)
+		return -1;
+	/* CPUID.40000001H: EAX KVM PV features, EDX hints (EBX, ECX reserved) */
+	e->eax = fs->w[FW_KVM_FEATURES];
+	e->ebx = 0;
+	e->ecx = 0;
+	e->edx = fs->w[FW_KVM_HINTS];
+	return 0;
+}
+
+int cpu_build_table(struct cpuid_table *t, const struct cpuid_table *supported,
+		    const struct cpu_def *def, const struct cpu_featureset *enabled)
+{
+	struct kvm_cpuid_entry2 *e;
+	uint32_t vb, vc, vd, sig = cpu_signature_encode(def->family, def->model, def->stepping);
+
+	*t = *supported;
+	trim(t, def->level, def->xlevel, enabled);
+	if (featureset_to_cpuid(enabled, t) < 0)
+		return -1;
+	/* Words of leaves past an explicit level=/xlevel= stay out of reach. */
+	trim(t, def->level, def->xlevel, enabled);
+	cpu_vendor_encode(def->vendor, &vb, &vc, &vd);
+	e = cpuid_get_or_add(t, 0, 0, false);
+	if (!e)
+		goto full;
+	/* CPUID.00H: EAX max basic leaf (level), EBX/EDX/ECX vendor */
+	e->eax = def->level;
+	e->ebx = vb;
+	e->ecx = vc;
+	e->edx = vd;
+	e = cpuid_get_or_add(t, 1, 0, false);
+	if (!e)
+		goto full;
+	/* CPUID.01H:EAX family/model/stepping */
+	e->eax = sig;
+	/* CPUID.01H:EBX[15:8] CLFLUSH line size in 8-byte units: 64 bytes */
+	e->ebx = (e->ebx & ~0xff00u) | (has(enabled, "clflush") ? 8u << 8 : 0);
+	/* CPUID.01H:EBX[7:0] brand index: none (the brand string is used) */
+	e->ebx &= ~0xffu;
+	/* CPUID.01H:ECX[27] OSXSAVE: KVM derives it from the guest's CR4 */
+	e->ecx &= ~(1u << 27);
+	if (def->level >= 7)
+		leaf7_subleaves(t, enabled);
+	if (def->level >= 0xd && cpu_xsave_leaf(t, supported, enabled) < 0)
+		return -1;
+	if (def->xlevel >= 0x80000000) {
+		e = cpuid_get_or_add(t, 0x80000000, 0, false);
+		if (!e)
+			goto full;
+		/* CPUID.80000000H: EAX max extended leaf (xlevel); vendor as QEMU does */
+		e->eax = def->xlevel;
+		e->ebx = vb;
+		e->ecx = vc;
+		e->edx = vd;
+	}
+	if (def->xlevel >= 0x80000001) {
+		e = cpuid_get_or_add(t, 0x80000001, 0, false);
+		if (!e)
+			goto full;
+		/* CPUID.80000001H:EAX extended signature: the same family/model/stepping */
+		e->eax = sig;
+	}
+	if (def->xlevel >= 0x80000004 && def->model_id[0]) {
+		uint32_t regs[12];
+
+		cpu_brand_encode(def->model_id, regs);
+		for (int i = 0; i < 3; i++) {
+			e = cpuid_get_or_add(t, 0x80000002 + i, 0, false);
+			if (!e)
+				goto full;
+			/* CPUID.80000002H-80000004H processor brand string */
+			e->eax = regs[4 * i];
+			e->ebx = regs[4 * i + 1];
+			e->ecx = regs[4 * i + 2];
+			e->edx = regs[4 * i + 3];
+		}
+	}
+	e = def->xlevel >= 0x80000008 ? cpuid_find(t, 0x80000008, 0) : NULL;
+	if (e) {
+		/* CPUID.80000008H:EAX[15:8] linear address bits: 57 with LA57, else 48 */
+		e->eax = (e->eax & ~0xff00u) | ((has(enabled, "la57") ? 57u : 48u) << 8);
+		if (!(e->eax & 0xff))
+			e->eax |= 40; /* [7:0] physical address bits, when the host gave none */
+	}
+	if (kvm_leaves(t, enabled) < 0)
+		goto full;
+	cpuid_sort(t);
+	return 0;
+full:
+	return err_set("CPUID table full (%d entries)", CPUID_MAX_ENTRIES);
+}

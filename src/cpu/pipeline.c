@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The CPU model pipeline, stage by stage (the list is in cpu/cpu.h).  Each
+ * stage is a function of its own file; this one only runs them in order
+ * and keeps the record struct cpu_result gives `cpu show`.
+ */
+#include "cpu/cpu.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/custom.h"
+#include "cpu/deps.h"
+#include "cpu/filter.h"
+#include "cpu/fixups.h"
+#include "cpu/normalise.h"
+#include "cpu/spec.h"
+#include "cpu/topology.h"
+#include "util/err.h"
+
+/* Stage 3 for host/max/base: what the supported CPUID says about this host. */
+static void fill_from_host(struct cpu_def *def, const struct cpuid_table *supported)
+{
+	cpu_vendor_decode(supported, def->vendor);
+	cpu_signature_decode(cpuid_value(supported, 1, 0, CPUID_EAX), &def->family, &def->model,
+			     &def->stepping);
+	cpu_brand_decode(supported, def->model_id);
+	def->level = cpuid_value(supported, 0, 0, CPUID_EAX);
+	def->xlevel = cpuid_value(supported, 0x80000000, 0, CPUID_EAX);
+	if (def->kind == CPU_DEF_BASE) {
+		/* base: the host's identity, no features; levels grow with what is added */
+		memset(&def->features, 0, sizeof(def->features));
+		def->level = 1;
+		def->xlevel = 0;
+		return;
+	}
+	/* host and max: every supported bit, nameless ones too (migratable=on drops those) */
+	featureset_from_cpuid(&def->features, supported);
+}
+
+static int resolve_model(const char *name, const struct cpuid_table *supported,
+			 struct cpu_def *def)
+{
+	if (cpu_model_resolve(name, def) < 0)
+		return -1;
+	if (def->kind == CPU_DEF_HOST || def->kind == CPU_DEF_MAX || def->kind == CPU_DEF_BASE)
+		fill_from_host(def, supported);
+	return 0;
+}
+
+/*
+ * Defaults every model but `base` gets when the host has them: the
+ * hypervisor bit (a KVM guest is always under one) and TSC-deadline (KVM
+ * emulates it in the in-kernel LAPIC).  Only when supported, so they never
+ * cause a warning; -hypervisor / -tsc-deadline still turn them off.
+ */
+static void model_defaults(struct cpu_def *def, const struct cpu_featureset *supported)
+{
+	static const char *const names[] = { "hypervisor", "tsc-deadline" };
+
+	if (def->kind == CPU_DEF_BASE)
+		return;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const struct cpu_feature *f = cpu_feature_find(names[i]);
+
+		if (f && featureset_has(supported, f))
+			featureset_set(&def->features, f, true);
+	}
+}
+
+static void log_line(struct cpu_result *r, FILE *warn, const char *line)
+{
+	size_t len = strlen(r->warnings), add = strlen(line);
+
+	if (warn)
+		fprintf(warn, "skyvm: warning: %s\n", line);
+	if (len + add + 2 <= sizeof(r->warnings)) {
+		memcpy(r->warnings + len, line, add);
+		r->warnings[len + add] = '\n';
+		r->warnings[len + add + 1] = '\0';
+	}
+}
+
+/*
+ * Stage 5 (run again after the filter): clear dependents of features that
+ * are off.  As in QEMU, only a dependent the user asked for is reported
+ * (and counts as filtered, so enforce fails on it).
+ */
+static void run_deps(struct cpu_result *r, FILE *warn, bool check)
+{
+	struct cpu_featureset cleared = { 0 }, report = { 0 };
+	bool any = false;
+
+	cpu_deps_apply(&r->enabled, &cleared);
+	for (int w = 0; w < FW_COUNT; w++) {
+		r->dependent.w[w] |= cleared.w[w];
+		report.w[w] = cleared.w[w] & r->user.w[w];
+		r->filtered.w[w] |= report.w[w];
+		any |= report.w[w] != 0;
+	}
+	if (any && check) {
+		char log[sizeof(r->warnings)] = "";
+
+		cpu_report_bits(NULL, "This feature depends on other features that were not "
+				"requested", &report, log, sizeof(log));
+		for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n"))
+			log_line(r, warn, line);
+	}
+}
+
+int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
+		       const struct cpu_host_facts *facts, const struct cpu_topology *topo,
+		       struct cpu_result *r, FILE *warn)
+{
+	struct cpuid_table *supported;
+	struct cpu_featureset sup_fs, host_missing = { 0 };
+	struct cpu_custom_model *custom = NULL;
+	struct cpu_spec *spec;
+	uint32_t min_level, min_xlevel;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	supported = malloc(sizeof(*supported));
+	spec = malloc(sizeof(*spec));
+	if (!supported || !spec) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (cpu_topology_resolve(topo, &r->topo) < 0)
+		goto out;
+
+	/* 2. host fix-ups */
+	*supported = *supported_in;
+	if (cpu_host_fixups(supported, facts) < 0)
+		goto out;
+	featureset_from_cpuid(&sup_fs, supported);
+
+	/* 4 (parsed first: it names the model). */
+	if (cpu_spec_parse(text, spec) < 0)
+		goto out;
+
+	/* 3. model */
+	if (spec->model_is_file) {
+		custom = malloc(sizeof(*custom));
+		if (!custom) {
+			err_set("out of memory");
+			goto out;
+		}
+		if (cpu_custom_load(spec->model, custom) < 0)
+			goto out;
+		if (resolve_model(custom->base, supported, &r->def) < 0) {
+			err_wrap("%s: base", spec->model);
+			goto out;
+		}
+		model_defaults(&r->def, &sup_fs);
+		cpu_spec_apply_def(&custom->props, &r->def);
+		cpu_spec_apply_features(&custom->props, &r->def.features);
+		cpu_spec_user_bits(&custom->props, &r->user);
+		cpu_custom_apply_features(custom, &r->def.features, &r->user);
+		snprintf(r->def.name, sizeof(r->def.name), "%s", custom->name);
+		r->def.kind = CPU_DEF_CUSTOM;
+	} else {
+		if (resolve_model(spec->model, supported, &r->def) < 0)
+			goto out;
+		model_defaults(&r->def, &sup_fs);
+	}
+
+	/* 4. options */
+	cpu_spec_apply_def(spec, &r->def);
+	cpu_spec_apply_features(spec, &r->def.features);
+	{
+		struct cpu_featureset named;
+
+		cpu_spec_user_bits(spec, &named);
+		for (int w = 0; w < FW_COUNT; w++)
+			r->user.w[w] |= named.w[w];
+	}
+	r->enforce = spec->enforce;
+	r->migratable = spec->migratable != 0; /* QEMU: migratable=on by default, host too */
+	for (char *line = strtok(spec->warnings, "\n"); line; line = strtok(NULL, "\n"))
+		log_line(r, warn, line);
+	r->requested = r->def.features;
+	r->enabled = r->def.features;
+
+	/* 5. dependencies */
+	run_deps(r, warn, spec->check || spec->enforce);
+
+	/* 6. filter against the host */
+	cpu_filter_supported(&r->enabled, &sup_fs, &host_missing);
+	for (int w = 0; w < FW_COUNT; w++)
+		r->filtered.w[w] |= host_missing.w[w];
+	if (spec->check || spec->enforce) {
+		char log[sizeof(r->warnings)] = "";
+
+		cpu_report_bits(NULL, "host doesn't support requested feature", &host_missing, log,
+				sizeof(log));
+		for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n"))
+			log_line(r, warn, line);
+	}
+	run_deps(r, warn, spec->check || spec->enforce);
+	if (r->enforce && cpu_enforce(&r->filtered) < 0)
+		goto out;
+
+	/* 7. migratable */
+	if (r->migratable)
+		cpu_filter_migratable(&r->enabled, &r->user, &r->unmigratable);
+
+	/* Levels: what the model says, raised to reach every enabled word (QEMU's min-level). */
+	cpu_min_levels(&r->enabled, &min_level, &min_xlevel);
+	if (!spec->has_level && !(custom && custom->props.has_level) && r->def.level < min_level)
+		r->def.level = min_level;
+	if (!spec->has_xlevel && !(custom && custom->props.has_xlevel) &&
+	    r->def.xlevel < min_xlevel)
+		r->def.xlevel = min_xlevel;
+	if (!r->def.vendor[0])
+		cpu_vendor_decode(supported, r->def.vendor);
+
+	/* 8 (shared part). */
+	if (cpu_build_table(&r->table, supported, &r->def, &r->enabled) < 0)
+		goto out;
+	if (custom && cpu_custom_apply_table(custom, &r->table) < 0)
+		goto out;
+	cpuid_sort(&r->table);
+	rc = 0;
+out:
+	free(custom);
+	free(spec);
+	free(supported);
+	return rc;
+}
+
+int cpu_configure(const char *spec, const struct cpuid_table *supported,
+		  const struct cpu_topology *topo, struct cpu_result *out, FILE *warn)
+{
+	struct cpu_host_facts facts;
+
+	cpu_host_facts_probe(&facts);
+	return cpu_configure_with(spec, supported, &facts, topo, out, warn);
+}
+
+int cpu_vcpu_cpuid(const struct cpu_result *r, unsigned index, struct cpuid_table *out)
+{
+	if (index >= r->topo.cpus)
+		return err_set("vCPU %u out of range (%u vCPUs)", index, r->topo.cpus);
+	*out = r->table;
+	cpu_topology_leaves(out, &r->topo, index, cpu_vendor_is_amd(r->def.vendor));
+	cpuid_sort(out);
+	return 0;
+}

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+#include "cpu/xsave.h"
+
+#include "util/err.h"
+
+/* XCR0 bit of each state component (SDM Vol. 1, 13.1). */
+enum {
+	XS_X87 = 0,
+	XS_SSE = 1,
+	XS_AVX = 2,
+	XS_BNDREGS = 3,
+	XS_BNDCSR = 4,
+	XS_OPMASK = 5,
+	XS_ZMM_HI256 = 6,
+	XS_HI16_ZMM = 7,
+	XS_PKRU = 9,
+	XS_XTILECFG = 17,
+	XS_XTILEDATA = 18,
+};
+
+/* The feature that brings each user component into XCR0. */
+static const struct {
+	const char *feature;
+	uint64_t components;
+} xsave_features[] = {
+	{ "fpu", 1ull << XS_X87 },
+	{ "sse", 1ull << XS_SSE },
+	{ "avx", 1ull << XS_AVX },
+	{ "mpx", (1ull << XS_BNDREGS) | (1ull << XS_BNDCSR) },
+	{ "avx512f", (1ull << XS_OPMASK) | (1ull << XS_ZMM_HI256) | (1ull << XS_HI16_ZMM) },
+	{ "pku", 1ull << XS_PKRU },
+	{ "amx-tile", (1ull << XS_XTILECFG) | (1ull << XS_XTILEDATA) },
+};
+
+/*
+ * Intel's standard-format layout (SDM Vol. 1, 13.4 and CPUID.(EAX=0DH,
+ * ECX=i) on parts that have each component); flags = ECX of 0xD.i, bit 1
+ * meaning "64-byte aligned in the compacted format" (AMX tile data).
+ */
+static const struct {
+	uint32_t offset, size, flags;
+} intel_layout[XSAVE_COMPONENTS] = {
+	[XS_AVX] = { 576, 256, 0 },
+	[XS_BNDREGS] = { 960, 64, 0 },
+	[XS_BNDCSR] = { 1024, 64, 0 },
+	[XS_OPMASK] = { 1088, 64, 0 },
+	[XS_ZMM_HI256] = { 1152, 512, 0 },
+	[XS_HI16_ZMM] = { 1664, 1024, 0 },
+	[XS_PKRU] = { 2688, 8, 0 },
+	[XS_XTILECFG] = { 2752, 64, 0 },
+	[XS_XTILEDATA] = { 2816, 8192, 2 },
+};
+
+uint64_t cpu_xsave_xcr0(const struct cpu_featureset *fs)
+{
+	uint64_t xcr0 = 0;
+
+	for (size_t i = 0; i < sizeof(xsave_features) / sizeof(xsave_features[0]); i++) {
+		const struct cpu_feature *f = cpu_feature_find(xsave_features[i].feature);
+
+		if (f && featureset_has(fs, f))
+			xcr0 |= xsave_features[i].components;
+	}
+	/* x87 and SSE state are architecturally always in XCR0 (bit 0 must be 1). */
+	return xcr0 | (1ull << XS_X87) | (1ull << XS_SSE);
+}
+
+int cpu_xsave_component(const struct cpuid_table *host, unsigned i, uint32_t *offset,
+			uint32_t *size, uint32_t *flags)
+{
+	const struct kvm_cpuid_entry2 *e = host ? cpuid_find_const(host, 0xd, i) : NULL;
+
+	if (i < 2 || i >= XSAVE_COMPONENTS)
+		return -1;
+	/* CPUID.(EAX=0DH,ECX=i):EAX size, EBX offset, ECX[1] align-64 */
+	if (e && (e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) && e->eax) {
+		*size = e->eax;
+		*offset = e->ebx;
+		*flags = e->ecx;
+		return 0;
+	}
+	if (!intel_layout[i].size)
+		return -1;
+	*offset = intel_layout[i].offset;
+	*size = intel_layout[i].size;
+	*flags = intel_layout[i].flags;
+	return 0;
+}
+
+uint32_t cpu_xsave_size(const struct cpuid_table *host, uint64_t xcr0)
+{
+	uint32_t end = XSAVE_LEGACY_SIZE + XSAVE_HEADER_SIZE;
+
+	for (unsigned i = 2; i < XSAVE_COMPONENTS; i++) {
+		uint32_t off, size, flags;
+
+		if (!(xcr0 & (1ull << i)) || cpu_xsave_component(host, i, &off, &size, &flags) < 0)
+			continue;
+		if (off + size > end)
+			end = off + size;
+	}
+	return end;
+}
+
+uint32_t cpu_xsave_compacted_size(const struct cpuid_table *host, uint64_t xcr0)
+{
+	uint32_t end = XSAVE_LEGACY_SIZE + XSAVE_HEADER_SIZE;
+
+	/* Compacted: components packed in index order, some 64-byte aligned. */
+	for (unsigned i = 2; i < XSAVE_COMPONENTS; i++) {
+		uint32_t off, size, flags;
+
+		if (!(xcr0 & (1ull << i)) || cpu_xsave_component(host, i, &off, &size, &flags) < 0)
+			continue;
+		if (flags & 2)
+			end = (end + 63) & ~63u;
+		end += size;
+	}
+	return end;
+}
+
+int cpu_xsave_leaf(struct cpuid_table *t, const struct cpuid_table *host,
+		   const struct cpu_featureset *fs)
+{
+	const struct cpu_feature *xsave = cpu_feature_find("xsave");
+	struct kvm_cpuid_entry2 *e;
+	uint64_t xcr0;
+	uint32_t size;
+
+	cpuid_remove_leaf(t, 0xd);
+	if (!xsave || !featureset_has(fs, xsave))
+		return 0; /* no XSAVE: leaf 0xD reads as zeros */
+	xcr0 = cpu_xsave_xcr0(fs);
+	size = cpu_xsave_size(host, xcr0);
+	e = cpuid_get_or_add(t, 0xd, 0, true);
+	if (!e)
+		goto full;
+	/* CPUID.(EAX=0DH,ECX=0):EDX:EAX XCR0 bits the guest may set */
+	e->eax = (uint32_t)xcr0;
+	e->edx = (uint32_t)(xcr0 >> 32);
+	/*
+	 * CPUID.(EAX=0DH,ECX=0):EBX size for the XCR0 now set, ECX size for all
+	 * of EAX.  KVM recomputes EBX when the guest writes XCR0; start as QEMU
+	 * does, with every enabled component.
+	 */
+	e->ebx = size;
+	e->ecx = size;
+	e = cpuid_get_or_add(t, 0xd, 1, true);
+	if (!e)
+		goto full;
+	/* CPUID.(EAX=0DH,ECX=1):EAX xsaveopt/xsavec/xgetbv1/xsaves; EBX compacted size */
+	e->eax = fs->w[FW_D_1_EAX];
+	e->ebx = cpu_xsave_compacted_size(host, xcr0);
+	e->ecx = 0; /* IA32_XSS: no supervisor state offered */
+	e->edx = 0;
+	for (unsigned i = 2; i < XSAVE_COMPONENTS; i++) {
+		uint32_t off, sz, flags;
+
+		if (!(xcr0 & (1ull << i)) || cpu_xsave_component(host, i, &off, &sz, &flags) < 0)
+			continue;
+		e = cpuid_get_or_add(t, 0xd, i, true);
+		if (!e)
+			goto full;
+		/* CPUID.(EAX=0DH,ECX=i): EAX size, EBX offset, ECX[1] 64-byte aligned */
+		e->eax = sz;
+		e->ebx = off;
+		e->ecx = flags & 2;
+		e->edx = 0;
+	}
+	return 0;
+full:
+	return err_set("CPUID table full writing leaf 0xD");
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CPUID leaf 0xD: the XSAVE state components a model enables and the sizes
+ * a guest must allocate for them.
+ *
+ * XSAVE runs natively in the guest, so the standard-format offset of each
+ * component is the host CPU's, not a model's choice (AMD parts leave no hole
+ * for MPX: AVX-512 state starts at 832 there, at 1088 on Intel).  Sizes and
+ * offsets come from the host's supported leaf 0xD where it lists them, and
+ * from Intel's architectural layout otherwise.
+ */
+#ifndef SKYVM_CPU_XSAVE_H
+#define SKYVM_CPU_XSAVE_H
+
+#include <stdint.h>
+
+#include "cpu/cpuid.h"
+#include "cpu/features.h"
+
+#define XSAVE_LEGACY_SIZE 512 /* x87 + SSE area */
+#define XSAVE_HEADER_SIZE 64
+#define XSAVE_COMPONENTS 19   /* 0..18: up to AMX tile data */
+
+/* XCR0 bits the enabled features need (x87, SSE, AVX, MPX, AVX-512, PKRU, AMX). */
+uint64_t cpu_xsave_xcr0(const struct cpu_featureset *fs);
+
+/*
+ * Offset and size of user component i (>= 2) in the standard format:
+ * from `host` (0xD.i EBX/EAX) when present, else the architectural table.
+ * Returns 0, or -1 for a component with no known layout.
+ */
+int cpu_xsave_component(const struct cpuid_table *host, unsigned i, uint32_t *offset,
+			uint32_t *size, uint32_t *flags);
+
+/* Standard-format size of an XSAVE area holding `xcr0` (576 for x87|SSE). */
+uint32_t cpu_xsave_size(const struct cpuid_table *host, uint64_t xcr0);
+/* Compacted-format size (XSAVEC/XSAVES) for `xcr0` with no supervisor state. */
+uint32_t cpu_xsave_compacted_size(const struct cpuid_table *host, uint64_t xcr0);
+
+/*
+ * Rewrite leaf 0xD of `t` for the features in `fs` (0xD.1.EAX, the XSAVE
+ * instruction word, is taken from fs too).  Subleaves of components not
+ * enabled are removed.  Returns 0, or -1 when the table is full.
+ */
+int cpu_xsave_leaf(struct cpuid_table *t, const struct cpuid_table *host,
+		   const struct cpu_featureset *fs);
+
+#endif
