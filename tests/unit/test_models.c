@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Named CPU models (cpu/models.c): names, versions and aliases resolve to
+ * the QEMU 7.2 version they denote, versions inherit from their
+ * predecessors, the KVM defaults apply, and unknown names get suggestions.
+ * (tests/e2e/test_qemu_models.py compares every version with QEMU itself.)
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "cpu/models.h"
+#include "util/err.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static struct cpu_def resolve(const char *name)
+{
+	struct cpu_def d;
+
+	if (cpu_model_resolve(name, &d) < 0)
+		fail_msg("%s: %s", name, err_msg());
+	return d;
+}
+
+static bool has(const struct cpu_def *d, const char *feature)
+{
+	const struct cpu_feature *f = cpu_feature_find(feature);
+
+	if (!f)
+		fail_msg("no feature %s", feature);
+	return featureset_has(&d->features, f);
+}
+
+/* Which version each spelling denotes (QEMU 7.2's query-cpu-definitions alias-of). */
+static const struct {
+	const char *spelling;
+	const char *canonical;
+} names[] = {
+	{ "qemu64", "qemu64-v1" },
+	{ "kvm64", "kvm64-v1" },
+	{ "Haswell", "Haswell-v1" },
+	{ "Haswell-noTSX", "Haswell-v2" },
+	{ "Haswell-IBRS", "Haswell-v3" },
+	{ "Haswell-noTSX-IBRS", "Haswell-v4" },
+	{ "Skylake-Client", "Skylake-Client-v1" },
+	{ "Skylake-Client-noTSX-IBRS", "Skylake-Client-v3" },
+	{ "Skylake-Server", "Skylake-Server-v1" },
+	{ "Skylake-Server-IBRS", "Skylake-Server-v2" },
+	{ "Skylake-Server-v4", "Skylake-Server-v4" },
+	{ "skylake-server-v5", "Skylake-Server-v5" },
+	{ "Cascadelake-Server", "Cascadelake-Server-v1" },
+	{ "Cascadelake-Server-noTSX", "Cascadelake-Server-v3" },
+	{ "Icelake-Server", "Icelake-Server-v1" },
+	{ "Icelake-Server-noTSX", "Icelake-Server-v2" },
+	{ "Icelake-Server-v6", "Icelake-Server-v6" },
+	{ "EPYC", "EPYC-v1" },
+	{ "EPYC-IBPB", "EPYC-v2" },
+	{ "EPYC-v3", "EPYC-v3" },
+	{ "EPYC-Rome", "EPYC-Rome-v1" },
+	{ "EPYC-Rome-v2", "EPYC-Rome-v2" },
+	{ "EPYC-Milan", "EPYC-Milan-v1" },
+};
+
+static void test_names_resolve_to_versions(void **state)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		struct cpu_def d = resolve(names[i].spelling);
+
+		if (strcmp(d.name, names[i].canonical))
+			fail_msg("%s resolved to %s, want %s", names[i].spelling, d.name,
+				 names[i].canonical);
+		assert_int_equal(d.kind, CPU_DEF_NAMED);
+	}
+}
+
+/* Signatures and levels as QEMU 7.2 defines them. */
+static const struct {
+	const char *name;
+	const char *vendor;
+	uint32_t family, model, stepping, level, xlevel;
+	const char *model_id;
+} signatures[] = {
+	{ "qemu64", "AuthenticAMD", 15, 107, 1, 0xd, 0x8000000a, "QEMU Virtual CPU version 2.5+" },
+	{ "kvm64", "GenuineIntel", 15, 6, 1, 0xd, 0x80000008, "Common KVM processor" },
+	{ "Haswell", "GenuineIntel", 6, 60, 4, 0xd, 0x80000008, "Intel Core Processor (Haswell)" },
+	{ "Haswell-v2", "GenuineIntel", 6, 60, 1, 0xd, 0x80000008,
+	  "Intel Core Processor (Haswell, no TSX)" },
+	{ "Haswell-v3", "GenuineIntel", 6, 60, 4, 0xd, 0x80000008,
+	  "Intel Core Processor (Haswell, IBRS)" },
+	{ "Skylake-Server", "GenuineIntel", 6, 85, 4, 0xd, 0x80000008,
+	  "Intel Xeon Processor (Skylake)" },
+	{ "Cascadelake-Server", "GenuineIntel", 6, 85, 6, 0xd, 0x80000008,
+	  "Intel Xeon Processor (Cascadelake)" },
+	{ "Icelake-Server", "GenuineIntel", 6, 134, 0, 0xd, 0x80000008,
+	  "Intel Xeon Processor (Icelake)" },
+	{ "EPYC", "AuthenticAMD", 23, 1, 2, 0xd, 0x8000001e, "AMD EPYC Processor" },
+	{ "EPYC-v2", "AuthenticAMD", 23, 1, 2, 0xd, 0x8000001e, "AMD EPYC Processor (with IBPB)" },
+	{ "EPYC-Rome", "AuthenticAMD", 23, 49, 0, 0xd, 0x8000001e, "AMD EPYC-Rome Processor" },
+	{ "EPYC-Milan", "AuthenticAMD", 25, 1, 1, 0xd, 0x8000001e, "AMD EPYC-Milan Processor" },
+};
+
+static void test_signatures(void **state)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(signatures); i++) {
+		struct cpu_def d = resolve(signatures[i].name);
+
+		assert_string_equal(d.vendor, signatures[i].vendor);
+		assert_int_equal(d.family, signatures[i].family);
+		assert_int_equal(d.model, signatures[i].model);
+		assert_int_equal(d.stepping, signatures[i].stepping);
+		assert_int_equal(d.level, signatures[i].level);
+		assert_int_equal(d.xlevel, signatures[i].xlevel);
+		assert_string_equal(d.model_id, signatures[i].model_id);
+	}
+}
+
+/*
+ * Versions inherit: each row is one feature in one version, so a change
+ * must appear in the version that makes it and stay in the later ones.
+ */
+static const struct {
+	const char *model;
+	const char *feature;
+	bool on;
+} version_features[] = {
+	{ "Haswell-v1", "hle", true },
+	{ "Haswell-v1", "spec-ctrl", false },
+	{ "Haswell-v2", "hle", false },
+	{ "Haswell-v2", "rtm", false },
+	{ "Haswell-v3", "hle", true },
+	{ "Haswell-v3", "spec-ctrl", true },
+	{ "Haswell-v4", "rtm", false },
+	{ "Haswell-v4", "spec-ctrl", true }, /* from v3 */
+	{ "Skylake-Client-v1", "spec-ctrl", false },
+	{ "Skylake-Client-v2", "spec-ctrl", true },
+	{ "Skylake-Client-v3", "spec-ctrl", true }, /* from v2 */
+	{ "Skylake-Client-v3", "hle", false },
+	{ "Skylake-Client-v3", "xsaves", false },
+	{ "Skylake-Client-v4", "xsaves", true },
+	{ "Skylake-Client-v4", "hle", false }, /* from v3 */
+	{ "Skylake-Server-v1", "avx512f", true },
+	{ "Skylake-Server-v1", "clflushopt", true },
+	{ "Skylake-Server-v3", "rtm", false },
+	{ "Skylake-Server-v4", "rtm", false },
+	{ "Skylake-Server-v5", "xsaves", true },
+	{ "Cascadelake-Server-v1", "avx512vnni", true },
+	{ "Cascadelake-Server-v1", "arch-capabilities", false },
+	{ "Cascadelake-Server-v2", "arch-capabilities", true },
+	{ "Cascadelake-Server-v3", "hle", false },
+	{ "Cascadelake-Server-v5", "arch-capabilities", true }, /* from v2 */
+	{ "Cascadelake-Server-v5", "xsaves", true },
+	{ "Icelake-Server-v1", "avx512vbmi2", true },
+	{ "Icelake-Server-v2", "rtm", false },
+	{ "Icelake-Server-v5", "xsaves", true },
+	{ "EPYC-v1", "ibpb", false },
+	{ "EPYC-v2", "ibpb", true },
+	{ "EPYC-v3", "ibpb", true },
+	{ "EPYC-v3", "xsaves", true },
+	{ "EPYC-Rome-v1", "ibrs", false },
+	{ "EPYC-Rome-v2", "ibrs", true },
+	{ "EPYC-Milan-v1", "pku", true },
+	{ "qemu64", "avx", false },
+	{ "qemu64", "vme", false },
+	{ "kvm64", "vme", true },
+};
+
+static void test_version_features(void **state)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(version_features); i++) {
+		struct cpu_def d = resolve(version_features[i].model);
+
+		if (has(&d, version_features[i].feature) != version_features[i].on)
+			fail_msg("%s: %s should be %s", version_features[i].model,
+				 version_features[i].feature, version_features[i].on ? "on" : "off");
+	}
+}
+
+/*
+ * QEMU's KVM defaults on every named model: qemu64 has svm and EPYC has
+ * monitor in their tables, and neither reaches a KVM guest; x2apic is on
+ * even where the table lacks it.
+ */
+static const struct {
+	const char *model;
+	const char *feature;
+	bool on;
+} kvm_defaults[] = {
+	{ "qemu64", "kvmclock", true },
+	{ "qemu64", "kvm-nopiodelay", true },
+	{ "qemu64", "kvm-asyncpf", true },
+	{ "qemu64", "kvm-steal-time", true },
+	{ "qemu64", "kvm-pv-eoi", true },
+	{ "qemu64", "kvmclock-stable-bit", true },
+	{ "qemu64", "x2apic", true },
+	{ "qemu64", "svm", false },
+	{ "EPYC", "monitor", false },
+	{ "EPYC", "x2apic", true },
+	{ "Haswell", "kvm-msi-ext-dest-id", false },
+	{ "Haswell", "kvm-pv-unhalt", false },
+	{ "Haswell", "kvm-pv-ipi", false },
+	{ "Haswell", "kvm-poll-control", false },
+	{ "Haswell", "acpi", false },
+};
+
+static void test_kvm_defaults(void **state)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(kvm_defaults); i++) {
+		struct cpu_def d = resolve(kvm_defaults[i].model);
+
+		if (has(&d, kvm_defaults[i].feature) != kvm_defaults[i].on)
+			fail_msg("%s: %s should be %s under KVM", kvm_defaults[i].model,
+				 kvm_defaults[i].feature, kvm_defaults[i].on ? "on" : "off");
+	}
+}
+
+/* QEMU's "kvmclock" is both the old and the new kvmclock MSR pair. */
+static void test_kvmclock_sets_both_bits(void **state)
+{
+	struct cpu_def d = resolve("Skylake-Server");
+
+	assert_int_equal(d.features.w[FW_KVM_FEATURES] & 0x9u, 0x9u);
+}
+
+static void test_special_models(void **state)
+{
+	static const struct {
+		const char *name;
+		enum cpu_def_kind kind;
+	} rows[] = {
+		{ "host", CPU_DEF_HOST }, { "max", CPU_DEF_MAX }, { "base", CPU_DEF_BASE },
+		{ "HOST", CPU_DEF_HOST },
+	};
+	struct cpu_featureset none;
+
+	memset(&none, 0, sizeof(none));
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct cpu_def d = resolve(rows[i].name);
+
+		assert_int_equal(d.kind, rows[i].kind);
+		assert_memory_equal(&d.features, &none, sizeof(none));
+		assert_string_equal(d.vendor, "");
+	}
+}
+
+static const struct {
+	const char *name;
+	const char *must_contain;     /* in the message */
+	const char *must_not_contain; /* or NULL */
+} unknown_models[] = {
+	{ "Skylake-Servr", "did you mean Skylake-Server", NULL },
+	{ "Haswel", "Haswell", NULL },
+	{ "epyc-rome-v3", "EPYC-Rome", NULL },
+	{ "Skylake", "Skylake-Server", NULL },
+	{ "Skylake-Server-v9", "Skylake-Server", NULL },
+	{ "Skylake-Server-v0", "unknown CPU model 'Skylake-Server-v0'", NULL },
+	{ "SkylakeServer", "Skylake-Server", NULL },
+	{ "zzzzzzzz", "unknown CPU model 'zzzzzzzz'", "did you mean" },
+	{ "", "empty", NULL },
+};
+
+static void test_unknown_models(void **state)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(unknown_models); i++) {
+		struct cpu_def d;
+
+		err_clear();
+		if (cpu_model_resolve(unknown_models[i].name, &d) != -1)
+			fail_msg("'%s' resolved", unknown_models[i].name);
+		if (!strstr(err_msg(), unknown_models[i].must_contain))
+			fail_msg("'%s': message \"%s\" lacks \"%s\"", unknown_models[i].name,
+				 err_msg(), unknown_models[i].must_contain);
+		if (unknown_models[i].must_not_contain &&
+		    strstr(err_msg(), unknown_models[i].must_not_contain))
+			fail_msg("'%s': message \"%s\"", unknown_models[i].name, err_msg());
+	}
+}
+
+/*
+ * The list: every entry resolves to itself, versions of a model run 1..N
+ * without gaps, exactly one is the unversioned name's, and each alias
+ * resolves to its version.
+ */
+static void test_list_is_consistent(void **state)
+{
+	static struct cpu_model_info m[256];
+	size_t n = cpu_model_list(m, ARRAY_SIZE(m));
+	size_t named = 0;
+
+	assert_true(n >= 35);
+	assert_true(n < ARRAY_SIZE(m));
+	for (size_t i = 0; i < n; i++) {
+		struct cpu_def d = resolve(m[i].name);
+		size_t defaults = 0;
+		int expect_version = 1;
+
+		if (d.kind != CPU_DEF_NAMED) {
+			assert_int_equal(m[i].version, 0);
+			continue;
+		}
+		named++;
+		assert_string_equal(d.name, m[i].name);
+		assert_int_equal(strlen(d.vendor), 12);
+		assert_true(d.level > 0 && d.xlevel >= 0x80000008);
+		assert_true(d.model_id[0] != '\0');
+		if (m[i].alias)
+			assert_string_equal(resolve(m[i].alias).name, m[i].name);
+		if (i > 0 && !strcmp(m[i - 1].base_name, m[i].base_name))
+			continue;
+		/* First version of a model: walk all of its versions. */
+		for (size_t k = i; k < n && !strcmp(m[k].base_name, m[i].base_name); k++) {
+			assert_int_equal(m[k].version, expect_version++);
+			defaults += m[k].is_default;
+			if (m[k].is_default)
+				assert_string_equal(resolve(m[k].base_name).name, m[k].name);
+		}
+		assert_int_equal(defaults, 1);
+	}
+	assert_true(named >= 32);
+	assert_int_equal(cpu_model_list(m, 2), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names_resolve_to_versions),
+		cmocka_unit_test(test_signatures),
+		cmocka_unit_test(test_version_features),
+		cmocka_unit_test(test_kvm_defaults),
+		cmocka_unit_test(test_kvmclock_sets_both_bits),
+		cmocka_unit_test(test_special_models),
+		cmocka_unit_test(test_unknown_models),
+		cmocka_unit_test(test_list_is_consistent),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
