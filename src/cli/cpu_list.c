@@ -116,10 +116,16 @@ static void check_runs_here(const struct host_view *h, const char *name, struct 
 	memset(out, 0, sizeof(*out));
 	if (!h->known)
 		return;
-	/* cpu_configure() (the pipeline) is not in the tree yet: no answer. */
-	(void)name;
-	(void)result;
-	(void)topo;
+	if (cpu_configure(name, &h->supported, &topo, &result, NULL) < 0) {
+		out->state = RUNS_NO;
+		snprintf(out->error, sizeof(out->error), "%s", err_msg());
+		return;
+	}
+	out->missing = result.filtered;
+	out->state = RUNS_YES;
+	for (int w = 0; w < FW_COUNT; w++)
+		if (result.filtered.w[w])
+			out->state = RUNS_NO;
 }
 
 static size_t featureset_count(const struct cpu_featureset *s)
