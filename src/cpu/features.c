@@ -48,7 +48,8 @@ const struct feature_word_info feature_words[FW_COUNT] = {
  * A bit number checked at compile time: a struct may hold a static
  * assertion (C11 6.7.2.1), and sizeof() of it is a constant expression.
  */
-#define BIT(b) ((uint8_t)((b) + 0 * sizeof(struct { _Static_assert((b) < 32, "bit > 31"); int x; })))
+#define BIT(b) \
+	((uint8_t)((b) + 0 * sizeof(struct { _Static_assert((b) < 32, "bit > 31"); int x; })))
 
 #define F(word_, bit_, name_, ...) { .name = name_, .word = word_, .bit = BIT(bit_), __VA_ARGS__ }
 #define ALIASES(...) .aliases = { __VA_ARGS__, NULL }

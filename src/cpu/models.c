@@ -29,6 +29,7 @@ static const struct model_family *const model_families[] = {
 	&model_skylake_server,
 	&model_cascadelake_server,
 	&model_icelake_server,
+	&model_sapphirerapids,
 	&model_epyc,
 	&model_epyc_rome,
 	&model_epyc_milan,

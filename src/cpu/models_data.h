@@ -42,7 +42,7 @@ struct model_family {
 };
 
 extern const struct model_family model_qemu64, model_kvm64, model_haswell, model_skylake_client,
-	model_skylake_server, model_cascadelake_server, model_icelake_server;
+	model_skylake_server, model_cascadelake_server, model_icelake_server, model_sapphirerapids;
 extern const struct model_family model_epyc, model_epyc_rome, model_epyc_milan;
 
 #endif

@@ -7,7 +7,8 @@
  * 5-level EPT) keep their number, note and CPUID unchanged here.
  *
  * tests/e2e/test_qemu_models.py compares every version below with the
- * installed qemu-system-x86_64's query-cpu-model-expansion.
+ * installed qemu-system-x86_64's query-cpu-model-expansion (SapphireRapids,
+ * which QEMU 7.2 lacks, is QEMU 8.0's version 1).
  */
 #include "cpu/models_data.h"
 
@@ -277,6 +278,7 @@ static const struct model_version skylake_server_versions[] = {
 	{
 		.version = 4,
 		.note = "IBRS, EPT switching, no TSX",
+		/* QEMU changes only VMX capability MSRs here: same CPUID as before */
 	},
 	{
 		.version = 5,
@@ -337,7 +339,10 @@ static const struct model_version cascadelake_server_versions[] = {
 	{
 		.version = 2,
 		.note = "ARCH_CAPABILITIES",
-		/* QEMU also sets: ibrs-all=on, mds-no=on, rdctl-no=on, skip-l1dfl-vmentry=on (not CPUID leaves skyvm models) */
+		/*
+		 * QEMU also turns on ARCH_CAPABILITIES MSR bits skyvm does not model: ibrs-all,
+		 * mds-no, rdctl-no, skip-l1dfl-vmentry.
+		 */
 		.props = (const struct model_prop[]) {
 			{ "arch-capabilities", "on" },
 			{ NULL, NULL },
@@ -356,6 +361,7 @@ static const struct model_version cascadelake_server_versions[] = {
 	{
 		.version = 4,
 		.note = "ARCH_CAPABILITIES, EPT switching, no TSX",
+		/* QEMU changes only VMX capability MSRs here: same CPUID as before */
 	},
 	{
 		.version = 5,
@@ -428,7 +434,10 @@ static const struct model_version icelake_server_versions[] = {
 	},
 	{
 		.version = 3,
-		/* QEMU also sets: ibrs-all=on, mds-no=on, pschange-mc-no=on, rdctl-no=on, skip-l1dfl-vmentry=on, taa-no=on (not CPUID leaves skyvm models) */
+		/*
+		 * QEMU also turns on ARCH_CAPABILITIES MSR bits skyvm does not model: ibrs-all,
+		 * mds-no, pschange-mc-no, rdctl-no, skip-l1dfl-vmentry, taa-no.
+		 */
 		.props = (const struct model_prop[]) {
 			{ "arch-capabilities", "on" },
 			{ NULL, NULL },
@@ -456,6 +465,7 @@ static const struct model_version icelake_server_versions[] = {
 	{
 		.version = 6,
 		.note = "5-level EPT",
+		/* QEMU changes only VMX capability MSRs here: same CPUID as before */
 	},
 };
 
@@ -471,5 +481,65 @@ const struct model_family model_icelake_server = {
 	.features = icelake_server_features,
 	.versions = icelake_server_versions,
 	.nversions = sizeof(icelake_server_versions) / sizeof(icelake_server_versions[0]),
+	.default_version = 1,
+};
+
+/*
+ * SapphireRapids: not in QEMU 7.2 (Debian's qemu-system-x86 lists none).
+ * Version 1 as QEMU 8.0 added it; tests/e2e/test_qemu_models.py reports it
+ * as not comparable with the installed QEMU.  The ARCH_CAPABILITIES MSR
+ * bits and VMX capabilities QEMU also sets are MSRs skyvm does not model.
+ */
+static const char *const sapphirerapids_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX (hypervisor: QEMU sets it on every named model) */
+	"pni", "pclmulqdq", "ssse3", "fma", "cx16", "pcid", "sse4.1", "sse4.2", "x2apic", "movbe",
+	"popcnt", "tsc-deadline", "aes", "xsave", "avx", "f16c", "rdrand", "hypervisor",
+	/* 06H:EAX */
+	"arat",
+	/* 07H.0:EBX */
+	"fsgsbase", "bmi1", "hle", "avx2", "smep", "bmi2", "erms", "invpcid", "rtm", "avx512f",
+	"avx512dq", "rdseed", "adx", "smap", "avx512ifma", "clflushopt", "clwb", "avx512cd",
+	"sha-ni", "avx512bw", "avx512vl",
+	/* 07H.0:ECX */
+	"avx512vbmi", "umip", "pku", "avx512vbmi2", "gfni", "vaes", "vpclmulqdq", "avx512vnni",
+	"avx512bitalg", "avx512-vpopcntdq", "la57", "rdpid", "bus-lock-detect",
+	/* 07H.0:EDX */
+	"fsrm", "serialize", "tsx-ldtrk", "amx-bf16", "avx512-fp16", "amx-tile", "amx-int8",
+	"spec-ctrl", "arch-capabilities", "ssbd",
+	/* 07H.1:EAX */
+	"avx-vnni", "avx512-bf16", "fzrm", "fsrs", "fsrc",
+	/* 0DH.1:EAX */
+	"xsaveopt", "xsavec", "xgetbv1", "xsaves", "xfd",
+	/* 80000001H:EDX */
+	"syscall", "nx", "pdpe1gb", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "abm", "3dnowprefetch",
+	/* 80000008H:EBX */
+	"wbnoinvd",
+	NULL,
+};
+
+static const struct model_version sapphirerapids_versions[] = {
+	{
+		.version = 1,
+		.note = "QEMU 8.0 definition",
+	},
+};
+
+const struct model_family model_sapphirerapids = {
+	.name = "SapphireRapids",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 143,
+	.stepping = 4,
+	.level = 0x20,
+	.xlevel = 0x80000008,
+	.model_id = "Intel Xeon Processor (SapphireRapids)",
+	.features = sapphirerapids_features,
+	.versions = sapphirerapids_versions,
+	.nversions = sizeof(sapphirerapids_versions) / sizeof(sapphirerapids_versions[0]),
 	.default_version = 1,
 };

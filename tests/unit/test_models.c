@@ -64,6 +64,7 @@ static const struct {
 	{ "EPYC-Rome", "EPYC-Rome-v1" },
 	{ "EPYC-Rome-v2", "EPYC-Rome-v2" },
 	{ "EPYC-Milan", "EPYC-Milan-v1" },
+	{ "SapphireRapids", "SapphireRapids-v1" },
 };
 
 static void test_names_resolve_to_versions(void **state)
@@ -102,6 +103,8 @@ static const struct {
 	{ "EPYC-v2", "AuthenticAMD", 23, 1, 2, 0xd, 0x8000001e, "AMD EPYC Processor (with IBPB)" },
 	{ "EPYC-Rome", "AuthenticAMD", 23, 49, 0, 0xd, 0x8000001e, "AMD EPYC-Rome Processor" },
 	{ "EPYC-Milan", "AuthenticAMD", 25, 1, 1, 0xd, 0x8000001e, "AMD EPYC-Milan Processor" },
+	{ "SapphireRapids", "GenuineIntel", 6, 143, 4, 0x20, 0x80000008,
+	  "Intel Xeon Processor (SapphireRapids)" },
 };
 
 static void test_signatures(void **state)
@@ -164,6 +167,9 @@ static const struct {
 	{ "EPYC-Rome-v1", "ibrs", false },
 	{ "EPYC-Rome-v2", "ibrs", true },
 	{ "EPYC-Milan-v1", "pku", true },
+	{ "SapphireRapids", "amx-tile", true },
+	{ "SapphireRapids", "avx512-fp16", true },
+	{ "SapphireRapids", "xfd", true },
 	{ "qemu64", "avx", false },
 	{ "qemu64", "vme", false },
 	{ "kvm64", "vme", true },
@@ -291,7 +297,7 @@ static void test_list_is_consistent(void **state)
 	size_t n = cpu_model_list(m, ARRAY_SIZE(m));
 	size_t named = 0;
 
-	assert_true(n >= 35);
+	assert_true(n >= 36);
 	assert_true(n < ARRAY_SIZE(m));
 	for (size_t i = 0; i < n; i++) {
 		struct cpu_def d = resolve(m[i].name);
@@ -320,7 +326,7 @@ static void test_list_is_consistent(void **state)
 		}
 		assert_int_equal(defaults, 1);
 	}
-	assert_true(named >= 32);
+	assert_true(named >= 33);
 	assert_int_equal(cpu_model_list(m, 2), 2);
 }
 
