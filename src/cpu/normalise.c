@@ -251,6 +251,10 @@ int cpu_build_table(struct cpuid_table *t, const struct cpuid_table *supported,
 			goto full;
 		/* CPUID.80000001H:EAX extended signature: the same family/model/stepping */
 		e->eax = sig;
+		/* CPUID.80000001H:EDX AMD aliases of leaf-1 EDX bits: on AMD, copy them */
+		e->edx &= ~CPUID_8000_0001_EDX_AMD_ALIASES;
+		if (cpu_vendor_is_amd(def->vendor))
+			e->edx |= cpuid_value(t, 1, 0, CPUID_EDX) & CPUID_8000_0001_EDX_AMD_ALIASES;
 	}
 	if (def->xlevel >= 0x80000004 && def->model_id[0]) {
 		uint32_t regs[12];

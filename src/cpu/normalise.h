@@ -12,6 +12,12 @@
 
 #include "cpu/cpu.h"
 
+/*
+ * CPUID.80000001H:EDX bits that AMD defines as copies of CPUID.01H:EDX
+ * (fpu ... pse36, mmx, fxsr): not features of their own.
+ */
+#define CPUID_8000_0001_EDX_AMD_ALIASES 0x0183f3ffu
+
 /* CPUID.01H:EAX from family/model/stepping (extended fields when needed). */
 uint32_t cpu_signature_encode(uint32_t family, uint32_t model, uint32_t stepping);
 void cpu_signature_decode(uint32_t eax, uint32_t *family, uint32_t *model, uint32_t *stepping);

@@ -36,6 +36,10 @@ static void fill_from_host(struct cpu_def *def, const struct cpuid_table *suppor
 	}
 	/* host and max: every supported bit, nameless ones too (migratable=on drops those) */
 	featureset_from_cpuid(&def->features, supported);
+	/* KVM hints are promises about the host's setup: asked for, never implied (QEMU) */
+	def->features.w[FW_KVM_HINTS] = 0;
+	/* AMD's copies of leaf-1 EDX bits in 0x80000001.EDX follow leaf 1 (normalise) */
+	def->features.w[FW_8000_0001_EDX] &= ~CPUID_8000_0001_EDX_AMD_ALIASES;
 }
 
 static int resolve_model(const char *name, const struct cpuid_table *supported,
