@@ -201,3 +201,110 @@ def test_flood_prints_without_end():
     finally:
         proc.kill()
         proc.wait()
+
+
+# ---- the probe guest: its record stream (lib/ports.h, docs/guests.md), seen
+# through the `dump` option because QEMU has no device on the probe port.
+
+PROBE_MAGIC = 0xB5
+REC = {1: "BEGIN", 2: "CPUID", 3: "KVMCLOCK", 4: "WALLCLOCK", 5: "STEAL", 6: "PV_EOI",
+       7: "MSR_CHECK", 8: "ERROR", 9: "END"}
+ST_NO_KVM = 4
+
+
+def probe_streams(out):
+    """{cpu: [(type_name, payload), ...]} decoded from the "cpu N: data" lines."""
+    words = {}
+    for m in re.finditer(r"cpu (\d+): data ((?:[0-9a-f]{8} ?)+)", out):
+        words.setdefault(int(m.group(1)), []).extend(int(w, 16) for w in m.group(2).split())
+    streams = {}
+    for cpu, w in words.items():
+        recs, i = [], 0
+        while i < len(w):
+            h = w[i]
+            assert h >> 24 == PROBE_MAGIC, f"cpu {cpu} word {i}: {h:#x}"
+            n = h & 0xFFFF
+            assert i + 1 + n <= len(w), f"cpu {cpu}: truncated record at word {i}"
+            recs.append((REC[(h >> 16) & 0xFF], w[i + 1:i + 1 + n]))
+            i += 1 + n
+        streams[cpu] = recs
+    return streams
+
+
+def regs_text(*regs):
+    return b"".join(r.to_bytes(4, "little") for r in regs).rstrip(b"\0").decode()
+
+
+@pytest.mark.parametrize("smp", [1, 2])
+def test_probe_stream_matches_the_cpu_we_configured(smp):
+    p = run_guest("probe", smp=smp, append="dump")
+    assert p.returncode == status_rc(0), p.stderr
+    assert f"probe: {smp} cpus done" in p.stdout
+    streams = probe_streams(p.stdout)
+    assert sorted(streams) == list(range(smp))
+    apics = set()
+    for cpu, recs in streams.items():
+        kind, begin = recs[0]
+        assert kind == "BEGIN" and begin[:2] == [1, cpu] and begin[3] == smp
+        apics.add(begin[2])
+        assert recs[-1][0] == "END" and recs[-1][1] == [len(recs) - 1]
+        cpuid = {(r[0], r[1]): r[2:] for k, r in recs if k == "CPUID"}
+        assert len(cpuid) == sum(k == "CPUID" for k, _ in recs), "a (leaf, subleaf) twice"
+        a, b, c, d = cpuid[(0, 0)]
+        assert regs_text(b, d, c) == VENDOR
+        assert all((leaf, 0) in cpuid for leaf in range(a + 1)), "basic leaves missing"
+        eax1, ebx1 = cpuid[(1, 0)][:2]
+        # family 6 model 85 stepping 4, as encoded by the SDM's rules
+        assert eax1 & 0xF == STEPPING
+        assert (eax1 >> 8) & 0xF == FAMILY
+        assert ((eax1 >> 4) & 0xF) | ((eax1 >> 12) & 0xF0) == MODEL
+        assert ebx1 >> 24 == begin[2], "leaf 1 APIC id and the LAPIC id disagree"
+        xmax = cpuid[(0x80000000, 0)][0]
+        assert all((leaf, 0) in cpuid for leaf in range(0x80000000, xmax + 1))
+        brand = regs_text(*[r for leaf in (0x80000002, 0x80000003, 0x80000004)
+                            for r in cpuid[(leaf, 0)]])
+        assert brand == BRAND
+        # leaf 4: subleaves up to and including the first null cache type
+        subs4 = sorted(s for (l, s) in cpuid if l == 4)
+        assert subs4 == list(range(len(subs4)))
+        assert cpuid[(4, subs4[-1])][0] & 0x1F == 0
+        assert all(cpuid[(4, s)][0] & 0x1F for s in subs4[:-1])
+        # 0xD: subleaves 0, 1 and exactly the components the masks name
+        if a >= 0xD:
+            mask = cpuid[(0xD, 0)][0] | cpuid[(0xD, 0)][3] << 32 | \
+                cpuid[(0xD, 1)][2] | cpuid[(0xD, 1)][3] << 32
+            subs_d = {s for (l, s) in cpuid if l == 0xD}
+            assert subs_d == {0, 1} | {i for i in range(2, 64) if mask >> i & 1}
+        # TCG: no KVM signature, so every PV result says so and nothing was probed
+        pv = {k: r for k, r in recs if k in ("KVMCLOCK", "WALLCLOCK", "STEAL", "PV_EOI")}
+        assert sorted(pv) == ["KVMCLOCK", "PV_EOI", "STEAL", "WALLCLOCK"]
+        assert all(r[0] == ST_NO_KVM for r in pv.values())
+        assert not any(k == "MSR_CHECK" for k, _ in recs)
+        assert f"cpu {cpu}: probe no KVM leaves" in p.stdout
+    assert len(apics) == smp
+
+
+def test_probe_sweeps_a_large_cpu():
+    # `max` has many leaves and subleaves (7.x, 0xD components, 0x14, ...)
+    p = run_guest("probe", smp=2, cpu="max", append="dump")
+    assert p.returncode == status_rc(0), p.stderr
+    streams = probe_streams(p.stdout)
+    for cpu, recs in streams.items():
+        cpuid = {(r[0], r[1]): r[2:] for k, r in recs if k == "CPUID"}
+        assert not any(k == "ERROR" for k, _ in recs)
+        n7 = cpuid[(7, 0)][0]
+        assert {s for (l, s) in cpuid if l == 7} == set(range(n7 + 1))
+        m = re.search(rf"cpu {cpu}: probe cpuid (\d+) records", p.stdout)
+        assert m and int(m.group(1)) == len(cpuid)
+
+
+def test_probe_without_dump_prints_only_the_summary():
+    p = run_guest("probe", smp=2)
+    assert p.returncode == status_rc(0), p.stderr
+    assert "probe: 2 cpus done" in p.stdout
+    assert ": data " not in p.stdout
+
+
+def test_probe_exit_option():
+    p = run_guest("probe", append="exit=9")
+    assert p.returncode == status_rc(9)
