@@ -286,14 +286,23 @@ def test_probe_stream_matches_the_cpu_we_configured(smp):
 
 def test_probe_sweeps_a_large_cpu():
     # `max` has many leaves and subleaves (7.x, 0xD components, 0x14, ...)
-    p = run_guest("probe", smp=2, cpu="max", append="dump")
+    p = run_guest("probe", smp=2, cpu="max,level=0x1f,xlevel=0x80000021", append="dump")
     assert p.returncode == status_rc(0), p.stderr
     streams = probe_streams(p.stdout)
+    assert sorted(streams) == [0, 1]
     for cpu, recs in streams.items():
         cpuid = {(r[0], r[1]): r[2:] for k, r in recs if k == "CPUID"}
         assert not any(k == "ERROR" for k, _ in recs)
+        assert all((leaf, 0) in cpuid for leaf in range(0x20))
+        assert all((leaf, 0) in cpuid for leaf in range(0x80000000, 0x80000022))
         n7 = cpuid[(7, 0)][0]
         assert {s for (l, s) in cpuid if l == 7} == set(range(n7 + 1))
+        for leaf in (0xB, 0x1F):
+            # topology levels up to and including the first invalid level type
+            subs = sorted(s for (l, s) in cpuid if l == leaf)
+            assert subs == list(range(len(subs))) and len(subs) >= 2
+            assert (cpuid[(leaf, subs[-1])][2] >> 8) & 0xFF == 0
+            assert all((cpuid[(leaf, s)][2] >> 8) & 0xFF for s in subs[:-1])
         m = re.search(rf"cpu {cpu}: probe cpuid (\d+) records", p.stdout)
         assert m and int(m.group(1)) == len(cpuid)
 
