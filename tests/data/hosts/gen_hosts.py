@@ -10,7 +10,8 @@ shaped the way Linux 6.12's KVM_GET_SUPPORTED_CPUID reports a host:
     AMD raised to 0x80000021 (KVM synthesises that leaf for Zen);
   - only bits KVM can virtualise: no OSXSAVE, OSPKE, MONITOR, DS, EST, TM2,
     HTT, hypervisor or TSC-deadline (those are the VMM's), vmx/svm present
-    (nested=1), x2apic and tsc-adjust always, arch-capabilities always;
+    (nested=1, with svme-addr-chk, which KVM sets for every nested SVM host),
+    x2apic and tsc-adjust always, arch-capabilities always;
   - the speculation-control bits KVM mirrors across vendors;
   - the KVM leaves 0x40000000 ("KVMKVMKVM", max 0x40000001) and 0x40000001
     EAX with every PV feature Linux 6.12 offers (steal time included).
@@ -74,7 +75,7 @@ bits(0x80000021, 0, "eax", {0: "no-nested-data-bp", 2: "lfence-always-serializin
 bits(0x8000000a, 0, "edx", {0: "npt", 1: "lbrv", 2: "svm-lock", 3: "nrip-save",
                             4: "tsc-scale", 5: "vmcb-clean", 6: "flushbyasid",
                             7: "decodeassists", 10: "pause-filter", 12: "pfthreshold",
-                            15: "v-vmsave-vmload", 16: "vgif"})
+                            15: "v-vmsave-vmload", 16: "vgif", 28: "svme-addr-chk"})
 
 # AMD repeats these leaf-1 EDX bits in 0x80000001 EDX (QEMU names them only once).
 AMD_EDX_ALIASES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 15, 16, 17, 23, 24]
@@ -107,7 +108,7 @@ AMD_BASE = """fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat 
     cmp-legacy svm cr8legacy abm sse4a misalignsse 3dnowprefetch osvw topoext perfctr-core
     invtsc clzero xsaveerptr ibpb arch-capabilities virt-ssbd lfence-always-serializing
     npt lbrv svm-lock nrip-save tsc-scale vmcb-clean flushbyasid decodeassists pause-filter
-    pfthreshold"""
+    pfthreshold svme-addr-chk"""
 NAPLES = AMD_BASE
 ROME = NAPLES + """ clwb umip rdpid wbnoinvd stibp amd-stibp ibrs spec-ctrl amd-ssbd ssbd
     null-sel-clr-base v-vmsave-vmload vgif"""
