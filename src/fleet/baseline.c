@@ -147,16 +147,6 @@ void fleet_unmigratable_features(struct cpu_featureset *out)
 			featureset_set(out, &cpu_features[i], true);
 }
 
-void fleet_vmm_owned_features(struct cpu_featureset *out)
-{
-	const struct cpu_feature *hypervisor = cpu_feature_find("hypervisor");
-
-	memset(out, 0, sizeof(*out));
-	if (hypervisor)
-		featureset_set(out, hypervisor, true);
-	out->w[FW_KVM_HINTS] = ~0u;
-}
-
 static bool eligible(const struct fleet_candidate *c, const char *vendor, uint32_t level,
 		     uint32_t xlevel)
 {

@@ -39,13 +39,6 @@ void fleet_named_features(struct cpu_featureset *out);
 /* The bits flagged unmigratable (invtsc, ...): dropped by --migratable. */
 void fleet_unmigratable_features(struct cpu_featureset *out);
 
-/*
- * The bits that are the VMM's to set, not the host's to offer: the hypervisor
- * bit and the KVM hints (a dedicated pCPU is a promise, not a capability).
- * A baseline never adds or removes them; the chosen model's value stands.
- */
-void fleet_vmm_owned_features(struct cpu_featureset *out);
-
 /* A named model the baseline may start from. */
 struct fleet_candidate {
 	const char *name;               /* "Skylake-Server-v4": what the result string names */

@@ -20,6 +20,24 @@ unsigned fleet_featureset_count(const struct cpu_featureset *s)
 	return n;
 }
 
+void fleet_vmm_owned_features(struct cpu_featureset *out)
+{
+	/*
+	 * kvm-msi-ext-dest-id says how the VMM routes MSIs (QEMU offers it only
+	 * with a split irqchip), so like the hypervisor bit it is not a host's.
+	 */
+	static const char *const owned[] = { "hypervisor", "kvm-msi-ext-dest-id" };
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+		const struct cpu_feature *f = cpu_feature_find(owned[i]);
+
+		if (f)
+			featureset_set(out, f, true);
+	}
+	out->w[FW_KVM_HINTS] = ~0u;
+}
+
 void fleet_demand_from_model(struct fleet_demand *d, const struct cpu_def *def,
 			     const struct cpu_featureset *requested)
 {
@@ -64,12 +82,15 @@ void fleet_offer_from_cpuid(struct fleet_offer *o, const struct cpuid_table *t,
 void fleet_compare(const struct fleet_demand *d, const struct fleet_offer *o,
 		   struct fleet_comparison *out)
 {
+	struct cpu_featureset owned;
 	bool exact;
 
 	memset(out, 0, sizeof(*out));
+	fleet_vmm_owned_features(&owned);
 	for (unsigned w = 0; w < FW_COUNT; w++) {
 		out->missing.w[w] = d->features.w[w] & ~o->features.w[w];
-		out->extra.w[w] = o->features.w[w] & ~d->features.w[w];
+		/* The VMM's own bits are not the host's to offer: never "more". */
+		out->extra.w[w] = o->features.w[w] & ~d->features.w[w] & ~owned.w[w];
 	}
 	out->missing_count = fleet_featureset_count(&out->missing);
 	out->extra_count = fleet_featureset_count(&out->extra);

@@ -52,7 +52,7 @@ enum fleet_verdict {
 struct fleet_comparison {
 	enum fleet_verdict verdict;
 	struct cpu_featureset missing; /* asked for, not offered */
-	struct cpu_featureset extra;   /* offered, not asked for */
+	struct cpu_featureset extra;   /* offered, not asked for (the VMM's own bits aside) */
 	bool vendor_differs;
 	bool level_exceeds;            /* demand.level > offer.level */
 	bool xlevel_exceeds;
@@ -61,6 +61,15 @@ struct fleet_comparison {
 	unsigned missing_count;        /* bits set in `missing` */
 	unsigned extra_count;
 };
+
+/*
+ * The bits that are the VMM's to set, not the host's to offer: the hypervisor
+ * bit, kvm-msi-ext-dest-id (how the VMM routes MSIs) and the KVM hints (a
+ * dedicated pCPU is a promise, not a capability).
+ * They never count as a host offering more (compare), and a baseline never
+ * adds or removes them (the chosen model's value stands).
+ */
+void fleet_vmm_owned_features(struct cpu_featureset *out);
 
 /*
  * The demand of a configured model: vendor, level and xlevel from `def`,

@@ -255,6 +255,7 @@ static void test_choose_ignores_vmm_owned_bits(void **state)
 	fleet_vmm_owned_features(&ignore);
 	assert_true(featureset_has(&ignore, feat("hypervisor")));
 	assert_true(featureset_has(&ignore, feat("kvm-hint-dedicated")));
+	assert_true(featureset_has(&ignore, feat("kvm-msi-ext-dest-id")));
 	assert_false(featureset_has(&ignore, feat("kvmclock")));
 	fleet_choose_model(&target, &ignore, "GenuineIntel", 0xd, 0x80000008, c, n, &ch);
 	assert_string_equal(c[ch.index].name, "Old-v1");

@@ -150,6 +150,32 @@ static void test_offer_features_can_come_from_fixups(void **state)
 	assert_int_equal(c.verdict, FLEET_IDENTICAL);
 }
 
+/* The hypervisor bit and KVM hints are the VMM's: a host offering them is not "more". */
+static void test_vmm_owned_bits_are_never_extra(void **state)
+{
+	struct fleet_demand d;
+	struct fleet_offer o;
+	struct fleet_comparison c;
+	static const char *const host[] = { "sse4.2", "hypervisor", "kvm-hint-dedicated",
+					    "kvm-msi-ext-dest-id", NULL };
+	static const char *const model[] = { "sse4.2", NULL };
+
+	(void)state;
+	host_table(&table, "GenuineIntel", 0xd, 0x80000008, host);
+	fleet_offer_from_cpuid(&o, &table, NULL);
+	demand_of(&d, "GenuineIntel", 0xd, 0x80000008, model);
+	fleet_compare(&d, &o, &c);
+	assert_int_equal(c.extra_count, 0);
+	assert_int_equal(c.verdict, FLEET_IDENTICAL);
+	/* Asked for and not offered, they are still missing. */
+	demand_of(&d, "GenuineIntel", 0xd, 0x80000008, host);
+	host_table(&table, "GenuineIntel", 0xd, 0x80000008, model);
+	fleet_offer_from_cpuid(&o, &table, NULL);
+	fleet_compare(&d, &o, &c);
+	assert_int_equal(c.missing_count, 3);
+	assert_int_equal(c.verdict, FLEET_INCOMPATIBLE);
+}
+
 static void test_max_leaves_must_not_be_greater(void **state)
 {
 	static const struct {
@@ -310,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_superset_host_runs),
 		cmocka_unit_test(test_missing_features_are_each_named),
 		cmocka_unit_test(test_offer_features_can_come_from_fixups),
+		cmocka_unit_test(test_vmm_owned_bits_are_never_extra),
 		cmocka_unit_test(test_max_leaves_must_not_be_greater),
 		cmocka_unit_test(test_vendor_must_be_equal_unless_the_model_takes_the_hosts),
 		cmocka_unit_test(test_hypervisor_signature_and_leaf),
