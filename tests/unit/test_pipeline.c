@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The CPU model pipeline end to end on recorded supported-CPUID tables
+ * (tests/data/supported/), stage by stage: host fix-ups, filtering and
+ * QEMU's exact warnings, enforce, dependencies, migratable, and the final
+ * table's vendor, signature, brand, XSAVE sizes and KVM leaves.  Expected
+ * values are facts about the CPUs (Haswell has no AVX-512, an XSAVE area
+ * with AVX is 832 bytes), not copies of the code's tables.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/cpu.h"
+#include "cpu/dump.h"
+#include "cpu/fixups.h"
+#include "cpu/normalise.h"
+#include "cpu/topology.h"
+#include "util/err.h"
+
+#define HASWELL "tests/data/supported/intel-haswell-server.json"
+#define ICELAKE "tests/data/supported/intel-icelake-server.json"
+#define TURIN "tests/data/supported/amd-epyc-turin.json"
+
+static struct cpuid_table supported, vcpu;
+static struct cpu_result result;
+static char warnings[16384];
+
+static void load(const char *path)
+{
+	struct cpuid_dump_meta meta;
+
+	if (cpuid_dump_load(path, &supported, &meta) < 0)
+		fail_msg("%s", err_msg());
+}
+
+/* Configure on a recorded host (hardware KVM facts unless told otherwise). */
+static int configure_facts(const char *host, const char *spec, unsigned cpus, bool pvm)
+{
+	struct cpu_host_facts facts;
+	struct cpu_topology topo = { .cpus = cpus };
+	FILE *w = fmemopen(warnings, sizeof(warnings), "w");
+	int rc;
+
+	assert_non_null(w);
+	memset(warnings, 0, sizeof(warnings));
+	load(host);
+	cpu_host_facts_default(&facts);
+	facts.hypercalls_hang = pvm;
+	err_clear();
+	rc = cpu_configure_with(spec, &supported, &facts, &topo, &result, w);
+	fclose(w);
+	return rc;
+}
+
+static void configure(const char *host, const char *spec)
+{
+	if (configure_facts(host, spec, 1, false) < 0)
+		fail_msg("%s on %s: %s", spec, host, err_msg());
+}
+
+static bool enabled(const char *name)
+{
+	const struct cpu_feature *f = cpu_feature_find(name);
+
+	assert_non_null(f);
+	return featureset_has(&result.enabled, f);
+}
+
+static bool in_set(const struct cpu_featureset *s, const char *name)
+{
+	const struct cpu_feature *f = cpu_feature_find(name);
+
+	assert_non_null(f);
+	return featureset_has(s, f);
+}
+
+static unsigned count_lines(const char *text, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static void test_filter_warnings_exact(void **state)
+{
+	static const char *const haswell_lacks[] = {
+		"CPUID.07H:EBX.avx512f [bit 16]", "CPUID.07H:EBX.avx512dq [bit 17]",
+		"CPUID.07H:EBX.rdseed [bit 18]",  "CPUID.07H:EBX.adx [bit 19]",
+		"CPUID.07H:EBX.smap [bit 20]",    "CPUID.07H:EBX.clwb [bit 24]",
+		"CPUID.07H:EBX.avx512cd [bit 28]",
+		"CPUID.07H:EBX.avx512bw [bit 30]", "CPUID.07H:EBX.avx512vl [bit 31]",
+		"CPUID.07H:ECX.pku [bit 3]",
+	};
+	unsigned filtered = 0;
+
+	(void)state;
+	configure(HASWELL, "Skylake-Server-v4");
+	for (size_t i = 0; i < sizeof(haswell_lacks) / sizeof(haswell_lacks[0]); i++) {
+		char line[160];
+
+		snprintf(line, sizeof(line),
+			 "skyvm: warning: host doesn't support requested feature: %s\n",
+			 haswell_lacks[i]);
+		if (count_lines(warnings, line) != 1)
+			fail_msg("expected exactly one \"%s\" in:\n%s", line, warnings);
+	}
+	/* One warning per filtered bit, nothing else. */
+	for (int w = 0; w < FW_COUNT; w++)
+		filtered += (unsigned)__builtin_popcount(result.filtered.w[w]);
+	assert_int_equal(count_lines(warnings, "skyvm: warning: "), filtered);
+	assert_int_equal(count_lines(result.warnings, "host doesn't support"), filtered);
+	assert_false(enabled("avx512f"));
+	assert_true(in_set(&result.filtered, "avx512f"));
+	assert_true(in_set(&result.requested, "avx512f"));
+	/* What Haswell has stays. */
+	assert_true(enabled("avx2"));
+	assert_true(enabled("fma"));
+	assert_null(strstr(warnings, ".avx2 "));
+	/* The filtered bits are gone from the final table too: CPUID.07H:EBX[16] */
+	assert_int_equal(cpuid_value(&result.table, 7, 0, CPUID_EBX) & (1u << 16), 0);
+	assert_int_not_equal(cpuid_value(&result.table, 7, 0, CPUID_EBX) & (1u << 5), 0);
+}
+
+static void test_no_warnings_when_host_has_all(void **state)
+{
+	(void)state;
+	configure(ICELAKE, "Skylake-Server-v4");
+	assert_string_equal(warnings, "");
+	assert_true(enabled("avx512f"));
+	assert_int_equal(configure_facts(ICELAKE, "Skylake-Server-v4,enforce", 1, false), 0);
+}
+
+static void test_enforce_lists_all(void **state)
+{
+	(void)state;
+	assert_int_equal(configure_facts(HASWELL, "Skylake-Server-v4,enforce", 1, false), -1);
+	assert_non_null(strstr(err_msg(), "enforce"));
+	assert_non_null(strstr(err_msg(), "CPUID.07H:EBX.avx512f [bit 16]"));
+	assert_non_null(strstr(err_msg(), "CPUID.07H:EBX.avx512vl [bit 31]"));
+	assert_non_null(strstr(err_msg(), "CPUID.07H:ECX.pku [bit 3]"));
+	/* every missing feature is listed, one per line */
+	assert_int_equal(count_lines(err_msg(), "\n  CPUID."), count_lines(warnings, "warning:"));
+}
+
+static void test_pvm_hides_hypercall_features(void **state)
+{
+	(void)state;
+	/* Hardware KVM: kvm-pv-unhalt is offered and granted. */
+	configure(ICELAKE, "Skylake-Server-v4,+kvm-pv-unhalt,+kvm-pv-ipi");
+	assert_true(enabled("kvm-pv-unhalt"));
+	assert_true(enabled("kvm-pv-ipi"));
+	assert_string_equal(warnings, "");
+	/* PVM: vmcall never returns, so the fix-up removes them from what is supported. */
+	assert_int_equal(configure_facts(ICELAKE, "Skylake-Server-v4,+kvm-pv-unhalt,+kvm-pv-ipi",
+					 1, true), 0);
+	assert_false(enabled("kvm-pv-unhalt"));
+	assert_false(enabled("kvm-pv-ipi"));
+	assert_non_null(strstr(warnings, "skyvm: warning: host doesn't support requested feature: "
+					 "CPUID.40000001H:EAX.kvm-pv-unhalt [bit 7]\n"));
+	assert_non_null(strstr(warnings, "CPUID.40000001H:EAX.kvm-pv-ipi [bit 11]\n"));
+	/* kvmclock does not use vmcall: untouched */
+	assert_true(enabled("kvmclock"));
+	/* host on PVM: never offered at all, and no warning since nobody asked */
+	assert_int_equal(configure_facts(ICELAKE, "host", 1, true), 0);
+	assert_false(enabled("kvm-pv-unhalt"));
+	assert_false(enabled("kvm-pv-sched-yield"));
+	assert_false(enabled("kvm-pv-tlb-flush"));
+	assert_true(enabled("kvm-steal-time"));
+	assert_string_equal(warnings, "");
+}
+
+static void test_fixup_functions(void **state)
+{
+	struct cpuid_table t = { 0 };
+	struct kvm_cpuid_entry2 *kvm = cpuid_get_or_add(&t, 0x40000001, 0, false);
+	struct kvm_cpuid_entry2 *l1 = cpuid_get_or_add(&t, 1, 0, false);
+
+	(void)state;
+	/* Linux 6.1's KVM_GET_SUPPORTED_CPUID 0x40000001.EAX */
+	kvm->eax = 0x0100fefb;
+	cpu_fixup_hypercall_features(&t, false);
+	assert_int_equal(kvm->eax, 0x0100fefb);
+	cpu_fixup_hypercall_features(&t, true);
+	/* bits 7 pv-unhalt, 9 pv-tlb-flush, 11 pv-ipi, 13 pv-sched-yield cleared */
+	assert_int_equal(kvm->eax, 0x0100fefb & ~((1u << 7) | (1u << 9) | (1u << 11) | (1u << 13)));
+	cpu_fixup_tsc_deadline(&t, true);
+	assert_int_equal(l1->ecx, 1u << 24);
+	cpu_fixup_tsc_deadline(&t, false);
+	assert_int_equal(l1->ecx, 0);
+	cpu_fixup_vmm_bits(&t);
+	assert_int_equal(l1->ecx, 1u << 31);
+	assert_int_equal(kvm->edx, 1); /* KVM_HINTS_REALTIME may be asked for */
+}
+
+static void test_dependencies(void **state)
+{
+	(void)state;
+	/* -xsave takes AVX and everything above it along, silently (not asked for) */
+	configure(ICELAKE, "Skylake-Server-v4,-xsave");
+	assert_false(enabled("avx"));
+	assert_false(enabled("avx2"));
+	assert_false(enabled("fma"));
+	assert_false(enabled("avx512f"));
+	assert_false(enabled("avx512vl"));
+	assert_false(enabled("xsaveopt"));
+	assert_true(in_set(&result.dependent, "avx512vl"));
+	assert_true(enabled("sse4.2"));
+	assert_string_equal(warnings, "");
+	/* without XSAVE, leaf 0xD is empty */
+	assert_null(cpuid_find(&result.table, 0xd, 0));
+
+	/* a dependent the user asked for is reported in QEMU's words */
+	configure(ICELAKE, "Skylake-Server-v4,-avx,+avx2");
+	assert_false(enabled("avx2"));
+	assert_non_null(strstr(warnings, "skyvm: warning: This feature depends on other features "
+					 "that were not requested: CPUID.07H:EBX.avx2 [bit 5]\n"));
+	assert_true(in_set(&result.filtered, "avx2"));
+	assert_int_equal(configure_facts(ICELAKE, "Skylake-Server-v4,-avx,+avx2,enforce", 1, false),
+			 -1);
+	assert_non_null(strstr(err_msg(), "CPUID.07H:EBX.avx2 [bit 5]"));
+}
+
+static void test_migratable(void **state)
+{
+	(void)state;
+	/* host, migratable=on (the default, as QEMU): invtsc and nameless bits dropped */
+	configure(TURIN, "host");
+	assert_true(result.migratable);
+	assert_false(enabled("invtsc"));
+	assert_true(in_set(&result.unmigratable, "invtsc"));
+	assert_true(result.unmigratable.w[FW_8000_0021_EAX] != 0); /* nameless bits */
+	for (int w = 0; w < FW_COUNT; w++)
+		for (unsigned b = 0; b < 32; b++)
+			if ((result.enabled.w[w] >> b) & 1u)
+				assert_non_null(cpu_feature_at(w, b));
+	/* but kept when asked for by name */
+	configure(TURIN, "host,+invtsc");
+	assert_true(enabled("invtsc"));
+	/* migratable=off: everything the host supports, nameless bits too */
+	configure(TURIN, "host,migratable=off");
+	assert_false(result.migratable);
+	assert_true(enabled("invtsc"));
+	assert_int_equal(result.enabled.w[FW_8000_0021_EAX],
+			 cpuid_value(&supported, 0x80000021, 0, CPUID_EAX));
+	/* CPUID.80000007H:EDX[8] invariant TSC in the table */
+	assert_int_not_equal(cpuid_value(&result.table, 0x80000007, 0, CPUID_EDX) & (1u << 8), 0);
+	/* host never implies a KVM hint */
+	assert_false(enabled("kvm-hint-dedicated"));
+}
+
+static void test_identity_leaves(void **state)
+{
+	char buf[49];
+
+	(void)state;
+	configure(ICELAKE, "Skylake-Server-v4");
+	cpu_vendor_decode(&result.table, buf);
+	assert_string_equal(buf, "GenuineIntel");
+	/* Skylake-SP: family 6 model 85 stepping 4 = signature 0x50654 */
+	assert_int_equal(cpuid_value(&result.table, 1, 0, CPUID_EAX), 0x00050654);
+	assert_int_equal(cpuid_value(&result.table, 0, 0, CPUID_EAX), 0xd);
+	assert_int_equal(cpuid_value(&result.table, 0x80000000, 0, CPUID_EAX), 0x80000008);
+	/* nothing above the levels survives from the host's table */
+	for (uint32_t i = 0; i < result.table.nent; i++) {
+		uint32_t f = result.table.ent[i].function;
+
+		assert_true(f <= 0xd || (f >= 0x40000000 && f <= 0x40000001) ||
+			    (f >= 0x80000000 && f <= 0x80000008));
+	}
+	cpu_brand_decode(&result.table, buf);
+	assert_string_equal(buf, "Intel Xeon Processor (Skylake, IBRS, no TSX)");
+
+	/* AMD Genoa's signature: family 0x19 model 0x11 stepping 1 = 0xA10F11 */
+	configure(TURIN, "EPYC-Milan,family=0x19,model=0x11,stepping=1,model-id=Test CPU 1");
+	assert_int_equal(cpuid_value(&result.table, 1, 0, CPUID_EAX), 0x00a10f11);
+	assert_int_equal(cpuid_value(&result.table, 0x80000001, 0, CPUID_EAX), 0x00a10f11);
+	cpu_brand_decode(&result.table, buf);
+	assert_string_equal(buf, "Test CPU 1");
+	cpu_vendor_decode(&result.table, buf);
+	assert_string_equal(buf, "AuthenticAMD");
+	/* AMD: 0x80000001.EDX repeats leaf 1's fpu..fxsr bits */
+	assert_int_equal(cpuid_value(&result.table, 0x80000001, 0, CPUID_EDX) & 0x0183f3ff,
+			 cpuid_value(&result.table, 1, 0, CPUID_EDX) & 0x0183f3ff);
+
+	/* vendor= changes leaf 0 and 0x80000000 */
+	configure(ICELAKE, "Skylake-Server-v4,vendor=AuthenticAMD,level=0x7");
+	cpu_vendor_decode(&result.table, buf);
+	assert_string_equal(buf, "AuthenticAMD");
+	assert_int_equal(cpuid_value(&result.table, 0x80000000, 0, CPUID_EBX), 0x68747541);
+	assert_int_equal(cpuid_value(&result.table, 0, 0, CPUID_EAX), 7);
+	assert_null(cpuid_find(&result.table, 0xd, 0)); /* past level=7 */
+}
+
+static void test_kvm_leaves(void **state)
+{
+	const struct kvm_cpuid_entry2 *e;
+
+	(void)state;
+	configure(ICELAKE, "Skylake-Server-v4");
+	e = cpuid_find_const(&result.table, 0x40000000, 0);
+	assert_non_null(e);
+	assert_int_equal(e->eax, 0x40000001);
+	assert_memory_equal(&e->ebx, "KVMK", 4);
+	assert_memory_equal(&e->ecx, "VMKV", 4);
+	assert_memory_equal(&e->edx, "M\0\0\0", 4);
+	/*
+	 * QEMU's KVM defaults: kvmclock (bits 0 and 3), nopiodelay (1), asyncpf (4),
+	 * steal-time (5), pv-eoi (6), kvmclock-stable-bit (24).
+	 */
+	assert_int_equal(cpuid_value(&result.table, 0x40000001, 0, CPUID_EAX),
+			 (1u << 0) | (1u << 1) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) |
+				 (1u << 24));
+	assert_int_equal(cpuid_value(&result.table, 0x40000001, 0, CPUID_EDX), 0);
+	/* CPUID.01H:ECX[31] hypervisor and [24] TSC-deadline on, [27] OSXSAVE off */
+	assert_int_not_equal(cpuid_value(&result.table, 1, 0, CPUID_ECX) & (1u << 31), 0);
+	assert_int_not_equal(cpuid_value(&result.table, 1, 0, CPUID_ECX) & (1u << 24), 0);
+	assert_int_equal(cpuid_value(&result.table, 1, 0, CPUID_ECX) & (1u << 27), 0);
+	configure(ICELAKE, "Skylake-Server-v4,-kvmclock,+kvm-hint-dedicated,-hypervisor");
+	assert_int_equal(cpuid_value(&result.table, 0x40000001, 0, CPUID_EAX) & 9u, 0);
+	assert_int_equal(cpuid_value(&result.table, 0x40000001, 0, CPUID_EDX), 1);
+	assert_int_equal(cpuid_value(&result.table, 1, 0, CPUID_ECX) & (1u << 31), 0);
+	assert_string_equal(warnings, "");
+}
+
+static uint32_t xsave_ebx(unsigned sub)
+{
+	return cpuid_value(&result.table, 0xd, sub, CPUID_EBX);
+}
+
+static void test_xsave_sizes(void **state)
+{
+	(void)state;
+	/* x87 + SSE + AVX: 512 legacy + 64 header + 256 = 832 bytes */
+	configure(HASWELL, "Haswell");
+	assert_int_equal(cpuid_value(&result.table, 0xd, 0, CPUID_EAX), 0x7);
+	assert_int_equal(xsave_ebx(0), 832);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 0, CPUID_ECX), 832);
+	assert_int_equal(xsave_ebx(2), 576); /* AVX state offset */
+	/* + AVX-512 (opmask, ZMM_Hi256, Hi16_ZMM) on Intel: 2688; + PKRU: 2696 */
+	configure(ICELAKE, "Skylake-Server-v4,-pku");
+	assert_int_equal(cpuid_value(&result.table, 0xd, 0, CPUID_EAX), 0xe7);
+	assert_int_equal(xsave_ebx(0), 2688);
+	configure(ICELAKE, "Skylake-Server-v4");
+	assert_int_equal(cpuid_value(&result.table, 0xd, 0, CPUID_EAX), 0x2e7);
+	assert_int_equal(xsave_ebx(0), 2696);
+	/* compacted (XSAVEC): 576 + 256 + 64 + 512 + 1024 + 8, no MPX hole */
+	configure(ICELAKE, "Icelake-Server,-hle,-rtm");
+	assert_int_equal(xsave_ebx(1), 2440);
+	/* AMD keeps no hole for MPX: AVX-512 at 832, PKRU at 2432, total 2440 */
+	configure(TURIN, "host");
+	assert_int_equal(cpuid_value(&result.table, 0xd, 0, CPUID_EAX), 0x2e7);
+	assert_int_equal(xsave_ebx(0), 2440);
+	assert_int_equal(xsave_ebx(5), 832);
+	/* no AVX: back to the legacy area */
+	configure(ICELAKE, "Skylake-Server-v4,-avx");
+	assert_int_equal(cpuid_value(&result.table, 0xd, 0, CPUID_EAX), 0x3 | 0x200);
+	assert_int_equal(xsave_ebx(0), 2696); /* PKRU's offset is fixed at 2688 */
+	assert_null(cpuid_find(&result.table, 0xd, 2));
+}
+
+static void test_topology_apic_ids(void **state)
+{
+	(void)state;
+	for (unsigned n = 1; n <= 8; n++) {
+		assert_int_equal(configure_facts(ICELAKE, "Skylake-Server-v4", n, false), 0);
+		assert_int_equal(result.topo.cpus, n);
+		for (unsigned i = 0; i < n; i++) {
+			const struct kvm_cpuid_entry2 *e;
+
+			/* one socket of n single-thread cores: ids 0..n-1 */
+			assert_int_equal(cpu_apic_id(&result.topo, i), i);
+			assert_int_equal(cpu_vcpu_cpuid(&result, i, &vcpu), 0);
+			/* CPUID.01H:EBX[31:24] initial APIC id */
+			assert_int_equal(cpuid_value(&vcpu, 1, 0, CPUID_EBX) >> 24, i);
+			/* CPUID.01H:EDX[28] HTT iff more than one logical processor */
+			assert_int_equal((cpuid_value(&vcpu, 1, 0, CPUID_EDX) >> 28) & 1, n > 1);
+			/* CPUID.0BH: x2APIC id in EDX on every subleaf; core level counts n */
+			for (unsigned sub = 0; sub < 3; sub++)
+				assert_int_equal(cpuid_value(&vcpu, 0xb, sub, CPUID_EDX), i);
+			e = cpuid_find_const(&vcpu, 0xb, 1);
+			assert_non_null(e);
+			assert_int_equal(e->ebx & 0xffff, n);
+			assert_int_equal((e->ecx >> 8) & 0xff, 2); /* level type: core */
+			/* shift to the package id covers every id */
+			assert_true((i >> (e->eax & 0x1f)) == 0);
+		}
+		assert_int_equal(cpu_vcpu_cpuid(&result, n, &vcpu), -1);
+	}
+}
+
+static void check_topology(const char *host, unsigned cpus, unsigned s, unsigned c, unsigned t,
+			   const unsigned *want_ids)
+{
+	struct cpu_host_facts facts;
+	struct cpu_topology topo = { .cpus = cpus, .sockets = s, .cores = c, .threads = t };
+
+	load(host);
+	cpu_host_facts_default(&facts);
+	if (cpu_configure_with("host", &supported, &facts, &topo, &result, NULL) < 0)
+		fail_msg("%s", err_msg());
+	for (unsigned i = 0; i < cpus; i++) {
+		assert_int_equal(cpu_apic_id(&result.topo, i), want_ids[i]);
+		assert_int_equal(cpu_vcpu_cpuid(&result, i, &vcpu), 0);
+		assert_int_equal(cpuid_value(&vcpu, 0xb, 0, CPUID_EDX), want_ids[i]);
+		/* SMT level: threads per core; core level: logical per socket */
+		assert_int_equal(cpuid_value(&vcpu, 0xb, 0, CPUID_EBX), t);
+		assert_int_equal(cpuid_value(&vcpu, 0xb, 1, CPUID_EBX), t * c);
+	}
+}
+
+static void test_topology_smp(void **state)
+{
+	static const unsigned ids_222[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+	/* 3 cores need 2 bits: socket 1 starts at id 4 */
+	static const unsigned ids_231[] = { 0, 1, 2, 4, 5, 6 };
+	/* 3 threads need 2 bits */
+	static const unsigned ids_213[] = { 0, 1, 2, 4, 5, 6 };
+	static const unsigned ids_142[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+	struct cpu_topology in = { .cpus = 3, .sockets = 1, .cores = 2, .threads = 1 }, out;
+
+	(void)state;
+	check_topology(ICELAKE, 8, 2, 2, 2, ids_222);
+	check_topology(ICELAKE, 6, 2, 3, 1, ids_231);
+	check_topology(ICELAKE, 6, 2, 1, 3, ids_213);
+	check_topology(TURIN, 8, 1, 4, 2, ids_142);
+	/* AMD: CPUID.80000008H:ECX[7:0] NC = 8 - 1, [15:12] ApicIdSize = 3 */
+	assert_int_equal(cpu_vcpu_cpuid(&result, 5, &vcpu), 0);
+	assert_int_equal(cpuid_value(&vcpu, 0x80000008, 0, CPUID_ECX) & 0xf0ff, (3u << 12) | 7);
+	assert_null(cpuid_find(&vcpu, 4, 0)); /* leaf 4 is Intel's */
+	/* Intel leaf 4: L1d shared by the 2 threads of a core; L3 by 8 ids */
+	check_topology(ICELAKE, 8, 1, 4, 2, ids_142);
+	assert_int_equal(cpu_vcpu_cpuid(&result, 0, &vcpu), 0);
+	assert_int_equal((cpuid_value(&vcpu, 4, 0, CPUID_EAX) >> 14) & 0xfff, 1);
+	assert_int_equal((cpuid_value(&vcpu, 4, 3, CPUID_EAX) >> 14) & 0xfff, 7);
+	assert_int_equal(cpuid_value(&vcpu, 4, 0, CPUID_EAX) >> 26, 3);
+	/* CPUID.01H:EBX[23:16]: 8 addressable ids */
+	assert_int_equal((cpuid_value(&vcpu, 1, 0, CPUID_EBX) >> 16) & 0xff, 8);
+
+	/* too small a topology is an error; missing values are derived */
+	assert_int_equal(cpu_topology_resolve(&in, &out), -1);
+	assert_non_null(strstr(err_msg(), "fewer than --cpus 3"));
+	in = (struct cpu_topology){ .cpus = 6, .sockets = 2 };
+	assert_int_equal(cpu_topology_resolve(&in, &out), 0);
+	assert_int_equal(out.cores, 3);
+	assert_int_equal(out.threads, 1);
+	in = (struct cpu_topology){ .sockets = 2, .cores = 2, .threads = 2 };
+	assert_int_equal(cpu_topology_resolve(&in, &out), 0);
+	assert_int_equal(out.cpus, 8);
+	in = (struct cpu_topology){ 0 };
+	assert_int_equal(cpu_topology_resolve(&in, &out), -1);
+}
+
+static void test_model_errors(void **state)
+{
+	(void)state;
+	assert_int_equal(configure_facts(ICELAKE, "Skylake-Servr", 1, false), -1);
+	assert_non_null(strstr(err_msg(), "Skylake-Servr"));
+	assert_non_null(strstr(err_msg(), "Skylake-Server"));
+	assert_int_equal(configure_facts(ICELAKE, "Skylake-Server,+avx512fx", 1, false), -1);
+	assert_non_null(strstr(err_msg(), "did you mean: avx512f"));
+	assert_int_equal(configure_facts(ICELAKE, "file:/nonexistent/m.json", 1, false), -1);
+	assert_non_null(strstr(err_msg(), "/nonexistent/m.json"));
+}
+
+static void test_max_base(void **state)
+{
+	(void)state;
+	configure(ICELAKE, "max");
+	assert_true(enabled("avx512f"));
+	assert_string_equal(warnings, "");
+	configure(ICELAKE, "base");
+	for (int w = 0; w < FW_COUNT; w++)
+		assert_int_equal(result.enabled.w[w], 0);
+	configure(ICELAKE, "base,+sse2,+avx2");
+	/* avx2 needs avx, which base lacks: dropped with QEMU's dependency warning */
+	assert_true(enabled("sse2"));
+	assert_false(enabled("avx2"));
+	assert_non_null(strstr(warnings, "CPUID.07H:EBX.avx2 [bit 5]"));
+	/* level rises to reach the enabled words (QEMU's min-level) */
+	configure(ICELAKE, "base,+avx,+xsave,+avx2");
+	assert_true(enabled("avx2"));
+	assert_true(cpuid_value(&result.table, 0, 0, CPUID_EAX) >= 0xd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_filter_warnings_exact),
+		cmocka_unit_test(test_no_warnings_when_host_has_all),
+		cmocka_unit_test(test_enforce_lists_all),
+		cmocka_unit_test(test_pvm_hides_hypercall_features),
+		cmocka_unit_test(test_fixup_functions),
+		cmocka_unit_test(test_dependencies),
+		cmocka_unit_test(test_migratable),
+		cmocka_unit_test(test_identity_leaves),
+		cmocka_unit_test(test_kvm_leaves),
+		cmocka_unit_test(test_xsave_sizes),
+		cmocka_unit_test(test_topology_apic_ids),
+		cmocka_unit_test(test_topology_smp),
+		cmocka_unit_test(test_model_errors),
+		cmocka_unit_test(test_max_base),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
