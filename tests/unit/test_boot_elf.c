@@ -295,24 +295,29 @@ static void test_random_corruption(void **state)
 	free(orig);
 }
 
-static void test_embedded_default_guest(void **state)
+static void test_embedded_guests(void **state)
 {
-	const struct embedded_guest *g = embedded_guest_find("default");
 	struct fixture *f = calloc(1, sizeof(*f));
+	unsigned n = 0;
 
 	*state = f;
-	if (!g || g->end <= g->start) {
+	if (!embedded_guest_find("default")) {
 		print_message("skipped: no embedded default guest in this build\n");
 		skip();
 	}
 	assert_int_equal(guest_mem_init(&f->m, LAYOUT_MIN_MEMORY_MIB * MiB), 0);
-	f->c = (struct boot_config){ .kernel = g->start, .kernel_len = (size_t)(g->end - g->start),
-				     .kernel_name = "embedded:default", .ncpus = 1 };
-	if (boot_load(&f->m, &f->c, &f->e) < 0)
-		fail_msg("%s", err_msg());
-	assert_int_equal(f->e.mode, BOOT_ENTRY_PVH32);
-	assert_true(f->e.kernel_start >= LAYOUT_KERNEL_START);
-	assert_true(f->e.rip >= f->e.kernel_start && f->e.rip < f->e.kernel_end);
+	for (const struct embedded_guest *g = embedded_guests; g->name; g++, n++) {
+		f->c = (struct boot_config){ .kernel = g->start,
+					     .kernel_len = (size_t)(g->end - g->start),
+					     .kernel_name = g->name, .ncpus = 1 };
+		/* every embedded guest boots in the smallest memory skyvm allows */
+		if (boot_load(&f->m, &f->c, &f->e) < 0)
+			fail_msg("embedded guest %s: %s", g->name, err_msg());
+		assert_int_equal(f->e.mode, BOOT_ENTRY_PVH32);
+		assert_true(f->e.kernel_start >= LAYOUT_KERNEL_START);
+		assert_true(f->e.rip >= f->e.kernel_start && f->e.rip < f->e.kernel_end);
+	}
+	print_message("%u embedded guests load\n", n);
 }
 
 /* A file built by another part of `make` (cwd is the repository root). */
@@ -383,7 +388,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_bad_headers, teardown),
 		cmocka_unit_test_teardown(test_truncated_at_every_offset, teardown),
 		cmocka_unit_test_teardown(test_random_corruption, teardown),
-		cmocka_unit_test_teardown(test_embedded_default_guest, teardown),
+		cmocka_unit_test_teardown(test_embedded_guests, teardown),
 		cmocka_unit_test_teardown(test_guest_default_elf_file, teardown),
 		cmocka_unit_test_teardown(test_linux_vmlinux_pvh, teardown),
 		cmocka_unit_test_teardown(test_linux_bzimage, teardown),
