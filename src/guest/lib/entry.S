@@ -131,10 +131,12 @@ ap_trampoline_end:
  * Exception entry: one 16-byte stub per vector (0-31) pushes a zero error
  * code where the CPU pushes none, then the vector; trap_common saves the
  * registers as struct trap_frame (lib/trap.h) and asks trap_dispatch()
- * whether to resume.
+ * whether to resume.  The stubs sit at a fixed address (guest.ld asserts
+ * it), so the IDT below is plain data and costs no instruction at run time.
  */
+#define TRAP_STUBS 0x100000
+	.section .text.trapstubs, "ax"
 	.code64
-	.balign 16
 	.global trap_stubs
 trap_stubs:
 	.set vec, 0
@@ -149,6 +151,7 @@ trap_stubs:
 	.set vec, vec + 1
 	.endr
 
+	.section .text.entry, "ax"
 trap_common:
 	push %rax
 	push %rbx
@@ -232,6 +235,22 @@ gdt_end:
 gdt_ptr:
 	.word gdt_end - gdt - 1
 	.quad gdt
+
+/* 64-bit interrupt gates (present, DPL 0) for vectors 0-31, selector 0x08. */
+	.balign 16
+	.global idt_table, idt_table_end
+idt_table:
+	.set vec, 0
+	.rept 32
+	.word (TRAP_STUBS + 16 * vec) & 0xffff
+	.word SEL_CODE64
+	.word 0x8e00
+	.word (TRAP_STUBS + 16 * vec) >> 16
+	.long 0
+	.long 0
+	.set vec, vec + 1
+	.endr
+idt_table_end:
 
 	.balign 4
 next_stack_slot:

@@ -39,7 +39,6 @@ void guest_start(unsigned slot, uint32_t start_info, unsigned is_boot_cpu)
 		guest_ap_main(cpu);
 		cpu_park();
 	}
-	trap_init();
 	trap_load_idt();
 	if (!si || si->magic != HVM_START_MAGIC) {
 		out_now("guest: no PVH start info (ebx 0x%x)\n", start_info);

@@ -6,8 +6,6 @@
 #include "lib/smp.h"
 
 #define NVECTORS 32
-#define SEL_CODE64 0x08
-#define GATE_INTERRUPT 0x8e00 /* present, DPL 0, 64-bit interrupt gate */
 
 struct idt_gate {
 	uint16_t offset_lo, selector, flags, offset_mid;
@@ -19,11 +17,10 @@ struct __attribute__((packed)) table_ptr {
 	uint64_t base;
 };
 
-extern const char trap_stubs[];
+extern const struct idt_gate idt_table[], idt_table_end[];
 extern const char msr_write_safe_insn[], msr_write_safe_fault[];
 extern const char msr_read_safe_insn[], msr_read_safe_fault[];
 
-static struct idt_gate idt[NVECTORS] __attribute__((aligned(16)));
 static trap_handler handlers[NVECTORS];
 
 static const char *const vector_names[NVECTORS] = {
@@ -32,24 +29,10 @@ static const char *const vector_names[NVECTORS] = {
 	"HV", "VC", "SX", "31",
 };
 
-void trap_init(void)
-{
-	/* The stubs are 16 bytes apart (entry.S); gate addresses do not fit a
-	 * relocation, so the table is filled here, once. */
-	for (unsigned v = 0; v < NVECTORS; v++) {
-		uint64_t a = (uint64_t)(uintptr_t)(trap_stubs + 16 * v);
-
-		idt[v].offset_lo = (uint16_t)a;
-		idt[v].selector = SEL_CODE64;
-		idt[v].flags = GATE_INTERRUPT;
-		idt[v].offset_mid = (uint16_t)(a >> 16);
-		idt[v].offset_hi = (uint32_t)(a >> 32);
-	}
-}
-
 void trap_load_idt(void)
 {
-	struct table_ptr p = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+	struct table_ptr p = { (uint16_t)((idt_table_end - idt_table) * sizeof(struct idt_gate) - 1),
+			       (uint64_t)(uintptr_t)idt_table };
 
 	__asm__ volatile("lidt %0" : : "m"(p));
 }

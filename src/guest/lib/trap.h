@@ -26,8 +26,7 @@ struct trap_frame {
 /* Returns true to resume at frame->rip (which it may change). */
 typedef bool (*trap_handler)(struct trap_frame *f);
 
-/* Boot CPU: fill the IDT.  Every CPU: load it. */
-void trap_init(void);
+/* Load the IDT (entry.S builds it as data). */
 void trap_load_idt(void);
 /* Handle `vector` on every CPU with `h` (NULL: the default report). */
 void trap_set_handler(unsigned vector, trap_handler h);
