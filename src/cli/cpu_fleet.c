@@ -4,8 +4,8 @@
  * host CPUID dumps (skyvm's or Firecracker fingerprints).  The rules live in
  * fleet/compare.c and fleet/baseline.c; this file loads dumps, runs models
  * through the same pipeline `skyvm run --cpu` uses, and prints the answers
- * as text or JSON (docs/fleet.md, docs/schemas/cpu-compare.json and
- * cpu-baseline.json).
+ * as text or JSON (docs/fleet.md; docs/schemas/cpu-compare.schema.json and
+ * cpu-baseline.schema.json).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -48,7 +48,7 @@ static const char cpu_compare_help[] =
 	"\n"
 	"Options:\n"
 	"  --host DUMP...  the hosts; repeat --host or list several after one\n"
-	"  --json          one JSON document (docs/fleet.md)\n"
+	"  --json          one JSON document (docs/schemas/cpu-compare.schema.json)\n"
 	"  -h, --help      this text\n"
 	"\n"
 	"Exit status: 0 the model runs on every host; 4 it does not run on at least\n"
@@ -70,7 +70,8 @@ static const char cpu_baseline_help[] =
 	"\n"
 	"Options:\n"
 	"  --migratable    leave out features that block live migration (invtsc)\n"
-	"  --json          one JSON document (docs/fleet.md) instead of the string\n"
+	"  --json          one JSON document instead of the string\n"
+	"                  (docs/schemas/cpu-baseline.schema.json)\n"
 	"  --output FILE   also write the result as a custom model file, for\n"
 	"                  --cpu file:FILE (docs/cpu-model-file.md)\n"
 	"  -h, --help      this text\n"
