@@ -128,10 +128,15 @@ static int set_feature(struct cpu_spec *s, const char *key, bool on)
 	if (cpu_feature_name_apply(key, true, &named) < 0)
 		return err_wrap("option '%s'", key);
 	for (int w = 0; w < FW_COUNT; w++) {
+		/* QEMU warns when f=... follows +f or -f (not the other way round) */
+		if (named.w[w] & s->plus.w[w])
+			add_warning(s, "Ambiguous CPU model string. Don't mix both \"+%s\" and "
+				       "\"%s=%s\"", key, key, on ? "on" : "off");
+		if (named.w[w] & s->minus.w[w])
+			add_warning(s, "Ambiguous CPU model string. Don't mix both \"-%s\" and "
+				       "\"%s=%s\"", key, key, on ? "on" : "off");
 		if (named.w[w] & (s->plus.w[w] | s->minus.w[w]))
-			add_warning(s, "Ambiguous CPU model string. Don't mix both \"%c%s\" and "
-				       "\"%s=%s\"", named.w[w] & s->plus.w[w] ? '+' : '-', key,
-				    key, on ? "on" : "off");
+			s->ambiguous = true;
 		set->w[w] |= named.w[w];
 		other->w[w] &= ~named.w[w]; /* the last f=on|off wins */
 	}
@@ -151,13 +156,8 @@ static int parse_option(struct cpu_spec *s, char *opt)
 
 		if (cpu_feature_name_apply(opt + 1, true, &named) < 0)
 			return err_wrap("option '%s'", opt);
-		for (int w = 0; w < FW_COUNT; w++) {
-			if (named.w[w] & (s->on.w[w] | s->off.w[w]))
-				add_warning(s, "Ambiguous CPU model string. Don't mix both \"%s\" "
-					       "and \"%s=%s\"", opt, opt + 1,
-					    named.w[w] & s->on.w[w] ? "on" : "off");
+		for (int w = 0; w < FW_COUNT; w++)
 			set->w[w] |= named.w[w];
-		}
 		return 0;
 	}
 	val = strchr(opt, '=');
@@ -280,6 +280,9 @@ int cpu_spec_parse(const char *text, struct cpu_spec *out)
 		if (parse_option(out, tok) < 0)
 			return -1;
 	}
+	if (out->ambiguous)
+		add_warning(out, "Compatibility of ambiguous CPU model strings won't be kept on "
+				 "future QEMU versions");
 	return 0;
 }
 

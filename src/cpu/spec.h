@@ -19,8 +19,9 @@
  *
  * where on/off come from the f=on|off options in order (the last wins).
  * So -f beats both +f and f=on wherever it appears, and +f beats f=off.
- * Mixing +f or -f with f=... for the same f is accepted with QEMU's
- * "Ambiguous CPU model string" warning.
+ * An f=... after +f or -f of the same f is accepted with QEMU's
+ * "Ambiguous CPU model string" warnings (QEMU's own test: pentium,-fpu,+fpu,
+ * -mce,mce=on,+cx8,cx8=off gives fpu off, mce off, cx8 on).
  */
 #ifndef SKYVM_CPU_SPEC_H
 #define SKYVM_CPU_SPEC_H
@@ -47,6 +48,7 @@ struct cpu_spec {
 	char vendor[13];
 	uint32_t family, model_number, stepping, level, xlevel;
 	char model_id[49];
+	bool ambiguous;      /* f=... mixed with +f/-f: QEMU's closing warning */
 	char warnings[CPU_SPEC_WARN_MAX]; /* one "warning text\n" per line */
 };
 

@@ -72,10 +72,30 @@ static void test_ambiguous_warns(void **state)
 	assert_int_equal(cpu_spec_parse("m,+avx2,avx2=off", &spec), 0);
 	assert_non_null(strstr(spec.warnings, "Ambiguous CPU model string. Don't mix both "
 					      "\"+avx2\" and \"avx2=off\""));
-	assert_int_equal(cpu_spec_parse("m,avx2=on,-avx2", &spec), 0);
+	assert_non_null(strstr(spec.warnings, "Compatibility of ambiguous CPU model strings "
+					      "won't be kept on future QEMU versions\n"));
+	assert_int_equal(cpu_spec_parse("m,-avx2,avx2=on", &spec), 0);
 	assert_non_null(strstr(spec.warnings, "\"-avx2\" and \"avx2=on\""));
+	/* as in QEMU, only an f=... after +f/-f is reported */
+	assert_int_equal(cpu_spec_parse("m,avx2=on,-avx2", &spec), 0);
+	assert_string_equal(spec.warnings, "");
 	assert_int_equal(cpu_spec_parse("m,+avx2,-sse4.2", &spec), 0);
 	assert_string_equal(spec.warnings, "");
+}
+
+/* QEMU's tests/qtest/test-x86-cpuid-compat.c parsing-plus-minus case */
+static void test_qemu_plus_minus_case(void **state)
+{
+	static const char *const qemu = "m,-fpu,+fpu,-mce,mce=on,+cx8,cx8=off,+sse4_1,sse4_2=on";
+
+	(void)state;
+	assert_false(final_has(qemu, "fpu", true));
+	assert_false(final_has(qemu, "mce", true));
+	assert_true(final_has(qemu, "cx8", false));
+	assert_true(final_has(qemu, "sse4.1", false));
+	assert_true(final_has(qemu, "sse4.2", false));
+	assert_non_null(strstr(spec.warnings, "Don't mix both \"-mce\" and \"mce=on\""));
+	assert_non_null(strstr(spec.warnings, "Don't mix both \"+cx8\" and \"cx8=off\""));
 }
 
 static void test_aliases_and_spellings(void **state)
@@ -168,6 +188,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_ambiguous_warns),
+		cmocka_unit_test(test_qemu_plus_minus_case),
 		cmocka_unit_test(test_aliases_and_spellings),
 		cmocka_unit_test(test_kvmclock_names_two_bits),
 		cmocka_unit_test(test_properties),
