@@ -21,6 +21,7 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The order of `skyvm cpu list`: the models most used first, then the rest by age. */
 static const struct model_family *const model_families[] = {
 	&model_qemu64,
 	&model_kvm64,
@@ -33,6 +34,37 @@ static const struct model_family *const model_families[] = {
 	&model_epyc,
 	&model_epyc_rome,
 	&model_epyc_milan,
+	/* Intel, oldest first */
+	&model_conroe,
+	&model_penryn,
+	&model_nehalem,
+	&model_westmere,
+	&model_sandybridge,
+	&model_ivybridge,
+	&model_broadwell,
+	&model_cooperlake,
+	&model_denverton,
+	&model_snowridge,
+	&model_knightsmill,
+	/* AMD and Hygon, oldest first */
+	&model_opteron_g1,
+	&model_opteron_g2,
+	&model_opteron_g3,
+	&model_opteron_g4,
+	&model_opteron_g5,
+	&model_dhyana,
+	/* 32-bit and legacy desktop models */
+	&model_qemu32,
+	&model_kvm32,
+	&model_i486,
+	&model_pentium,
+	&model_pentium2,
+	&model_pentium3,
+	&model_coreduo,
+	&model_core2duo,
+	&model_n270,
+	&model_athlon,
+	&model_phenom,
 };
 
 /*

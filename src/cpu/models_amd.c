@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * AMD named models: QEMU 7.2's definitions (target/i386/cpu.c,
+ * AMD (and Hygon) named models: QEMU 7.2's definitions (target/i386/cpu.c,
  * builtin_x86_defs[]), version 1 plus each version's property changes.
  * tests/e2e/test_qemu_models.py compares every version with the installed
  * qemu-system-x86_64's query-cpu-model-expansion.
@@ -180,5 +180,311 @@ const struct model_family model_epyc_milan = {
 	.features = epyc_milan_features,
 	.versions = epyc_milan_versions,
 	.nversions = sizeof(epyc_milan_versions) / sizeof(epyc_milan_versions[0]),
+	.default_version = 1,
+};
+
+/* QEMU 7.2's older AMD models, and Hygon's Zen-based Dhyana. */
+
+/* athlon: QEMU Virtual CPU version 2.5+ */
+static const char *const athlon_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"hypervisor",
+	/* 80000001H:EDX */
+	"mmxext", "3dnowext", "3dnow",
+	NULL,
+};
+
+static const struct model_version athlon_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_athlon = {
+	.name = "athlon",
+	.vendor = "AuthenticAMD",
+	.family = 6,
+	.model = 2,
+	.stepping = 3,
+	.level = 0x2,
+	.xlevel = 0x80000008,
+	.model_id = "QEMU Virtual CPU version 2.5+",
+	.features = athlon_features,
+	.versions = athlon_versions,
+	.nversions = sizeof(athlon_versions) / sizeof(athlon_versions[0]),
+	.default_version = 1,
+};
+
+/* phenom: AMD Phenom(tm) 9550 Quad-Core Processor */
+static const char *const phenom_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "monitor", "cx16", "popcnt", "hypervisor",
+	/* 80000001H:EDX */
+	"syscall", "nx", "mmxext", "fxsr-opt", "pdpe1gb", "rdtscp", "lm", "3dnowext", "3dnow",
+	/* 80000001H:ECX */
+	"lahf-lm", "svm", "abm", "sse4a",
+	/* 8000000AH:EDX */
+	"npt",
+	NULL,
+};
+
+static const struct model_version phenom_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_phenom = {
+	.name = "phenom",
+	.vendor = "AuthenticAMD",
+	.family = 16,
+	.model = 2,
+	.stepping = 3,
+	.level = 0x5,
+	.xlevel = 0x8000001a,
+	.model_id = "AMD Phenom(tm) 9550 Quad-Core Processor",
+	.features = phenom_features,
+	.versions = phenom_versions,
+	.nversions = sizeof(phenom_versions) / sizeof(phenom_versions[0]),
+	.default_version = 1,
+};
+
+/* Opteron_G1: AMD Opteron 240 (Gen 1 Class Opteron) */
+static const char *const opteron_g1_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "hypervisor",
+	/* 80000001H:EDX */
+	"syscall", "nx", "lm",
+	NULL,
+};
+
+static const struct model_version opteron_g1_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_opteron_g1 = {
+	.name = "Opteron_G1",
+	.vendor = "AuthenticAMD",
+	.family = 15,
+	.model = 6,
+	.stepping = 1,
+	.level = 0x5,
+	.xlevel = 0x80000008,
+	.model_id = "AMD Opteron 240 (Gen 1 Class Opteron)",
+	.features = opteron_g1_features,
+	.versions = opteron_g1_versions,
+	.nversions = sizeof(opteron_g1_versions) / sizeof(opteron_g1_versions[0]),
+	.default_version = 1,
+};
+
+/* Opteron_G2: AMD Opteron 22xx (Gen 2 Class Opteron) */
+static const char *const opteron_g2_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "cx16", "hypervisor",
+	/* 80000001H:EDX */
+	"syscall", "nx", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "svm",
+	NULL,
+};
+
+static const struct model_version opteron_g2_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_opteron_g2 = {
+	.name = "Opteron_G2",
+	.vendor = "AuthenticAMD",
+	.family = 15,
+	.model = 6,
+	.stepping = 1,
+	.level = 0x5,
+	.xlevel = 0x8000000a,
+	.model_id = "AMD Opteron 22xx (Gen 2 Class Opteron)",
+	.features = opteron_g2_features,
+	.versions = opteron_g2_versions,
+	.nversions = sizeof(opteron_g2_versions) / sizeof(opteron_g2_versions[0]),
+	.default_version = 1,
+};
+
+/* Opteron_G3: AMD Opteron 23xx (Gen 3 Class Opteron) */
+static const char *const opteron_g3_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "monitor", "cx16", "popcnt", "hypervisor",
+	/* 80000001H:EDX */
+	"syscall", "nx", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "svm", "abm", "sse4a", "misalignsse",
+	NULL,
+};
+
+static const struct model_version opteron_g3_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_opteron_g3 = {
+	.name = "Opteron_G3",
+	.vendor = "AuthenticAMD",
+	.family = 16,
+	.model = 2,
+	.stepping = 3,
+	.level = 0x5,
+	.xlevel = 0x8000000a,
+	.model_id = "AMD Opteron 23xx (Gen 3 Class Opteron)",
+	.features = opteron_g3_features,
+	.versions = opteron_g3_versions,
+	.nversions = sizeof(opteron_g3_versions) / sizeof(opteron_g3_versions[0]),
+	.default_version = 1,
+};
+
+/* Opteron_G4: AMD Opteron 62xx class CPU */
+static const char *const opteron_g4_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "ssse3", "cx16", "sse4.1", "sse4.2", "popcnt", "aes", "xsave", "avx",
+	"hypervisor",
+	/* 80000001H:EDX */
+	"syscall", "nx", "pdpe1gb", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "svm", "abm", "sse4a", "misalignsse", "3dnowprefetch", "xop", "fma4",
+	/* 8000000AH:EDX */
+	"npt", "nrip-save",
+	NULL,
+};
+
+static const struct model_version opteron_g4_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_opteron_g4 = {
+	.name = "Opteron_G4",
+	.vendor = "AuthenticAMD",
+	.family = 21,
+	.model = 1,
+	.stepping = 2,
+	.level = 0xd,
+	.xlevel = 0x8000001a,
+	.model_id = "AMD Opteron 62xx class CPU",
+	.features = opteron_g4_features,
+	.versions = opteron_g4_versions,
+	.nversions = sizeof(opteron_g4_versions) / sizeof(opteron_g4_versions[0]),
+	.default_version = 1,
+};
+
+/* Opteron_G5: AMD Opteron 63xx class CPU */
+static const char *const opteron_g5_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "ssse3", "fma", "cx16", "sse4.1", "sse4.2", "popcnt", "aes", "xsave",
+	"avx", "f16c", "hypervisor",
+	/* 80000001H:EDX */
+	"syscall", "nx", "pdpe1gb", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "svm", "abm", "sse4a", "misalignsse", "3dnowprefetch", "xop", "fma4", "tbm",
+	/* 8000000AH:EDX */
+	"npt", "nrip-save",
+	NULL,
+};
+
+static const struct model_version opteron_g5_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_opteron_g5 = {
+	.name = "Opteron_G5",
+	.vendor = "AuthenticAMD",
+	.family = 21,
+	.model = 2,
+	.stepping = 0,
+	.level = 0xd,
+	.xlevel = 0x8000001a,
+	.model_id = "AMD Opteron 63xx class CPU",
+	.features = opteron_g5_features,
+	.versions = opteron_g5_versions,
+	.nversions = sizeof(opteron_g5_versions) / sizeof(opteron_g5_versions[0]),
+	.default_version = 1,
+};
+
+/* Dhyana: Hygon Dhyana Processor */
+static const char *const dhyana_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "monitor", "ssse3", "fma", "cx16", "sse4.1", "sse4.2", "movbe", "popcnt", "xsave",
+	"avx", "f16c", "rdrand", "hypervisor",
+	/* 06H:EAX */
+	"arat",
+	/* 07H.0:EBX */
+	"fsgsbase", "bmi1", "avx2", "smep", "bmi2", "rdseed", "adx", "smap", "clflushopt",
+	/* 0DH.1:EAX */
+	"xsaveopt", "xsavec", "xgetbv1",
+	/* 80000001H:EDX */
+	"syscall", "nx", "mmxext", "fxsr-opt", "pdpe1gb", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "svm", "cr8legacy", "abm", "sse4a", "misalignsse", "3dnowprefetch", "osvw",
+	"topoext",
+	/* 80000008H:EBX */
+	"ibpb",
+	/* 8000000AH:EDX */
+	"npt", "nrip-save",
+	NULL,
+};
+
+static const struct model_version dhyana_versions[] = {
+	{
+		.version = 1,
+	},
+	{
+		.version = 2,
+		.note = "XSAVES",
+		.props = (const struct model_prop[]) {
+			{ "xsaves", "on" },
+			{ NULL, NULL },
+		},
+	},
+};
+
+const struct model_family model_dhyana = {
+	.name = "Dhyana",
+	.vendor = "HygonGenuine",
+	.family = 24,
+	.model = 0,
+	.stepping = 1,
+	.level = 0xd,
+	.xlevel = 0x8000001e,
+	.model_id = "Hygon Dhyana Processor",
+	.features = dhyana_features,
+	.versions = dhyana_versions,
+	.nversions = sizeof(dhyana_versions) / sizeof(dhyana_versions[0]),
 	.default_version = 1,
 };

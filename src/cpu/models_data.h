@@ -41,8 +41,16 @@ struct model_family {
 	int default_version; /* what the unversioned name resolves to */
 };
 
-extern const struct model_family model_qemu64, model_kvm64, model_haswell, model_skylake_client,
-	model_skylake_server, model_cascadelake_server, model_icelake_server, model_sapphirerapids;
-extern const struct model_family model_epyc, model_epyc_rome, model_epyc_milan;
+/* Generic and Intel models (models_intel.c). */
+extern const struct model_family model_qemu64, model_kvm64, model_qemu32, model_kvm32, model_i486,
+	model_pentium, model_pentium2, model_pentium3, model_coreduo, model_core2duo, model_n270,
+	model_conroe, model_penryn, model_nehalem, model_westmere, model_sandybridge,
+	model_ivybridge, model_haswell, model_broadwell, model_skylake_client, model_skylake_server,
+	model_cascadelake_server, model_cooperlake, model_icelake_server, model_sapphirerapids,
+	model_denverton, model_snowridge, model_knightsmill;
+/* AMD and Hygon models (models_amd.c). */
+extern const struct model_family model_athlon, model_phenom, model_opteron_g1, model_opteron_g2,
+	model_opteron_g3, model_opteron_g4, model_opteron_g5, model_epyc, model_epyc_rome,
+	model_epyc_milan, model_dhyana;
 
 #endif

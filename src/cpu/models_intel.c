@@ -543,3 +543,864 @@ const struct model_family model_sapphirerapids = {
 	.nversions = sizeof(sapphirerapids_versions) / sizeof(sapphirerapids_versions[0]),
 	.default_version = 1,
 };
+
+/* QEMU 7.2's other Intel and generic models, older and smaller parts. */
+
+/* qemu32: QEMU Virtual CPU version 2.5+ */
+static const char *const qemu32_features[] = {
+	/* 01H:EDX */
+	"fpu", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "pge", "cmov",
+	"pat", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "hypervisor",
+	NULL,
+};
+
+static const struct model_version qemu32_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_qemu32 = {
+	.name = "qemu32",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 6,
+	.stepping = 3,
+	.level = 0x4,
+	.xlevel = 0x80000004,
+	.model_id = "QEMU Virtual CPU version 2.5+",
+	.features = qemu32_features,
+	.versions = qemu32_versions,
+	.nversions = sizeof(qemu32_versions) / sizeof(qemu32_versions[0]),
+	.default_version = 1,
+};
+
+/* kvm32: Common 32-bit KVM processor */
+static const char *const kvm32_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "hypervisor",
+	NULL,
+};
+
+static const struct model_version kvm32_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_kvm32 = {
+	.name = "kvm32",
+	.vendor = "GenuineIntel",
+	.family = 15,
+	.model = 6,
+	.stepping = 1,
+	.level = 0x5,
+	.xlevel = 0x80000008,
+	.model_id = "Common 32-bit KVM processor",
+	.features = kvm32_features,
+	.versions = kvm32_versions,
+	.nversions = sizeof(kvm32_versions) / sizeof(kvm32_versions[0]),
+	.default_version = 1,
+};
+
+/* 486:  */
+static const char *const i486_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "pse",
+	/* 01H:ECX */
+	"hypervisor",
+	NULL,
+};
+
+static const struct model_version i486_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_i486 = {
+	.name = "486",
+	.vendor = "GenuineIntel",
+	.family = 4,
+	.model = 8,
+	.stepping = 0,
+	.level = 0x1,
+	.xlevel = 0x0,
+	.model_id = "",
+	.features = i486_features,
+	.versions = i486_versions,
+	.nversions = sizeof(i486_versions) / sizeof(i486_versions[0]),
+	.default_version = 1,
+};
+
+/* pentium:  */
+static const char *const pentium_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "mce", "cx8", "apic", "mmx",
+	/* 01H:ECX */
+	"hypervisor",
+	NULL,
+};
+
+static const struct model_version pentium_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_pentium = {
+	.name = "pentium",
+	.vendor = "GenuineIntel",
+	.family = 5,
+	.model = 4,
+	.stepping = 3,
+	.level = 0x1,
+	.xlevel = 0x0,
+	.model_id = "",
+	.features = pentium_features,
+	.versions = pentium_versions,
+	.nversions = sizeof(pentium_versions) / sizeof(pentium_versions[0]),
+	.default_version = 1,
+};
+
+/* pentium2:  */
+static const char *const pentium2_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "mmx", "fxsr",
+	/* 01H:ECX */
+	"hypervisor",
+	NULL,
+};
+
+static const struct model_version pentium2_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_pentium2 = {
+	.name = "pentium2",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 5,
+	.stepping = 2,
+	.level = 0x2,
+	.xlevel = 0x0,
+	.model_id = "",
+	.features = pentium2_features,
+	.versions = pentium2_versions,
+	.nversions = sizeof(pentium2_versions) / sizeof(pentium2_versions[0]),
+	.default_version = 1,
+};
+
+/* pentium3:  */
+static const char *const pentium3_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "mmx", "fxsr", "sse",
+	/* 01H:ECX */
+	"hypervisor",
+	NULL,
+};
+
+static const struct model_version pentium3_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_pentium3 = {
+	.name = "pentium3",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 7,
+	.stepping = 3,
+	.level = 0x3,
+	.xlevel = 0x0,
+	.model_id = "",
+	.features = pentium3_features,
+	.versions = pentium3_versions,
+	.nversions = sizeof(pentium3_versions) / sizeof(pentium3_versions[0]),
+	.default_version = 1,
+};
+
+/* coreduo: Genuine Intel(R) CPU           T2600  @ 2.16GHz */
+static const char *const coreduo_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "clflush", "acpi", "mmx", "fxsr", "sse", "sse2", "ss",
+	/* 01H:ECX */
+	"pni", "monitor", "hypervisor",
+	/* 80000001H:EDX */
+	"nx",
+	NULL,
+};
+
+static const struct model_version coreduo_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_coreduo = {
+	.name = "coreduo",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 14,
+	.stepping = 8,
+	.level = 0xa,
+	.xlevel = 0x80000008,
+	.model_id = "Genuine Intel(R) CPU           T2600  @ 2.16GHz",
+	.features = coreduo_features,
+	.versions = coreduo_versions,
+	.nversions = sizeof(coreduo_versions) / sizeof(coreduo_versions[0]),
+	.default_version = 1,
+};
+
+/* core2duo: Intel(R) Core(TM)2 Duo CPU     T7700  @ 2.40GHz */
+static const char *const core2duo_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "acpi", "mmx", "fxsr", "sse", "sse2",
+	"ss",
+	/* 01H:ECX */
+	"pni", "monitor", "ssse3", "cx16", "hypervisor",
+	/* 80000001H:EDX */
+	"syscall", "nx", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm",
+	NULL,
+};
+
+static const struct model_version core2duo_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_core2duo = {
+	.name = "core2duo",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 15,
+	.stepping = 11,
+	.level = 0xa,
+	.xlevel = 0x80000008,
+	.model_id = "Intel(R) Core(TM)2 Duo CPU     T7700  @ 2.40GHz",
+	.features = core2duo_features,
+	.versions = core2duo_versions,
+	.nversions = sizeof(core2duo_versions) / sizeof(core2duo_versions[0]),
+	.default_version = 1,
+};
+
+/* n270: Intel(R) Atom(TM) CPU N270   @ 1.60GHz */
+static const char *const n270_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "clflush", "acpi", "mmx", "fxsr", "sse", "sse2", "ss",
+	/* 01H:ECX */
+	"pni", "monitor", "ssse3", "movbe", "hypervisor",
+	/* 80000001H:EDX */
+	"nx",
+	/* 80000001H:ECX */
+	"lahf-lm",
+	NULL,
+};
+
+static const struct model_version n270_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_n270 = {
+	.name = "n270",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 28,
+	.stepping = 2,
+	.level = 0xa,
+	.xlevel = 0x80000008,
+	.model_id = "Intel(R) Atom(TM) CPU N270   @ 1.60GHz",
+	.features = n270_features,
+	.versions = n270_versions,
+	.nversions = sizeof(n270_versions) / sizeof(n270_versions[0]),
+	.default_version = 1,
+};
+
+/* Conroe: Intel Celeron_4x0 (Conroe/Merom Class Core 2) */
+static const char *const conroe_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "ssse3", "hypervisor",
+	/* 80000001H:EDX */
+	"syscall", "nx", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm",
+	NULL,
+};
+
+static const struct model_version conroe_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_conroe = {
+	.name = "Conroe",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 15,
+	.stepping = 3,
+	.level = 0xa,
+	.xlevel = 0x80000008,
+	.model_id = "Intel Celeron_4x0 (Conroe/Merom Class Core 2)",
+	.features = conroe_features,
+	.versions = conroe_versions,
+	.nversions = sizeof(conroe_versions) / sizeof(conroe_versions[0]),
+	.default_version = 1,
+};
+
+/* Penryn: Intel Core 2 Duo P9xxx (Penryn Class Core 2) */
+static const char *const penryn_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "ssse3", "cx16", "sse4.1", "hypervisor",
+	/* 80000001H:EDX */
+	"syscall", "nx", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm",
+	NULL,
+};
+
+static const struct model_version penryn_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_penryn = {
+	.name = "Penryn",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 23,
+	.stepping = 3,
+	.level = 0xa,
+	.xlevel = 0x80000008,
+	.model_id = "Intel Core 2 Duo P9xxx (Penryn Class Core 2)",
+	.features = penryn_features,
+	.versions = penryn_versions,
+	.nversions = sizeof(penryn_versions) / sizeof(penryn_versions[0]),
+	.default_version = 1,
+};
+
+/* Nehalem: Intel Core i7 9xx (Nehalem Class Core i7) */
+static const char *const nehalem_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "ssse3", "cx16", "sse4.1", "sse4.2", "popcnt", "hypervisor",
+	/* 80000001H:EDX */
+	"syscall", "nx", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm",
+	NULL,
+};
+
+static const struct model_version nehalem_versions[] = {
+	{
+		.version = 1,
+	},
+	{
+		.version = 2,
+		.alias = "Nehalem-IBRS",
+		.props = (const struct model_prop[]) {
+			{ "model-id", "Intel Core i7 9xx (Nehalem Core i7, IBRS update)" },
+			{ "spec-ctrl", "on" },
+			{ NULL, NULL },
+		},
+	},
+};
+
+const struct model_family model_nehalem = {
+	.name = "Nehalem",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 26,
+	.stepping = 3,
+	.level = 0xb,
+	.xlevel = 0x80000008,
+	.model_id = "Intel Core i7 9xx (Nehalem Class Core i7)",
+	.features = nehalem_features,
+	.versions = nehalem_versions,
+	.nversions = sizeof(nehalem_versions) / sizeof(nehalem_versions[0]),
+	.default_version = 1,
+};
+
+/* Westmere: Westmere E56xx/L56xx/X56xx (Nehalem-C) */
+static const char *const westmere_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "ssse3", "cx16", "sse4.1", "sse4.2", "popcnt", "aes", "hypervisor",
+	/* 06H:EAX */
+	"arat",
+	/* 80000001H:EDX */
+	"syscall", "nx", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm",
+	NULL,
+};
+
+static const struct model_version westmere_versions[] = {
+	{
+		.version = 1,
+	},
+	{
+		.version = 2,
+		.alias = "Westmere-IBRS",
+		.props = (const struct model_prop[]) {
+			{ "model-id", "Westmere E56xx/L56xx/X56xx (IBRS update)" },
+			{ "spec-ctrl", "on" },
+			{ NULL, NULL },
+		},
+	},
+};
+
+const struct model_family model_westmere = {
+	.name = "Westmere",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 44,
+	.stepping = 1,
+	.level = 0xb,
+	.xlevel = 0x80000008,
+	.model_id = "Westmere E56xx/L56xx/X56xx (Nehalem-C)",
+	.features = westmere_features,
+	.versions = westmere_versions,
+	.nversions = sizeof(westmere_versions) / sizeof(westmere_versions[0]),
+	.default_version = 1,
+};
+
+/* SandyBridge: Intel Xeon E312xx (Sandy Bridge) */
+static const char *const sandybridge_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "ssse3", "cx16", "sse4.1", "sse4.2", "x2apic", "popcnt",
+	"tsc-deadline", "aes", "xsave", "avx", "hypervisor",
+	/* 06H:EAX */
+	"arat",
+	/* 0DH.1:EAX */
+	"xsaveopt",
+	/* 80000001H:EDX */
+	"syscall", "nx", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm",
+	NULL,
+};
+
+static const struct model_version sandybridge_versions[] = {
+	{
+		.version = 1,
+	},
+	{
+		.version = 2,
+		.alias = "SandyBridge-IBRS",
+		.props = (const struct model_prop[]) {
+			{ "model-id", "Intel Xeon E312xx (Sandy Bridge, IBRS update)" },
+			{ "spec-ctrl", "on" },
+			{ NULL, NULL },
+		},
+	},
+};
+
+const struct model_family model_sandybridge = {
+	.name = "SandyBridge",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 42,
+	.stepping = 1,
+	.level = 0xd,
+	.xlevel = 0x80000008,
+	.model_id = "Intel Xeon E312xx (Sandy Bridge)",
+	.features = sandybridge_features,
+	.versions = sandybridge_versions,
+	.nversions = sizeof(sandybridge_versions) / sizeof(sandybridge_versions[0]),
+	.default_version = 1,
+};
+
+/* IvyBridge: Intel Xeon E3-12xx v2 (Ivy Bridge) */
+static const char *const ivybridge_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "ssse3", "cx16", "sse4.1", "sse4.2", "x2apic", "popcnt",
+	"tsc-deadline", "aes", "xsave", "avx", "f16c", "rdrand", "hypervisor",
+	/* 06H:EAX */
+	"arat",
+	/* 07H.0:EBX */
+	"fsgsbase", "smep", "erms",
+	/* 0DH.1:EAX */
+	"xsaveopt",
+	/* 80000001H:EDX */
+	"syscall", "nx", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm",
+	NULL,
+};
+
+static const struct model_version ivybridge_versions[] = {
+	{
+		.version = 1,
+	},
+	{
+		.version = 2,
+		.alias = "IvyBridge-IBRS",
+		.props = (const struct model_prop[]) {
+			{ "model-id", "Intel Xeon E3-12xx v2 (Ivy Bridge, IBRS)" },
+			{ "spec-ctrl", "on" },
+			{ NULL, NULL },
+		},
+	},
+};
+
+const struct model_family model_ivybridge = {
+	.name = "IvyBridge",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 58,
+	.stepping = 9,
+	.level = 0xd,
+	.xlevel = 0x80000008,
+	.model_id = "Intel Xeon E3-12xx v2 (Ivy Bridge)",
+	.features = ivybridge_features,
+	.versions = ivybridge_versions,
+	.nversions = sizeof(ivybridge_versions) / sizeof(ivybridge_versions[0]),
+	.default_version = 1,
+};
+
+/* Broadwell: Intel Core Processor (Broadwell) */
+static const char *const broadwell_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "ssse3", "fma", "cx16", "pcid", "sse4.1", "sse4.2", "x2apic", "movbe",
+	"popcnt", "tsc-deadline", "aes", "xsave", "avx", "f16c", "rdrand", "hypervisor",
+	/* 06H:EAX */
+	"arat",
+	/* 07H.0:EBX */
+	"fsgsbase", "bmi1", "hle", "avx2", "smep", "bmi2", "erms", "invpcid", "rtm", "rdseed",
+	"adx", "smap",
+	/* 0DH.1:EAX */
+	"xsaveopt",
+	/* 80000001H:EDX */
+	"syscall", "nx", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "abm", "3dnowprefetch",
+	NULL,
+};
+
+static const struct model_version broadwell_versions[] = {
+	{
+		.version = 1,
+	},
+	{
+		.version = 2,
+		.alias = "Broadwell-noTSX",
+		.props = (const struct model_prop[]) {
+			{ "hle", "off" },
+			{ "model-id", "Intel Core Processor (Broadwell, no TSX)" },
+			{ "rtm", "off" },
+			{ NULL, NULL },
+		},
+	},
+	{
+		.version = 3,
+		.alias = "Broadwell-IBRS",
+		.props = (const struct model_prop[]) {
+			{ "hle", "on" },
+			{ "model-id", "Intel Core Processor (Broadwell, IBRS)" },
+			{ "rtm", "on" },
+			{ "spec-ctrl", "on" },
+			{ NULL, NULL },
+		},
+	},
+	{
+		.version = 4,
+		.alias = "Broadwell-noTSX-IBRS",
+		.props = (const struct model_prop[]) {
+			{ "hle", "off" },
+			{ "model-id", "Intel Core Processor (Broadwell, no TSX, IBRS)" },
+			{ "rtm", "off" },
+			{ NULL, NULL },
+		},
+	},
+};
+
+const struct model_family model_broadwell = {
+	.name = "Broadwell",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 61,
+	.stepping = 2,
+	.level = 0xd,
+	.xlevel = 0x80000008,
+	.model_id = "Intel Core Processor (Broadwell)",
+	.features = broadwell_features,
+	.versions = broadwell_versions,
+	.nversions = sizeof(broadwell_versions) / sizeof(broadwell_versions[0]),
+	.default_version = 1,
+};
+
+/* Cooperlake: Intel Xeon Processor (Cooperlake) */
+static const char *const cooperlake_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "ssse3", "fma", "cx16", "pcid", "sse4.1", "sse4.2", "x2apic", "movbe",
+	"popcnt", "tsc-deadline", "aes", "xsave", "avx", "f16c", "rdrand", "hypervisor",
+	/* 06H:EAX */
+	"arat",
+	/* 07H.0:EBX */
+	"fsgsbase", "bmi1", "hle", "avx2", "smep", "bmi2", "erms", "invpcid", "rtm", "avx512f",
+	"avx512dq", "rdseed", "adx", "smap", "clflushopt", "clwb", "avx512cd", "avx512bw",
+	"avx512vl",
+	/* 07H.0:ECX */
+	"pku", "avx512vnni",
+	/* 07H.0:EDX */
+	"spec-ctrl", "stibp", "arch-capabilities", "ssbd",
+	/* 07H.1:EAX */
+	"avx512-bf16",
+	/* 0DH.1:EAX */
+	"xsaveopt", "xsavec", "xgetbv1",
+	/* 80000001H:EDX */
+	"syscall", "nx", "pdpe1gb", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "abm", "3dnowprefetch",
+	NULL,
+};
+
+static const struct model_version cooperlake_versions[] = {
+	{
+		.version = 1,
+	},
+	{
+		.version = 2,
+		.note = "XSAVES",
+		.props = (const struct model_prop[]) {
+			{ "xsaves", "on" },
+			{ NULL, NULL },
+		},
+	},
+};
+
+const struct model_family model_cooperlake = {
+	.name = "Cooperlake",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 85,
+	.stepping = 10,
+	.level = 0xd,
+	.xlevel = 0x80000008,
+	.model_id = "Intel Xeon Processor (Cooperlake)",
+	.features = cooperlake_features,
+	.versions = cooperlake_versions,
+	.nversions = sizeof(cooperlake_versions) / sizeof(cooperlake_versions[0]),
+	.default_version = 1,
+};
+
+/* Denverton: Intel Atom Processor (Denverton) */
+static const char *const denverton_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "monitor", "ssse3", "cx16", "sse4.1", "sse4.2", "x2apic", "movbe",
+	"popcnt", "tsc-deadline", "aes", "xsave", "rdrand", "hypervisor",
+	/* 06H:EAX */
+	"arat",
+	/* 07H.0:EBX */
+	"fsgsbase", "smep", "erms", "mpx", "rdseed", "smap", "clflushopt", "sha-ni",
+	/* 07H.0:EDX */
+	"spec-ctrl", "arch-capabilities", "ssbd",
+	/* 0DH.1:EAX */
+	"xsaveopt", "xsavec", "xgetbv1",
+	/* 80000001H:EDX */
+	"syscall", "nx", "pdpe1gb", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "3dnowprefetch",
+	NULL,
+};
+
+static const struct model_version denverton_versions[] = {
+	{
+		.version = 1,
+	},
+	{
+		.version = 2,
+		.note = "no MPX, no MONITOR",
+		.props = (const struct model_prop[]) {
+			{ "monitor", "off" },
+			{ "mpx", "off" },
+			{ NULL, NULL },
+		},
+	},
+	{
+		.version = 3,
+		.note = "XSAVES, no MPX, no MONITOR",
+		.props = (const struct model_prop[]) {
+			{ "xsaves", "on" },
+			{ NULL, NULL },
+		},
+	},
+};
+
+const struct model_family model_denverton = {
+	.name = "Denverton",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 95,
+	.stepping = 1,
+	.level = 0x15,
+	.xlevel = 0x80000008,
+	.model_id = "Intel Atom Processor (Denverton)",
+	.features = denverton_features,
+	.versions = denverton_versions,
+	.nversions = sizeof(denverton_versions) / sizeof(denverton_versions[0]),
+	.default_version = 1,
+};
+
+/* Snowridge: Intel Atom Processor (SnowRidge) */
+static const char *const snowridge_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "monitor", "ssse3", "cx16", "sse4.1", "sse4.2", "x2apic", "movbe",
+	"popcnt", "tsc-deadline", "aes", "xsave", "rdrand", "hypervisor",
+	/* 06H:EAX */
+	"arat",
+	/* 07H.0:EBX */
+	"fsgsbase", "smep", "erms", "mpx", "rdseed", "smap", "clflushopt", "clwb", "sha-ni",
+	/* 07H.0:ECX */
+	"umip", "gfni", "cldemote", "movdiri", "movdir64b",
+	/* 07H.0:EDX */
+	"spec-ctrl", "arch-capabilities", "core-capability", "ssbd",
+	/* 0DH.1:EAX */
+	"xsaveopt", "xsavec", "xgetbv1",
+	/* 80000001H:EDX */
+	"syscall", "nx", "pdpe1gb", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "3dnowprefetch",
+	NULL,
+};
+
+static const struct model_version snowridge_versions[] = {
+	{
+		.version = 1,
+	},
+	{
+		.version = 2,
+		.props = (const struct model_prop[]) {
+			{ "model-id", "Intel Atom Processor (Snowridge, no MPX)" },
+			{ "mpx", "off" },
+			{ NULL, NULL },
+		},
+	},
+	{
+		.version = 3,
+		.note = "XSAVES, no MPX",
+		.props = (const struct model_prop[]) {
+			{ "xsaves", "on" },
+			{ NULL, NULL },
+		},
+	},
+	{
+		.version = 4,
+		.note = "no split lock detect, no core-capability",
+		/* QEMU also turns off split-lock-detect, a CORE_CAPABILITY MSR bit. */
+		.props = (const struct model_prop[]) {
+			{ "core-capability", "off" },
+			{ NULL, NULL },
+		},
+	},
+};
+
+const struct model_family model_snowridge = {
+	.name = "Snowridge",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 134,
+	.stepping = 1,
+	.level = 0x1b,
+	.xlevel = 0x80000008,
+	.model_id = "Intel Atom Processor (SnowRidge)",
+	.features = snowridge_features,
+	.versions = snowridge_versions,
+	.nversions = sizeof(snowridge_versions) / sizeof(snowridge_versions[0]),
+	.default_version = 1,
+};
+
+/* KnightsMill: Intel Xeon Phi Processor (Knights Mill) */
+static const char *const knightsmill_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2", "ss",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "ssse3", "fma", "cx16", "sse4.1", "sse4.2", "x2apic", "movbe",
+	"popcnt", "tsc-deadline", "aes", "xsave", "avx", "f16c", "rdrand", "hypervisor",
+	/* 06H:EAX */
+	"arat",
+	/* 07H.0:EBX */
+	"fsgsbase", "bmi1", "avx2", "smep", "bmi2", "erms", "avx512f", "rdseed", "adx",
+	"avx512pf", "avx512er", "avx512cd",
+	/* 07H.0:ECX */
+	"avx512-vpopcntdq",
+	/* 07H.0:EDX */
+	"avx512-4vnniw", "avx512-4fmaps",
+	/* 0DH.1:EAX */
+	"xsaveopt",
+	/* 80000001H:EDX */
+	"syscall", "nx", "pdpe1gb", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "abm", "3dnowprefetch",
+	NULL,
+};
+
+static const struct model_version knightsmill_versions[] = {
+	{
+		.version = 1,
+	},
+};
+
+const struct model_family model_knightsmill = {
+	.name = "KnightsMill",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 133,
+	.stepping = 0,
+	.level = 0xd,
+	.xlevel = 0x80000008,
+	.model_id = "Intel Xeon Phi Processor (Knights Mill)",
+	.features = knightsmill_features,
+	.versions = knightsmill_versions,
+	.nversions = sizeof(knightsmill_versions) / sizeof(knightsmill_versions[0]),
+	.default_version = 1,
+};
