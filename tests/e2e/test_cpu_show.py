@@ -1,0 +1,193 @@
+"""`skyvm cpu`, `cpu host` and `cpu show` as a user runs them.
+
+Without /dev/kvm here, `cpu show` runs on the recorded hosts in tests/data/supported
+(--supported); the JSON is validated against docs/schemas/cpu-show.schema.json.
+"""
+import json
+import os
+
+import jsonschema
+import pytest
+
+from conftest import ROOT, kvm_unavailable_reason
+
+SUPPORTED = os.path.join(ROOT, "tests", "data", "supported")
+HASWELL = os.path.join(SUPPORTED, "intel-haswell-server.json")
+ICELAKE = os.path.join(SUPPORTED, "intel-icelake-server.json")
+TURIN = os.path.join(SUPPORTED, "amd-epyc-turin.json")
+SKYMDW = os.path.join(ROOT, "models", "skymdw.json")
+
+with open(os.path.join(ROOT, "docs", "schemas", "cpu-show.schema.json")) as f:
+    SCHEMA = json.load(f)
+
+
+def show_json(skyvm, *args):
+    r = skyvm("cpu", "show", *args, "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    jsonschema.validate(doc, SCHEMA)
+    return doc, r.stderr
+
+
+def reg(doc, vcpu, leaf, sub, name):
+    for e in doc["vcpus"][vcpu]["cpuid"]:
+        if int(e["leaf"], 16) == leaf and int(e["subleaf"], 16) == sub:
+            return int(e[name], 16)
+    raise AssertionError(f"leaf {leaf:#x}.{sub} missing")
+
+
+@pytest.mark.parametrize("spec,host", [
+    ("Skylake-Server", HASWELL),
+    ("Skylake-Server-v4,enforce", ICELAKE),
+    ("host", TURIN),
+    ("host,migratable=off", TURIN),
+    ("max,-avx512f", ICELAKE),
+    ("base,+sse2", HASWELL),
+    ("EPYC-Milan,-xsave,+avx2", TURIN),
+    ("file:" + SKYMDW, ICELAKE),
+])
+def test_json_matches_schema(skyvm, spec, host):
+    doc, _ = show_json(skyvm, spec, "--supported", host, "--cpus", "2")
+    assert len(doc["vcpus"]) == 2
+    assert doc["supported_source"] == host
+
+
+def test_filter_warnings_in_qemu_form(skyvm):
+    r = skyvm("cpu", "show", "Skylake-Server-v4", "--supported", HASWELL)
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.splitlines()
+    assert ("skyvm: warning: host doesn't support requested feature: "
+            "CPUID.07H:EBX.avx512f [bit 16]") in lines
+    assert ("skyvm: warning: host doesn't support requested feature: "
+            "CPUID.07H:ECX.pku [bit 3]") in lines
+    assert not any("avx2" in l for l in lines)
+    doc, err = show_json(skyvm, "Skylake-Server-v4", "--supported", HASWELL)
+    dropped = {d["name"]: d for d in doc["dropped"]}
+    assert dropped["avx512f"]["reason"] == "unsupported"
+    assert dropped["avx512f"]["label"] == "CPUID.07H:EBX.avx512f [bit 16]"
+    assert "avx512f" not in doc["features"]["enabled"]
+    assert "avx512f" in doc["features"]["requested"]
+    # the JSON carries the same warnings as standard error, without the prefix
+    assert [f"skyvm: warning: {w}" for w in doc["warnings"]] == err.splitlines()
+
+
+def test_enforce_fails_listing_every_missing_feature(skyvm):
+    r = skyvm("cpu", "show", "Skylake-Server-v4,enforce", "--supported", HASWELL)
+    assert r.returncode == 1
+    warned = [l.split(": ", 3)[-1] for l in r.stderr.splitlines() if "warning:" in l]
+    assert "enforce" in r.stderr
+    listed = [l.strip() for l in r.stderr.splitlines() if l.startswith("  CPUID.")]
+    assert listed == warned and len(listed) >= 10
+    assert r.stdout == ""
+
+
+def test_misspelt_feature_suggests(skyvm):
+    r = skyvm("cpu", "show", "Skylake-Server,+avx512fx", "--supported", ICELAKE)
+    assert r.returncode == 1
+    assert "unknown CPU feature 'avx512fx'" in r.stderr
+    assert "did you mean: avx512f" in r.stderr
+    r = skyvm("cpu", "show", "Skylake-Servr", "--supported", ICELAKE)
+    assert r.returncode == 1
+    assert "Skylake-Server" in r.stderr
+
+
+def test_bad_option_values(skyvm):
+    for spec, needle in [("Haswell,family=abc", "family=abc"),
+                         ("Haswell,level=-1", "level=-1"),
+                         ("Haswell,vendor=Intel", "12 characters")]:
+        r = skyvm("cpu", "show", spec, "--supported", HASWELL)
+        assert r.returncode == 1, spec
+        assert needle in r.stderr, r.stderr
+
+
+def test_dependency_and_precedence(skyvm):
+    doc, err = show_json(skyvm, "Skylake-Server-v4,-avx,+avx2,+pcid,pcid=off",
+                         "--supported", ICELAKE)
+    dropped = {d["name"]: d for d in doc["dropped"]}
+    assert dropped["avx2"]["reason"] == "dependency"
+    assert dropped["avx2"]["needs"] == "avx"
+    assert dropped["avx2"]["requested_by_user"] is True
+    assert ("This feature depends on other features that were not requested: "
+            "CPUID.07H:EBX.avx2 [bit 5]") in doc["warnings"]
+    # +pcid beats pcid=off (QEMU applies +f after every f=...)
+    assert "pcid" in doc["features"]["enabled"]
+    assert "Ambiguous CPU model string" in err
+
+
+@pytest.mark.parametrize("cpus", range(1, 9))
+def test_apic_ids_and_topology_leaves(skyvm, cpus):
+    doc, _ = show_json(skyvm, "Skylake-Server-v4", "--supported", ICELAKE, "--cpus", str(cpus))
+    assert [v["apic_id"] for v in doc["vcpus"]] == list(range(cpus))
+    for i in range(cpus):
+        assert reg(doc, i, 1, 0, "ebx") >> 24 == i          # CPUID.01H:EBX[31:24]
+        assert reg(doc, i, 0xB, 0, "edx") == i              # x2APIC id
+        assert reg(doc, i, 0xB, 1, "ebx") & 0xffff == cpus  # logical processors at core level
+        assert (reg(doc, i, 1, 0, "edx") >> 28) & 1 == (cpus > 1)  # HTT
+
+
+def test_smp_sockets_cores_threads(skyvm):
+    doc, _ = show_json(skyvm, "host", "--supported", TURIN, "--cpus", "6",
+                       "--smp", "sockets=2,cores=3,threads=1")
+    assert doc["topology"] == {"cpus": 6, "sockets": 2, "cores": 3, "threads": 1}
+    assert [v["apic_id"] for v in doc["vcpus"]] == [0, 1, 2, 4, 5, 6]
+    r = skyvm("cpu", "show", "host", "--supported", TURIN, "--cpus", "5",
+              "--smp", "sockets=1,cores=2,threads=2")
+    assert r.returncode == 1 and "fewer than --cpus 5" in r.stderr
+
+
+def test_custom_model_file(skyvm, tmp_path):
+    doc, _ = show_json(skyvm, "file:" + SKYMDW, "--supported", ICELAKE)
+    assert doc["model"]["name"] == "skymdw" and doc["model"]["kind"] == "custom"
+    assert "pku" not in doc["features"]["enabled"]
+    assert doc["model"]["model_id"] == "skyvm migration pool CPU (Skylake-SP class)"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{\n  "base": "Haswell",\n  "features": {"-": ["avx3"]}\n}\n')
+    r = skyvm("cpu", "show", f"file:{bad}", "--supported", HASWELL)
+    assert r.returncode == 1
+    assert f"{bad}: features.-[0]: unknown CPU feature 'avx3'" in r.stderr
+    bad.write_text('{\n  "base": "Haswell",\n  "features": {"-": ["avx2"],}\n}\n')
+    r = skyvm("cpu", "show", f"file:{bad}", "--supported", HASWELL)
+    assert r.returncode == 1
+    assert f"{bad}:3:" in r.stderr
+
+
+def test_usage_errors(skyvm):
+    assert skyvm("cpu", "show").returncode == 2
+    assert skyvm("cpu", "show", "Haswell", "--cpus", "0").returncode == 2
+    assert skyvm("cpu", "show", "Haswell", "--smp", "sockets=x").returncode == 2
+    assert skyvm("cpu", "show", "Haswell", "--bogus").returncode == 2
+    r = skyvm("cpu", "show", "Haswell", "--supported", "/nonexistent.json")
+    assert r.returncode == 1 and "/nonexistent.json" in r.stderr
+
+
+def test_bare_cpu_lists_subcommands(skyvm):
+    r = skyvm("cpu")
+    assert r.returncode == 2
+    for name in ("cpu show", "cpu host"):
+        assert name in r.stderr
+    r = skyvm("cpu", "--help")
+    assert r.returncode == 0 and "cpu show" in r.stdout
+    r = skyvm("cpu", "show", "--help")
+    assert r.returncode == 0 and "--supported DUMP" in r.stdout
+
+
+def test_without_kvm_says_why(skyvm):
+    reason = kvm_unavailable_reason()
+    if reason is None:
+        pytest.skip("/dev/kvm works here: the no-KVM messages cannot be seen")
+    r = skyvm("cpu", "host")
+    assert r.returncode == 1 and "/dev/kvm" in r.stderr
+    r = skyvm("cpu", "show", "Haswell")
+    assert r.returncode == 1 and "--supported" in r.stderr
+
+
+def test_cpu_host_dump_round_trip(skyvm, kvm, tmp_path):
+    r = skyvm("cpu", "host", "--json")
+    assert r.returncode == 0, r.stderr
+    dump = tmp_path / "host.json"
+    dump.write_text(r.stdout)
+    doc = json.loads(r.stdout)
+    assert doc["format"] == "skyvm-cpuid-dump" and doc["version"] == 1
+    assert doc["source"] == "KVM_GET_SUPPORTED_CPUID"
+    show_json(skyvm, "host", "--supported", str(dump))
+    show_json(skyvm, "host")
