@@ -137,9 +137,19 @@ static size_t featureset_count(const struct cpu_featureset *s)
 	return n;
 }
 
+/* Whether an earlier table entry of the same name is set in `s` (and so already listed). */
+static bool listed_before(const struct cpu_featureset *s, size_t index)
+{
+	for (size_t i = 0; i < index; i++)
+		if (!strcmp(cpu_features[i].name, cpu_features[index].name) &&
+		    featureset_has(s, &cpu_features[i]))
+			return true;
+	return false;
+}
+
 /*
  * Every named bit of `s` as a JSON array of names.  QEMU's "kvmclock" names
- * two bits; it is listed once.
+ * two bits; it is listed once when either is set.
  */
 static json_t *featureset_names_json(const struct cpu_featureset *s)
 {
@@ -148,7 +158,7 @@ static json_t *featureset_names_json(const struct cpu_featureset *s)
 	for (size_t i = 0; i < cpu_features_count; i++) {
 		const struct cpu_feature *f = &cpu_features[i];
 
-		if (!featureset_has(s, f) || cpu_feature_find(f->name) != f)
+		if (!featureset_has(s, f) || listed_before(s, i))
 			continue;
 		json_array_append_new(a, json_string(f->name));
 	}

@@ -274,6 +274,16 @@ static size_t all_model_names(const char **out, char (*storage)[64], size_t max)
 	return n;
 }
 
+/* "Skylake-Server-v4": a version's own name, left out of suggestions (the base suffices). */
+static bool is_versioned(const char *name)
+{
+	const char *v = strrchr(name, 'v');
+
+	if (!v || v == name || v[-1] != '-' || !v[1])
+		return false;
+	return strspn(v + 1, "0123456789") == strlen(v + 1);
+}
+
 /*
  * Close names to an unknown model: within a third of its length in edits
  * (at least 2), or starting with it ("Skylake" -> "Skylake-Client", ...).
@@ -300,7 +310,7 @@ static size_t suggest_models(const char *unknown, const char **out, size_t max)
 				dist = limit + 1;
 			else if (dist > limit)
 				continue;
-			if (dist == d && !strstr(names[i] + strlen(names[i]) - 3, "-v"))
+			if (dist == d && !is_versioned(names[i]))
 				out[n++] = names[i];
 		}
 	}
@@ -351,7 +361,7 @@ int cpu_model_resolve(const char *name, struct cpu_def *out)
 size_t cpu_model_list(struct cpu_model_info *out, size_t max)
 {
 	/* Versioned names are built once per call; they outlive it, as the API promises. */
-	static char names[128][64];
+	static char names[256][64];
 	size_t n = 0, slot = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(special_models) && n < max; i++) {
