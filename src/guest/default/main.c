@@ -28,27 +28,78 @@
 static bool verbose;
 static volatile unsigned int3_count;
 
+/* Bit count without `popcnt` (the emulator cannot run it): SWAR, no loop. */
 static unsigned popcount32(uint32_t x)
 {
-	unsigned n = 0;
+	x = x - ((x >> 1) & 0x55555555);
+	x = (x & 0x33333333) + ((x >> 2) & 0x33333333);
+	x = (x + (x >> 4)) & 0x0f0f0f0f;
+	return (x * 0x01010101) >> 24;
+}
 
-	for (; x; x &= x - 1) /* no popcnt: the emulator cannot run it */
-		n++;
+/*
+ * Register bytes as text: up to the first NUL, '?' for the unprintable.
+ * Returns the length.  One pass: this runs for 72 bytes on every CPU.
+ */
+static unsigned regs_to_text(char *out, const uint32_t *words, unsigned nwords)
+{
+	const char *in = (const char *)words;
+	unsigned n = 0, max = nwords * 4;
+
+	for (; n < max && in[n]; n++)
+		out[n] = (in[n] < 0x20 || in[n] > 0x7e) ? '?' : in[n];
 	return n;
 }
 
-/* 12 register bytes as a string without the trailing NULs; '?' for the unprintable. */
-static void regs_to_string(char out[13], const uint32_t *words, unsigned nwords)
-{
-	unsigned n = nwords * 4;
+static const char hex_digits[16] = "0123456789abcdef";
 
-	memcpy(out, words, n);
-	out[n] = 0;
-	while (n && out[n - 1] == 0)
-		out[--n] = 0;
-	for (unsigned i = 0; i < n; i++)
-		if (out[i] < 0x20 || out[i] > 0x7e)
-			out[i] = '?';
+static void put_hex8(char *d, uint32_t x)
+{
+	d[0] = hex_digits[x >> 28];
+	d[1] = hex_digits[x >> 24 & 0xf];
+	d[2] = hex_digits[x >> 20 & 0xf];
+	d[3] = hex_digits[x >> 16 & 0xf];
+	d[4] = hex_digits[x >> 12 & 0xf];
+	d[5] = hex_digits[x >> 8 & 0xf];
+	d[6] = hex_digits[x >> 4 & 0xf];
+	d[7] = hex_digits[x & 0xf];
+}
+
+/*
+ * The features line as a template copied in one go, the words written into
+ * it at fixed offsets (FW_* order).
+ */
+static const char features_template[] = "features 1.ecx=00000000 1.edx=00000000 7.ebx=00000000 "
+					"7.ecx=00000000 7.edx=00000000 kvm=00000000 bits=";
+static const uint8_t features_offset[FW_COUNT] = { 15, 30, 45, 60, 75, 88 };
+_Static_assert(sizeof(features_template) - 1 == 102, "features_offset[] follows the template");
+
+/* "cpu N: ", formatted once per CPU and copied in front of each line. */
+struct line_prefix {
+	char text[16];
+	unsigned len;
+};
+
+static void prefix_init(struct line_prefix *p, unsigned cpu)
+{
+	char digits[4];
+	unsigned n = 0;
+
+	memcpy(p->text, "cpu ", 4);
+	p->len = 4;
+	do {
+		digits[n++] = (char)('0' + cpu % 10);
+		cpu /= 10;
+	} while (cpu && n < sizeof(digits));
+	while (n)
+		p->text[p->len++] = digits[--n];
+	p->text[p->len++] = ':';
+	p->text[p->len++] = ' ';
+}
+
+static inline void line_start(struct outbuf *o, const struct line_prefix *p)
+{
+	ob_bytes(o, p->text, p->len);
 }
 
 static void print_flags(unsigned cpu, const uint32_t words[FW_COUNT])
@@ -98,7 +149,7 @@ static void print_flags(unsigned cpu, const uint32_t words[FW_COUNT])
 	}
 }
 
-static void report_kvmclock(unsigned cpu)
+static void report_kvmclock(struct outbuf *o, const struct line_prefix *pfx, unsigned cpu)
 {
 	struct kvmclock_reading a, b;
 
@@ -115,57 +166,87 @@ static void report_kvmclock(unsigned cpu)
 		out_printf("cpu %u: kvmclock: not filled in (tsc_to_system_mul 0)\n", cpu);
 		return;
 	}
-	out_printf("cpu %u: kvmclock %lu ns %s%s\n", cpu, (unsigned long)b.ns,
-		   (b.flags & PVCLOCK_TSC_STABLE_BIT) ? "stable" : "unstable",
-		   b.ns < a.ns ? " (went backwards)" : "");
+	line_start(o, pfx);
+	ob_lit(o, "kvmclock ");
+	ob_dec(o, b.ns);
+	if (b.flags & PVCLOCK_TSC_STABLE_BIT)
+		ob_lit(o, " ns stable");
+	else
+		ob_lit(o, " ns unstable");
+	if (b.ns < a.ns)
+		ob_lit(o, " (went backwards)");
+	ob_lit(o, "\n");
 }
 
+/*
+ * Written with the ob_* builders rather than printf: this runs on every vCPU
+ * of every VM start, interpreted instruction by instruction on a restricted
+ * KVM (see lib/console.h).
+ */
 static void report_cpu(unsigned cpu)
 {
+	struct outbuf *o = out_cpu_buf();
+	struct line_prefix pfx;
 	struct cpuid_regs l0 = cpuid(0), l1 = cpuid(1), l7 = { 0, 0, 0, 0 };
 	struct cpuid_regs xmax = cpuid(0x80000000), hv = { 0, 0, 0, 0 };
 	struct cpu_signature sig = cpuid_signature(l1.eax);
-	uint32_t words[FW_COUNT], vendor_words[3] = { l0.ebx, l0.edx, l0.ecx };
-	char vendor[13], hv_sig[13];
+	uint32_t words[FW_COUNT], regs[12] = { l0.ebx, l0.edx, l0.ecx };
+	char text[48];
+	unsigned n, bits = 0;
 	bool kvm = false;
-	unsigned bits = 0;
 
-	regs_to_string(vendor, vendor_words, 3);
-	out_printf("cpu %u: apic %u %s family %u model %u stepping %u\n", cpu, l1.ebx >> 24,
-		   vendor, sig.family, sig.model, sig.stepping);
+	prefix_init(&pfx, cpu);
+	line_start(o, &pfx);
+	ob_lit(o, "apic ");
+	ob_dec(o, l1.ebx >> 24);
+	ob_lit(o, " ");
+	ob_bytes(o, text, regs_to_text(text, regs, 3));
+	ob_lit(o, " family ");
+	ob_dec(o, sig.family);
+	ob_lit(o, " model ");
+	ob_dec(o, sig.model);
+	ob_lit(o, " stepping ");
+	ob_dec(o, sig.stepping);
+	ob_lit(o, "\n");
 
+	line_start(o, &pfx);
 	if (xmax.eax >= 0x80000004 && xmax.eax < 0x8000ffff) {
-		uint32_t brand[13];
-		const char *b = (const char *)brand;
+		unsigned skip = 0;
 
 		for (unsigned i = 0; i < 3; i++) {
 			struct cpuid_regs r = cpuid(0x80000002 + i);
 
-			brand[i * 4 + 0] = r.eax;
-			brand[i * 4 + 1] = r.ebx;
-			brand[i * 4 + 2] = r.ecx;
-			brand[i * 4 + 3] = r.edx;
+			regs[i * 4 + 0] = r.eax;
+			regs[i * 4 + 1] = r.ebx;
+			regs[i * 4 + 2] = r.ecx;
+			regs[i * 4 + 3] = r.edx;
 		}
-		brand[12] = 0;
-		while (*b == ' ')
-			b++;
-		out_printf("cpu %u: brand \"%s\"\n", cpu, b);
+		n = regs_to_text(text, regs, 12);
+		while (skip < n && text[skip] == ' ') /* Intel pads brands on the left */
+			skip++;
+		ob_lit(o, "brand \"");
+		ob_bytes(o, text + skip, n - skip);
+		ob_lit(o, "\"\n");
 	} else {
-		out_printf("cpu %u: brand none (max extended leaf 0x%x)\n", cpu, xmax.eax);
+		ob_lit(o, "brand none (max extended leaf 0x");
+		ob_hex(o, xmax.eax, 0);
+		ob_lit(o, ")\n");
 	}
 
+	line_start(o, &pfx);
 	if (l1.ecx & CPUID_1_ECX_HYPERVISOR) {
-		uint32_t sig_words[3];
-
 		hv = cpuid(KVM_CPUID_SIGNATURE);
-		sig_words[0] = hv.ebx;
-		sig_words[1] = hv.ecx;
-		sig_words[2] = hv.edx;
-		regs_to_string(hv_sig, sig_words, 3);
+		regs[0] = hv.ebx;
+		regs[1] = hv.ecx;
+		regs[2] = hv.edx;
 		kvm = cpuid_is_kvm(&hv);
-		out_printf("cpu %u: hypervisor \"%s\" max 0x%x\n", cpu, hv_sig, hv.eax);
+		ob_lit(o, "hypervisor \"");
+		ob_bytes(o, text, regs_to_text(text, regs, 3));
+		ob_lit(o, "\" max 0x");
+		ob_hex(o, hv.eax, 0);
+		ob_lit(o, "\n");
 	} else {
-		out_printf("cpu %u: hypervisor none\n", cpu);
+		ob_lit(o, "hypervisor none\n");
 	}
 
 	if (l0.eax >= 7)
@@ -178,16 +259,24 @@ static void report_cpu(unsigned cpu)
 	words[FW_KVM] = kvm && hv.eax >= KVM_CPUID_FEATURES ? cpuid(KVM_CPUID_FEATURES).eax : 0;
 	for (unsigned w = 0; w < FW_COUNT; w++)
 		bits += popcount32(words[w]);
-	out_printf("cpu %u: features 1.ecx=%08x 1.edx=%08x 7.ebx=%08x 7.ecx=%08x 7.edx=%08x "
-		   "kvm=%08x bits=%u\n",
-		   cpu, words[0], words[1], words[2], words[3], words[4], words[5], bits);
+	line_start(o, &pfx);
+	if (o->len + sizeof(features_template) > OUT_BUF_SIZE)
+		ob_flush(o);
+	ob_lit(o, features_template);
+	for (unsigned w = 0; w < FW_COUNT; w++)
+		put_hex8(o->buf + o->len - (sizeof(features_template) - 1) + features_offset[w],
+			 words[w]);
+	ob_dec(o, bits);
+	ob_lit(o, "\n");
 	if (verbose)
 		print_flags(cpu, words);
 
-	if (words[FW_KVM] >> KVM_PV_CLOCKSOURCE2 & 1)
-		report_kvmclock(cpu);
-	else
-		out_printf("cpu %u: kvmclock: not offered\n", cpu);
+	if (words[FW_KVM] >> KVM_PV_CLOCKSOURCE2 & 1) {
+		report_kvmclock(o, &pfx, cpu);
+	} else {
+		line_start(o, &pfx);
+		ob_lit(o, "kvmclock: not offered\n");
+	}
 	out_flush();
 }
 
@@ -259,6 +348,7 @@ void guest_ap_main(unsigned cpu)
 void guest_main(void)
 {
 	unsigned ncpus = smp_cpu_count(), done;
+	struct outbuf *o;
 
 	if (cmdline_value("exit", NULL))
 		guest_exit((uint8_t)cmdline_uint("exit", GUEST_STATUS_TEST_FAILED));
@@ -275,6 +365,10 @@ void guest_main(void)
 		out_now("guest: only %u of %u cpus reported\n", done, ncpus);
 		guest_exit(GUEST_STATUS_SMP_FAILED);
 	}
-	out_now("guest: %u cpus ok\n", ncpus);
+	o = out_cpu_buf();
+	ob_lit(o, "guest: ");
+	ob_dec(o, ncpus);
+	ob_lit(o, " cpus ok\n");
+	out_flush();
 	guest_exit(GUEST_STATUS_OK);
 }

@@ -39,12 +39,32 @@ struct __attribute__((packed)) acpi_madt {
 #define MADT_ENABLED 1u
 #define MADT_ONLINE_CAPABLE 2u
 
+/* Signatures compared as one load each: memcmp costs a loop per byte. */
+#define SIG4(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | \
+			  (uint32_t)(d) << 24)
+#define SIG_RSDP_LO SIG4('R', 'S', 'D', ' ')
+#define SIG_RSDP_HI SIG4('P', 'T', 'R', ' ')
+
+static uint32_t sig_of(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static bool rsdp_signature(const struct acpi_rsdp *r)
+{
+	return sig_of(r->signature) == SIG_RSDP_LO && sig_of(r->signature + 4) == SIG_RSDP_HI;
+}
+
+/* Signature and checksum: what a scan needs to reject chance matches. */
 static bool rsdp_valid(const struct acpi_rsdp *r)
 {
 	const uint8_t *p = (const uint8_t *)r;
 	uint8_t sum = 0;
 
-	if (memcmp(r->signature, "RSD PTR ", 8))
+	if (!rsdp_signature(r))
 		return false;
 	for (int i = 0; i < 20; i++)
 		sum += p[i];
@@ -69,8 +89,9 @@ static const struct acpi_rsdp *rsdp_find(uint64_t hint)
 	const struct acpi_rsdp *r;
 
 	if (hint) {
+		/* The loader's word is good enough: a signature check, no checksum. */
 		r = (const struct acpi_rsdp *)(uintptr_t)hint;
-		return rsdp_valid(r) ? r : NULL;
+		return rsdp_signature(r) ? r : NULL;
 	}
 	if (ebda >= 0x80000 && ebda < 0xa0000) {
 		r = rsdp_scan(ebda, ebda + 1024);
@@ -80,7 +101,7 @@ static const struct acpi_rsdp *rsdp_find(uint64_t hint)
 	return rsdp_scan(0xe0000, 0x100000);
 }
 
-static const struct acpi_header *find_table(const struct acpi_rsdp *r, const char sig[4])
+static const struct acpi_header *find_table(const struct acpi_rsdp *r, uint32_t sig)
 {
 	bool x = r->revision >= 2 && r->xsdt;
 	const struct acpi_header *root = x ? (const struct acpi_header *)(uintptr_t)r->xsdt
@@ -89,14 +110,14 @@ static const struct acpi_header *find_table(const struct acpi_rsdp *r, const cha
 	const uint8_t *p = (const uint8_t *)root + sizeof(*root);
 	const uint8_t *end = (const uint8_t *)root + root->length;
 
-	if (memcmp(root->signature, x ? "XSDT" : "RSDT", 4))
+	if (sig_of(root->signature) != (x ? SIG4('X', 'S', 'D', 'T') : SIG4('R', 'S', 'D', 'T')))
 		return NULL;
 	for (; p + width <= end; p += width) {
 		uint64_t a = 0;
 
 		memcpy(&a, p, width);
 		if (a && a < 0x100000000ull &&
-		    !memcmp(((const struct acpi_header *)(uintptr_t)a)->signature, sig, 4))
+		    sig_of(((const struct acpi_header *)(uintptr_t)a)->signature) == sig)
 			return (const struct acpi_header *)(uintptr_t)a;
 	}
 	return NULL;
@@ -126,7 +147,7 @@ const char *acpi_read_madt(uint64_t rsdp_paddr, struct madt_info *mi)
 	if (!r)
 		return rsdp_paddr ? "no valid RSDP at the address the loader gave" : "no RSDP found";
 	mi->rsdp = (uintptr_t)r;
-	m = (const struct acpi_madt *)find_table(r, "APIC");
+	m = (const struct acpi_madt *)find_table(r, SIG4('A', 'P', 'I', 'C'));
 	if (!m)
 		return "no MADT in the XSDT/RSDT";
 	mi->lapic_base = m->lapic_base;
