@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/* `skyvm run`: parse the command line into a vm_config, run the VM, report. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cpu/spec.h"
+#include "exitcodes.h"
+#include "util/err.h"
+#include "vmm/vm.h"
+
+#define RUN_MAX_CPUS 4096
+#define RUN_MAX_MEMORY_MIB (1ULL << 20) /* 1 TiB */
+#define RUN_DEFAULT_MEMORY_KERNEL 256
+#define RUN_DEFAULT_MEMORY_EMBEDDED 32
+#define RUN_DEFAULT_MAX_OUTPUT (64ULL << 20)
+
+static const char run_help[] =
+	"Usage: skyvm run [OPTIONS]\n"
+	"\n"
+	"Boot a guest on /dev/kvm.  Without --kernel, boots the embedded default guest,\n"
+	"which prints on every vCPU what it sees of its CPU and ends the VM.\n"
+	"\n"
+	"Guest:\n"
+	"  --kernel FILE         Linux bzImage (64-bit boot protocol) or ELF with a PVH note\n"
+	"  --initrd FILE         initial ramdisk\n"
+	"  --cmdline STR         kernel command line (embedded guests take options too,\n"
+	"                        see docs/guests.md: exit=N, test=..., verbose)\n"
+	"  --guest NAME          embedded guest to boot without --kernel: default, probe\n"
+	"                        (default: default)\n"
+	"Machine:\n"
+	"  --cpus N              vCPUs (default 1)\n"
+	"  --smp sockets=S,cores=C,threads=T\n"
+	"                        topology the CPUID leaves describe (product >= --cpus)\n"
+	"  --memory MiB          guest RAM in MiB (default 256 with --kernel, else 32);\n"
+	"                        RAM above 3 GiB is placed above 4 GiB\n"
+	"  --cpu MODEL[,opts]    CPU model and options (default host); see 'skyvm cpu --help'\n"
+	"                        e.g. Skylake-Server,-avx512f,+pcid,enforce\n"
+	"  --irqchip MODE        auto (default: in-kernel LAPIC/IOAPIC/PIC only when the guest\n"
+	"                        needs interrupts: a kernel, or more than one vCPU), kernel, none\n"
+	"Console and limits:\n"
+	"  --console WHERE       stdio (default; stdin is the serial input), file:PATH, none\n"
+	"  --max-output BYTES    stop a guest that writes more console output (default 64 MiB;\n"
+	"                        0 = no limit)\n"
+	"  --timeout SECONDS     stop a guest still running after this long (default: none)\n"
+	"  -v, --verbose         report how the VM ended even when it ended well\n"
+	"  -h, --help            this text\n"
+	"\n"
+	"Environment: SKYVM_KVM_DEVICE overrides the KVM device path (default /dev/kvm).\n"
+	"\n"
+	"Exit status:\n"
+	"  0-119  the guest's own status, written to the debug-exit port 0x501\n"
+	"         (0 also for power-off, i8042 reset, or every vCPU halted)\n"
+	"  1      set-up failed (no KVM, bad file, bad CPU model, too little memory)\n"
+	"  2      bad command line\n"
+	"  120    guest triple fault (KVM_EXIT_SHUTDOWN); a report follows on stderr\n"
+	"  121    KVM could not run an instruction (KVM_EXIT_INTERNAL_ERROR)\n"
+	"  122    KVM_EXIT_FAIL_ENTRY\n"
+	"  123    an exit skyvm does not handle\n"
+	"  124    --timeout expired\n"
+	"  125    the guest exceeded --max-output (or flooded a VMM port)\n";
+
+enum {
+	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_SMP, OPT_MEMORY, OPT_CPU,
+	OPT_CONSOLE, OPT_TIMEOUT, OPT_MAX_OUTPUT, OPT_IRQCHIP, OPT_GUEST,
+};
+
+static const struct option run_options[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "smp", required_argument, NULL, OPT_SMP },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "max-output", required_argument, NULL, OPT_MAX_OUTPUT },
+	{ "irqchip", required_argument, NULL, OPT_IRQCHIP },
+	{ "guest", required_argument, NULL, OPT_GUEST },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* "sockets=S,cores=C,threads=T" (any subset). */
+static int parse_smp(const char *s, struct cpu_topology *t)
+{
+	char buf[128];
+	char *save = NULL;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		unsigned long long v;
+
+		if (!eq || !cli_parse_uint(eq + 1, RUN_MAX_CPUS, &v) || v == 0)
+			return -1;
+		*eq = '\0';
+		if (!strcmp(tok, "sockets"))
+			t->sockets = (unsigned)v;
+		else if (!strcmp(tok, "cores"))
+			t->cores = (unsigned)v;
+		else if (!strcmp(tok, "threads"))
+			t->threads = (unsigned)v;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+static int check_readable(const char *what, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || access(path, R_OK) < 0)
+		return cli_error("%s %s: cannot read it (%s)", what, path,
+				 stat(path, &st) < 0 ? "no such file" : "permission denied");
+	if (!S_ISREG(st.st_mode))
+		return cli_error("%s %s: not a regular file", what, path);
+	return 0;
+}
+
+/*
+ * Parse --cpu and resolve its model before touching KVM, so a misspelt
+ * feature or model is reported (with suggestions) on any machine.  Filtering
+ * against the host happens later, in the pipeline.
+ */
+static int check_cpu_spec(const char *text)
+{
+	struct cpu_spec *spec = calloc(1, sizeof(*spec));
+	struct cpu_def *def = calloc(1, sizeof(*def));
+	int r = -1;
+
+	if (!spec || !def) {
+		cli_error("out of memory");
+		goto out;
+	}
+	if (cpu_spec_parse(text, spec) < 0 ||
+	    (!spec->model_is_file && cpu_model_resolve(spec->model, def) < 0)) {
+		cli_error("--cpu %s: %s", text, err_msg());
+		goto out;
+	}
+	r = 0;
+out:
+	free(spec);
+	free(def);
+	return r;
+}
+
+static void report_end(const struct vm *vm, int code, bool verbose)
+{
+	unsigned long total = 0;
+
+	if (code != EXIT_OK || verbose)
+		fprintf(stderr, "skyvm: %s (exit %d)\n", vm->stop_reason, code);
+	for (int k = 0; k < EMU_KIND_COUNT; k++)
+		total += atomic_load(&vm->emulated.n[k]);
+	if (total) {
+		fprintf(stderr, "skyvm: completed for the guest (KVM could not emulate):");
+		for (int k = 0; k < EMU_KIND_COUNT; k++) {
+			unsigned long n = atomic_load(&vm->emulated.n[k]);
+
+			if (n)
+				fprintf(stderr, " %s x%lu", emulate_kind_name((enum emulate_kind)k), n);
+		}
+		fputc('\n', stderr);
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		const struct vcpu *v = &vm->vcpus[i];
+
+		if (v->steal_valid)
+			fprintf(stderr, "skyvm: vCPU %u steal time %llu us\n", i,
+				(unsigned long long)(v->steal_ns / 1000));
+	}
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct vm_config cfg = {
+		.guest_name = "default",
+		.ncpus = 1,
+		.cpu_spec = "host",
+		.console = "stdio",
+		.max_output = RUN_DEFAULT_MAX_OUTPUT,
+		.irqchip = IRQCHIP_AUTO,
+		.warn = stderr,
+	};
+	bool memory_given = false;
+	struct vm vm;
+	int opt, code;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hv", run_options, NULL)) != -1) {
+		unsigned long long v;
+		char *end;
+
+		switch (opt) {
+		case 'h':
+			fputs(run_help, stdout);
+			return EXIT_OK;
+		case 'v':
+			cfg.verbose = true;
+			break;
+		case OPT_KERNEL:
+			cfg.kernel_path = optarg;
+			break;
+		case OPT_INITRD:
+			cfg.initrd_path = optarg;
+			break;
+		case OPT_CMDLINE:
+			cfg.cmdline = optarg;
+			break;
+		case OPT_GUEST:
+			cfg.guest_name = optarg;
+			break;
+		case OPT_CPUS:
+			if (!cli_parse_uint(optarg, ~0ULL, &v) || v == 0 || v > RUN_MAX_CPUS)
+				return cli_usage_error("run", "--cpus '%s': expected 1 to %d", optarg,
+						       RUN_MAX_CPUS);
+			cfg.ncpus = (unsigned)v;
+			break;
+		case OPT_SMP:
+			if (parse_smp(optarg, &cfg.topo) < 0)
+				return cli_usage_error("run",
+						       "--smp '%s': expected sockets=S,cores=C,threads=T "
+						       "with positive numbers", optarg);
+			break;
+		case OPT_MEMORY:
+			if (!cli_parse_uint(optarg, ~0ULL, &v) || v == 0 || v > RUN_MAX_MEMORY_MIB)
+				return cli_usage_error("run", "--memory '%s': expected MiB, 1 to %llu",
+						       optarg, RUN_MAX_MEMORY_MIB);
+			cfg.memory_mib = v;
+			memory_given = true;
+			break;
+		case OPT_CPU:
+			cfg.cpu_spec = optarg;
+			break;
+		case OPT_CONSOLE:
+			cfg.console = optarg;
+			break;
+		case OPT_TIMEOUT:
+			cfg.timeout_s = strtod(optarg, &end);
+			if (end == optarg || *end || !(cfg.timeout_s > 0) || cfg.timeout_s > 1e7)
+				return cli_usage_error("run", "--timeout '%s': expected seconds > 0",
+						       optarg);
+			break;
+		case OPT_MAX_OUTPUT:
+			if (!cli_parse_uint(optarg, ~0ULL, &v))
+				return cli_usage_error("run", "--max-output '%s': expected bytes",
+						       optarg);
+			cfg.max_output = v;
+			break;
+		case OPT_IRQCHIP:
+			if (!strcmp(optarg, "auto"))
+				cfg.irqchip = IRQCHIP_AUTO;
+			else if (!strcmp(optarg, "kernel"))
+				cfg.irqchip = IRQCHIP_KERNEL;
+			else if (!strcmp(optarg, "none"))
+				cfg.irqchip = IRQCHIP_NONE;
+			else
+				return cli_usage_error("run", "--irqchip '%s': expected auto, kernel "
+						       "or none", optarg);
+			break;
+		case ':':
+			return cli_usage_error("run", "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
+	if (!memory_given)
+		cfg.memory_mib = cfg.kernel_path ? RUN_DEFAULT_MEMORY_KERNEL
+						 : RUN_DEFAULT_MEMORY_EMBEDDED;
+	{
+		struct cpu_topology *t = &cfg.topo;
+		unsigned long long slots = (unsigned long long)(t->sockets ? t->sockets : 1) *
+					   (t->cores ? t->cores : 1) * (t->threads ? t->threads : 1);
+
+		if (t->sockets && t->cores && t->threads && slots < cfg.ncpus)
+			return cli_usage_error("run", "--smp gives %llu CPU slots, fewer than "
+					       "--cpus %u", slots, cfg.ncpus);
+	}
+	/* Files first: their errors are the user's to fix, whatever the host. */
+	if (cfg.kernel_path && check_readable("kernel", cfg.kernel_path))
+		return EXIT_ERROR;
+	if (cfg.initrd_path && check_readable("initrd", cfg.initrd_path))
+		return EXIT_ERROR;
+	if (cfg.initrd_path && !cfg.kernel_path)
+		return cli_usage_error("run", "--initrd needs --kernel");
+
+	if (check_cpu_spec(cfg.cpu_spec) < 0)
+		return EXIT_ERROR;
+	if (vm_create(&vm, &cfg) < 0) {
+		code = cli_error("%s", err_msg());
+		vm_destroy(&vm);
+		return code;
+	}
+	code = vm_run(&vm);
+	report_end(&vm, code, cfg.verbose);
+	vm_destroy(&vm);
+	return code;
+}
+
+CLI_COMMAND("run", cmd_run, "boot a guest (Linux bzImage, PVH ELF, or the embedded guest)")

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A virtual machine: KVM objects, guest memory, vCPU threads, devices, and
+ * the way it ends.
+ *
+ * Lifecycle: vm_create() (KVM, memory, irqchip, CPU model, image, vCPUs,
+ * devices) -> vm_run() (one thread per vCPU until something stops the VM)
+ * -> vm_destroy().  Whatever ends the VM (debug-exit port, i8042 reset,
+ * triple fault, emulation failure, timeout, output limit) calls vm_stop()
+ * once with an exit code and a reason; the first caller wins and every
+ * vCPU is kicked out of KVM_RUN.
+ */
+#ifndef SKYVM_VMM_VM_H
+#define SKYVM_VMM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "boot/boot.h"
+#include "boot/guest_mem.h"
+#include "cpu/cpu.h"
+#include "devices/bus.h"
+#include "kvm/kvm.h"
+#include "vmm/console.h"
+#include "vmm/emulate.h"
+
+enum irqchip_mode { IRQCHIP_AUTO, IRQCHIP_KERNEL, IRQCHIP_NONE };
+
+struct vm_config {
+	const char *kernel_path;  /* NULL: boot the embedded guest */
+	const char *guest_name;   /* embedded guest ("default", "probe") */
+	const char *initrd_path;
+	const char *cmdline;
+	unsigned ncpus;
+	struct cpu_topology topo;
+	uint64_t memory_mib;
+	const char *cpu_spec;     /* "--cpu", e.g. "host" or "Skylake-Server,-avx512f" */
+	const char *console;      /* "stdio", "file:PATH", "none" */
+	double timeout_s;         /* 0: none */
+	uint64_t max_output;      /* console bytes before the VM is stopped; 0: no limit */
+	enum irqchip_mode irqchip;
+	bool verbose;             /* VMM notes on stderr */
+	FILE *warn;               /* CPU model warnings (stderr) */
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned index;
+	unsigned apic_id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+	struct cpuid_table cpuid; /* what KVM_SET_CPUID2 was given */
+	uint64_t exits;
+	bool halted;              /* parked after HLT without an irqchip */
+	/* Words the probe guest sent on the probe port (src/guest/lib/ports.h). */
+	uint32_t *probe_words;
+	size_t probe_len, probe_cap;
+	/* Steal-time and kvmclock registration seen at exit (KVM_GET_MSRS). */
+	uint64_t msr_steal_time, msr_system_time;
+	uint64_t steal_ns;
+	bool steal_valid;
+};
+
+struct vm {
+	const struct vm_config *cfg;
+	struct kvm kvm;
+	int fd;
+	struct guest_mem mem;
+	bool has_irqchip;
+	bool has_pit;
+	struct cpu_result cpu;
+	unsigned ncpus;
+	struct vcpu *vcpus;
+	struct boot_entry entry;
+	struct pio_bus pio;
+	struct console console;
+	void *devices[DEVICE_MAX_TYPES]; /* per-device state, by device_type.slot */
+
+	pthread_mutex_t lock;
+	pthread_cond_t stopped_cond;
+	atomic_bool stopping;
+	int exit_code;
+	char stop_reason[512];
+	unsigned halted_vcpus;
+	struct emulate_counts emulated;
+};
+
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+/* Run until stopped (or timeout); returns the exit code. */
+int vm_run(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+/* End the VM: the first call sets the exit code and reason. Thread-safe. */
+void vm_stop(struct vm *vm, int exit_code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Raise or lower an ISA interrupt line (no-op without an irqchip). */
+void vm_irq_line(struct vm *vm, unsigned irq, bool level);
+
+#endif
