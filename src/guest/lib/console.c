@@ -1,18 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 #include "lib/console.h"
 
+#include "lib/block.h"
 #include "lib/format.h"
 #include "lib/io.h"
 #include "lib/smp.h"
 #include "lib/string.h"
 
-/*
- * 2 KiB per CPU, aligned to its size so a buffer never crosses a page: KVM
- * splits a string I/O instruction at a page boundary of its source.
- */
 #define LINE_MAX 512
 
-static char out_mem[GUEST_MAX_CPUS][OUT_BUF_SIZE] __attribute__((aligned(OUT_BUF_SIZE)));
+/* Each CPU's buffer sits behind a block header, ready for the block port. */
+struct console_block {
+	struct guest_block header;
+	char data[OUT_BUF_SIZE];
+};
+
+struct console_line {
+	struct guest_block header;
+	char data[LINE_MAX];
+};
+
+static struct console_block out_mem[GUEST_MAX_CPUS] __attribute__((aligned(16)));
 static struct outbuf outs[GUEST_MAX_CPUS];
 static struct spinlock console_lock = SPINLOCK_INIT;
 
@@ -21,7 +29,7 @@ struct outbuf *out_cpu_buf(void)
 	unsigned cpu = this_cpu();
 	struct outbuf *o = &outs[cpu];
 
-	o->buf = out_mem[cpu];
+	o->buf = out_mem[cpu].data;
 	return o;
 }
 
@@ -33,7 +41,10 @@ void ob_flush(struct outbuf *o)
 		return;
 	/* An exception while this CPU prints must still get its report out. */
 	took = spin_lock_unless_mine(&console_lock);
-	outsb(GUEST_PORT_COM1, o->buf, o->len);
+	if (block_port)
+		block_send(&out_mem[this_cpu()].header, GUEST_BLOCK_CONSOLE, o->len);
+	else
+		outsb(GUEST_PORT_COM1, o->buf, o->len);
 	o->len = 0;
 	if (took)
 		spin_unlock(&console_lock);
@@ -121,17 +132,20 @@ void out_printf(const char *fmt, ...)
 
 void out_now(const char *fmt, ...)
 {
-	char line[LINE_MAX];
+	struct console_line line;
 	struct strbuf sb;
 	va_list ap;
 	bool took;
 
-	sb_init(&sb, line, sizeof(line));
+	sb_init(&sb, line.data, sizeof(line.data));
 	va_start(ap, fmt);
 	sb_vprintf(&sb, fmt, ap);
 	va_end(ap);
 	took = spin_lock_unless_mine(&console_lock);
-	outsb(GUEST_PORT_COM1, line, sb.len);
+	if (block_port)
+		block_send(&line.header, GUEST_BLOCK_CONSOLE, (uint32_t)sb.len);
+	else
+		outsb(GUEST_PORT_COM1, line.data, sb.len);
 	if (took)
 		spin_unlock(&console_lock);
 }

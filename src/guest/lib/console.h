@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Console output on COM1.  Each CPU collects its lines in a buffer of its own
- * and out_flush() writes the buffer with one `rep outsb` under the console
- * lock: one exit to the VMM per block instead of one per byte, and blocks of
- * different CPUs never interleave.  No LSR polling: virtual UARTs take bytes
- * as fast as they come.
+ * Console output.  Each CPU collects its lines in a buffer of its own and
+ * out_flush() hands the buffer over under the console lock, so blocks of
+ * different CPUs never interleave: through the block port in one exit when
+ * the VMM has it (lib/block.h), else to COM1 with one `rep outsb` (no LSR
+ * polling: virtual UARTs take bytes as fast as they come).
  *
  * Two ways to fill the buffer: out_printf() for convenience, and the ob_*
  * builders for hot paths.  On a KVM that interprets CPL0 code every

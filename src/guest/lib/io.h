@@ -13,18 +13,27 @@ static inline void outb(uint16_t port, uint8_t v)
 	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
 }
 
+/* The "memory" clobber: the VMM may read guest memory the port write points at. */
 static inline void outl(uint16_t port, uint32_t v)
 {
-	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port) : "memory");
 }
 
-/* One `rep outsb`: KVM passes the whole buffer to userspace in one exit. */
+static inline uint32_t inl(uint16_t port)
+{
+	uint32_t v;
+
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+/* `rep outsb`: one instruction, but KVM's emulator exits once per byte. */
 static inline void outsb(uint16_t port, const void *buf, size_t n)
 {
 	__asm__ volatile("rep outsb" : "+S"(buf), "+c"(n) : "d"(port) : "memory");
 }
 
-/* One `rep outsl` of n 32-bit words. */
+/* `rep outsl` of n 32-bit words (one exit per word on KVM). */
 static inline void outsl(uint16_t port, const void *buf, size_t n)
 {
 	__asm__ volatile("rep outsl" : "+S"(buf), "+c"(n) : "d"(port) : "memory");

@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 #include "probe/records.h"
 
+#include "lib/block.h"
 #include "lib/console.h"
 #include "lib/io.h"
 #include "lib/ports.h"
 #include "lib/smp.h"
 
-/* One page per CPU: KVM splits string I/O at page boundaries of the source. */
 #define REC_BUF_WORDS 1024
 #define DUMP_WORDS_PER_LINE 8
 
-static uint32_t rec_buf[GUEST_MAX_CPUS][REC_BUF_WORDS] __attribute__((aligned(4096)));
+/* Each CPU's words sit behind a block header, ready for the block port. */
+struct rec_block {
+	struct guest_block header;
+	uint32_t words[REC_BUF_WORDS];
+};
+
+static struct rec_block rec_mem[GUEST_MAX_CPUS] __attribute__((aligned(16)));
 static unsigned rec_len[GUEST_MAX_CPUS];
 static unsigned rec_records[GUEST_MAX_CPUS];
 static bool dump;
@@ -27,7 +33,7 @@ unsigned rec_count(unsigned cpu)
 
 void rec_flush(unsigned cpu)
 {
-	const uint32_t *w = rec_buf[cpu];
+	const uint32_t *w = rec_mem[cpu].words;
 	unsigned n = rec_len[cpu];
 
 	if (!n)
@@ -46,7 +52,10 @@ void rec_flush(unsigned cpu)
 			out_printf("cpu %u: data %s\n", cpu, line);
 		}
 	}
-	outsl(GUEST_PORT_PROBE_DATA, w, n);
+	if (block_port)
+		block_send(&rec_mem[cpu].header, GUEST_BLOCK_PROBE, n * 4);
+	else
+		outsl(GUEST_PORT_PROBE_DATA, w, n);
 	rec_len[cpu] = 0;
 }
 
@@ -56,7 +65,7 @@ void rec_emit(unsigned cpu, unsigned type, const uint32_t *payload, unsigned len
 
 	if (rec_len[cpu] + 1 + len > REC_BUF_WORDS)
 		rec_flush(cpu);
-	w = rec_buf[cpu] + rec_len[cpu];
+	w = rec_mem[cpu].words + rec_len[cpu];
 	w[0] = PROBE_HEADER(type, len);
 	for (unsigned i = 0; i < len; i++)
 		w[1 + i] = payload[i];

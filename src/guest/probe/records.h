@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The probe's data stream (lib/ports.h): records are collected per CPU in a
- * page-aligned buffer and sent with one `rep outsl` per buffer, so a whole
- * CPUID sweep costs the VMM one or two exits.  With the cmdline option
+ * The probe's data stream (lib/ports.h): records are collected per CPU and
+ * sent a buffer at a time, through the block port in one exit when the VMM
+ * has it, else with `rep outsl` to the probe port.  With the cmdline option
  * `dump` the same words also go to the console as "cpu N: data ..." lines,
  * which is how the stream is checked under QEMU (no probe port there).
  */
