@@ -2,6 +2,7 @@
 #include "lib/smp.h"
 
 #include "lib/boot.h"
+#include "lib/cpuid.h"
 #include "lib/io.h"
 #include "lib/string.h"
 
@@ -81,12 +82,20 @@ static uint32_t lapic_id(void)
 
 void smp_init_boot_cpu(void)
 {
-	uint32_t me = lapic_id();
+	uint32_t me;
 
-	cpu_apic[0] = me;
 	ncpus = 1;
-	if (boot_info.madt_error)
+	/*
+	 * Alone, the boot CPU takes its id from CPUID and leaves the LAPIC
+	 * alone: a VMM may run a 1-vCPU guest without an in-kernel irqchip,
+	 * and then every LAPIC access would be an exit nobody handles.
+	 */
+	if (boot_info.madt_error || boot_info.madt.ncpus < 2) {
+		cpu_apic[0] = cpuid(1).ebx >> 24;
 		return;
+	}
+	me = lapic_id();
+	cpu_apic[0] = me;
 	for (unsigned i = 0; i < boot_info.madt.ncpus; i++)
 		if (boot_info.madt.apic_id[i] != me && ncpus < GUEST_MAX_CPUS)
 			cpu_apic[ncpus++] = boot_info.madt.apic_id[i];
