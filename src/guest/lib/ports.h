@@ -49,11 +49,11 @@
 /*
  * Debug-exit statuses the embedded guests use.  Small numbers (0-63) belong
  * to the guest's own purposes (`exit=N` passes any N through); the ones below
- * are chosen to sit apart from those and from skyvm's own codes (120+).
+ * sit apart from those and from skyvm's own codes (120-125, src/exitcodes.h).
  */
 #define GUEST_STATUS_OK 0x00
-#define GUEST_STATUS_SMP_FAILED 0x7c   /* an AP listed in the MADT never started */
-#define GUEST_STATUS_BAD_BOOT 0x7d     /* no/invalid hvm_start_info */
+#define GUEST_STATUS_SMP_FAILED 0x70   /* an AP listed in the MADT never reported */
+#define GUEST_STATUS_BAD_BOOT 0x71     /* no/invalid hvm_start_info */
 #define GUEST_STATUS_TEST_FAILED 0x7e  /* a `test=` self-check did not hold */
 #define GUEST_STATUS_EXCEPTION 0x7f    /* unexpected CPU exception */
 
