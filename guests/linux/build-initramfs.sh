@@ -7,7 +7,7 @@
 # OUTDIR/initramfs.cpio (the same, uncompressed: on a host whose KVM
 # interprets guest kernel code, gunzip in the guest costs seconds).  The
 # archive is written by the kernel's own gen_init_cpio from a list, so
-# /dev/console is a device node without root.  Rebuilt only when an input
+# /dev/console and /dev/kmsg are device nodes without root.  Rebuilt only when an input
 # changes (a sha256 stamp in OUTDIR/initramfs.stamp).
 set -euo pipefail
 
@@ -50,6 +50,7 @@ list=$out/initramfs.list
 {
 	echo "dir /dev 0755 0 0"
 	echo "nod /dev/console 0600 0 0 c 5 1"
+	echo "nod /dev/kmsg 0644 0 0 c 1 11"
 	echo "dir /proc 0755 0 0"
 	echo "dir /sys 0755 0 0"
 	echo "dir /bin 0755 0 0"
