@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Boot one embedded guest, wait for it to end, and keep what the checks
+ * need: each vCPU's CPUID table (as given to KVM_SET_CPUID2), the decoded
+ * probe stream, the VMM's own steal-time reading, the emulation fallbacks
+ * used, and how the VM ended.  Shared by `cpu verify` (the probe guest) and
+ * `host-check` (the probe and hostcheck guests, one short VM each).
+ */
+#ifndef SKYVM_VERIFY_GUEST_RUN_H
+#define SKYVM_VERIFY_GUEST_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cpu/cpu.h"
+#include "verify/probe_decode.h"
+#include "vmm/emulate.h"
+
+struct guest_run_config {
+	const char *guest_name; /* embedded guest: "probe", "hostcheck" */
+	const char *cpu_spec;   /* --cpu */
+	const char *cmdline;    /* the guest's options; NULL: none */
+	unsigned ncpus;
+	struct cpu_topology topo; /* 0 fields: derived */
+	double timeout_s;       /* 0: none */
+	const char *console;    /* "none", "stdio" or "file:PATH" */
+	FILE *warn;             /* CPU model warnings; NULL: silent */
+};
+
+struct guest_run_vcpu {
+	struct cpuid_table table;    /* what KVM_SET_CPUID2 was given */
+	struct probe_report report;  /* decoded probe stream (empty for other guests) */
+	bool report_complete;        /* probe_decode() returned 0 */
+	char decode_error[256];      /* why not, when words were sent */
+	bool vmm_steal_valid;        /* the guest registered steal time */
+	uint64_t vmm_steal_ns;       /* the counter the VMM read at exit */
+};
+
+struct guest_run_result {
+	int exit_code;          /* vm_run()'s: the guest's status or skyvm's (exitcodes.h) */
+	char reason[512];       /* why the VM ended */
+	double seconds;         /* wall time of vm_run() */
+	unsigned long emulated[EMU_KIND_COUNT]; /* instructions skyvm completed for KVM */
+	unsigned ncpus;
+	struct guest_run_vcpu *vcpu; /* ncpus entries */
+};
+
+/*
+ * Create, run and destroy the VM.  Returns 0 when the VM ran (whatever its
+ * exit code; read out->exit_code), -1 with err_msg() when it could not be
+ * created (no /dev/kvm, a bad model, no such guest).  Free with
+ * guest_run_free() either way.
+ */
+int guest_run(const struct guest_run_config *c, struct guest_run_result *out);
+void guest_run_free(struct guest_run_result *r);
+
+#endif
