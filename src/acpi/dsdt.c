@@ -1,21 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The DSDT: one definition block whose AML describes the one device a guest
- * cannot find by itself through ACPI, COM1, so that an OS enumerating
- * serial ports from ACPI (PNP0501) finds it at 0x3F8, IRQ 4.  In ASL:
+ * The DSDT: one definition block whose AML describes the ISA devices a
+ * guest cannot enumerate by itself.  With the hardware-reduced FADT Linux
+ * runs without the legacy PIC and pre-allocates no ISA interrupts, so a
+ * device gets its IRQ only by being found here (ACPI PNP, CONFIG_PNPACPI):
+ * without these entries the serial port works for printk but not for a
+ * process writing to it, and the i8042 probe fails with EINVAL.  In ASL:
  *
  *   Scope (\_SB) {
  *       Device (COM1) {
- *           Name (_HID, EisaId ("PNP0501"))
+ *           Name (_HID, EisaId ("PNP0501"))    // 16550A UART
  *           Name (_UID, Zero)
  *           Name (_CRS, ResourceTemplate () {
  *               IO (Decode16, 0x03F8, 0x03F8, 0x00, 0x08)
  *               IRQNoFlags () { 4 }
  *           })
  *       }
+ *       Device (KBD) {                        // PNP0303, 0x60 and 0x64, IRQ 1
+ *       Device (RTC) {                        // PNP0B00, 0x70-0x71, IRQ 8
  *   }
  *
- * The AML is assembled inside out, so each PkgLength is known when written.
+ * The devices are a const table; the AML is assembled inside out, so each
+ * PkgLength is known when it is written.
  */
 #include <string.h>
 
@@ -35,12 +41,38 @@
 #define AML_DEVICE_OP 0x82 /* after AML_EXT_OP_PREFIX */
 #define AML_ROOT_CHAR '\\'
 
-#define PNP0501_EISAID 0x0105D041u /* EisaId("PNP0501"): 16550A-compatible UART */
-#define COM1_PORT 0x3F8
-#define COM1_PORT_COUNT 8
-#define COM1_IRQ 4
+/*
+ * EisaId("PNPxxxx"): three letters of 5 bits (A = 1) and four hex digits,
+ * stored big-endian, so the DWordConst reads byte-swapped.
+ */
+#define EISAID(c1, c2, c3, product)                                                   \
+	((uint32_t)(((c1) - '@') << 2 | ((c2) - '@') >> 3) |                          \
+	 (uint32_t)((((c2) - '@') & 7) << 5 | ((c3) - '@')) << 8 |                    \
+	 (uint32_t)(((product) >> 8) & 0xFF) << 16 | (uint32_t)((product) & 0xFF) << 24)
 
-#define AML_MAX 256 /* plenty for the above; overflow is an error, not a crash */
+#define AML_MAX_IO 2
+
+struct isa_device {
+	char name[5];     /* ACPI name segment */
+	uint32_t hid;     /* EISAID(...) */
+	struct {
+		uint16_t base;
+		uint8_t len;
+	} io[AML_MAX_IO];
+	unsigned nio;
+	unsigned irq;
+};
+
+/* What skyvm emulates on the ISA ports (src/devices/). */
+static const struct isa_device isa_devices[] = {
+	{ "COM1", EISAID('P', 'N', 'P', 0x0501), { { 0x3F8, 8 } }, 1, 4 },         /* 16550A */
+	{ "KBD_", EISAID('P', 'N', 'P', 0x0303), { { 0x60, 1 }, { 0x64, 1 } }, 2, 1 }, /* i8042 */
+	{ "RTC_", EISAID('P', 'N', 'P', 0x0B00), { { 0x70, 2 } }, 1, 8 },          /* CMOS RTC */
+};
+
+#define N_ISA_DEVICES (sizeof(isa_devices) / sizeof(isa_devices[0]))
+
+#define AML_MAX 512 /* plenty for the above; overflow is an error, not a crash */
 
 struct aml {
 	uint8_t b[AML_MAX];
@@ -107,21 +139,24 @@ static void aml_package(struct aml *a, const uint8_t *op, size_t oplen, const st
 		a->overflow = 1;
 }
 
-static void build_com1_crs(struct aml *a)
+/* Name (_CRS, ResourceTemplate () { IO (...) ... IRQNoFlags () { irq } }) */
+static void build_crs(struct aml *a, const struct isa_device *d)
 {
 	struct aml rt = { .len = 0 }, buf = { .len = 0 };
 	static const uint8_t buffer_op = AML_BUFFER_OP;
 
-	/* IO port descriptor (small item 0x08, 7 bytes): decode16, min, max, align, len */
-	aml_byte(&rt, 0x47);
-	aml_byte(&rt, 0x01);
-	aml_u16(&rt, COM1_PORT);
-	aml_u16(&rt, COM1_PORT);
-	aml_byte(&rt, 0x00);
-	aml_byte(&rt, COM1_PORT_COUNT);
-	/* IRQ descriptor without flags (small item 0x04, 2 bytes): IRQ mask */
+	for (unsigned i = 0; i < d->nio; i++) {
+		/* I/O port descriptor (small item 0x08, 7 bytes): decode16, min, max, align, len */
+		aml_byte(&rt, 0x47);
+		aml_byte(&rt, 0x01);
+		aml_u16(&rt, d->io[i].base);
+		aml_u16(&rt, d->io[i].base);
+		aml_byte(&rt, 0x00);
+		aml_byte(&rt, d->io[i].len);
+	}
+	/* IRQ descriptor without flags (small item 0x04, 2 bytes): edge, active high */
 	aml_byte(&rt, 0x22);
-	aml_u16(&rt, 1u << COM1_IRQ);
+	aml_u16(&rt, (uint16_t)(1u << d->irq));
 	/* End tag (small item 0x0F, 1 byte): checksum 0 = "not checked" */
 	aml_byte(&rt, 0x79);
 	aml_byte(&rt, 0x00);
@@ -135,26 +170,33 @@ static void build_com1_crs(struct aml *a)
 	aml_package(a, &buffer_op, 1, &buf);
 }
 
-static void build_sb_scope(struct aml *a)
+/* Device (NAME) { Name (_HID, EisaId (...)) Name (_UID, Zero) Name (_CRS, ...) } */
+static void build_device(struct aml *a, const struct isa_device *d)
 {
 	static const uint8_t device_op[2] = { AML_EXT_OP_PREFIX, AML_DEVICE_OP };
-	static const uint8_t scope_op = AML_SCOPE_OP;
-	struct aml dev = { .len = 0 }, scope = { .len = 0 };
+	struct aml dev = { .len = 0 };
 
-	aml_bytes(&dev, "COM1", 4);
+	aml_bytes(&dev, d->name, 4);
 	aml_byte(&dev, AML_NAME_OP);
 	aml_bytes(&dev, "_HID", 4);
 	aml_byte(&dev, AML_DWORD_PREFIX);
-	aml_u32(&dev, PNP0501_EISAID);
+	aml_u32(&dev, d->hid);
 	aml_byte(&dev, AML_NAME_OP);
 	aml_bytes(&dev, "_UID", 4);
 	aml_byte(&dev, AML_ZERO_OP);
-	build_com1_crs(&dev);
+	build_crs(&dev, d);
+	aml_package(a, device_op, sizeof(device_op), &dev);
+}
+
+static void build_sb_scope(struct aml *a)
+{
+	static const uint8_t scope_op = AML_SCOPE_OP;
+	struct aml scope = { .len = 0 };
 
 	aml_byte(&scope, AML_ROOT_CHAR);
 	aml_bytes(&scope, "_SB_", 4);
-	aml_package(&scope, device_op, sizeof(device_op), &dev);
-
+	for (size_t i = 0; i < N_ISA_DEVICES; i++)
+		build_device(&scope, &isa_devices[i]);
 	aml_package(a, &scope_op, 1, &scope);
 }
 

@@ -358,13 +358,73 @@ static void eisa_decode(uint32_t v, char out[8])
 	snprintf(out + 3, 5, "%04X", be & 0xFFFF);
 }
 
-static void test_dsdt_aml_com1(void **state)
+struct aml_device {
+	char name[5];
+	char hid[8];
+	unsigned io_base[4], io_len[4], nio;
+	int irq;
+};
+
+/* Device (NAME) { Name (_HID, DWordConst) Name (_UID, Zero) Name (_CRS, Buffer) } */
+static void read_device(struct aml_reader *r, struct aml_device *d)
 {
+	size_t dev_end, buf_end, size, outer_end = r->end;
+
+	memset(d, 0, sizeof(*d));
+	d->irq = -1;
+	aml_expect(r, "\x5B\x82", 2);       /* DeviceOp */
+	dev_end = aml_pkg_end(r);
+	r->end = dev_end;
+	memcpy(d->name, r->p + r->pos, 4);
+	r->pos += 4;
+	aml_expect(r, "\x08_HID\x0C", 6);  /* Name(_HID, DWordConst) */
+	eisa_decode(get32(r->p + r->pos), d->hid);
+	r->pos += 4;
+	aml_expect(r, "\x08_UID\x00", 6);  /* Name(_UID, Zero) */
+	aml_expect(r, "\x08_CRS\x11", 6);  /* Name(_CRS, Buffer) */
+	buf_end = aml_pkg_end(r);
+	assert_int_equal(buf_end, dev_end);
+	assert_int_equal(aml_take(r), 0x0A); /* BufferSize as ByteConst */
+	size = aml_take(r);
+	assert_int_equal(size, buf_end - r->pos);
+	for (;;) { /* resource descriptors up to the end tag */
+		uint8_t tag = aml_take(r);
+
+		if (tag == 0x47) {           /* I/O port, 16-bit decode, fixed */
+			assert_int_equal(aml_take(r), 0x01);
+			assert_int_equal(get16(r->p + r->pos), get16(r->p + r->pos + 2));
+			assert_true(d->nio < 4);
+			d->io_base[d->nio] = get16(r->p + r->pos);
+			r->pos += 5;
+			d->io_len[d->nio++] = aml_take(r);
+		} else if (tag == 0x22) {    /* IRQ, no flags: exactly one bit */
+			uint16_t mask = get16(r->p + r->pos);
+
+			assert_int_equal(mask & (mask - 1), 0);
+			d->irq = __builtin_ctz(mask);
+			r->pos += 2;
+		} else {
+			assert_int_equal(tag, 0x79); /* end tag */
+			aml_take(r);
+			break;
+		}
+	}
+	assert_int_equal(r->pos, dev_end);
+	r->end = outer_end;
+}
+
+static void test_dsdt_aml_isa_devices(void **state)
+{
+	static const struct aml_device want[] = {
+		{ "COM1", "PNP0501", { 0x3F8 }, { 8 }, 1, 4 },
+		{ "KBD_", "PNP0303", { 0x60, 0x64 }, { 1, 1 }, 2, 1 },
+		{ "RTC_", "PNP0B00", { 0x70 }, { 2 }, 1, 8 },
+	};
 	struct tables t;
 	const uint8_t *d;
 	struct aml_reader r;
-	size_t scope_end, dev_end, buf_end, size;
-	char hid[8];
+	size_t scope_end;
+	unsigned n = 0;
 
 	build(&t, 1, NULL);
 	d = table(&t, t.dsdt, "DSDT");
@@ -374,36 +434,22 @@ static void test_dsdt_aml_com1(void **state)
 	scope_end = aml_pkg_end(&r);
 	assert_int_equal(scope_end, r.end);   /* the scope is the whole body */
 	aml_expect(&r, "\\_SB_", 5);
-	r.end = scope_end;
-	aml_expect(&r, "\x5B\x82", 2);        /* DeviceOp */
-	dev_end = aml_pkg_end(&r);
-	assert_int_equal(dev_end, scope_end);
-	aml_expect(&r, "COM1", 4);
+	while (r.pos < scope_end) {
+		struct aml_device got;
 
-	aml_expect(&r, "\x08_HID\x0C", 6);    /* Name(_HID, DWordConst) */
-	eisa_decode(get32(r.p + r.pos), hid);
-	assert_string_equal(hid, "PNP0501");
-	r.pos += 4;
-	aml_expect(&r, "\x08_UID\x00", 6);    /* Name(_UID, Zero) */
-	aml_expect(&r, "\x08_CRS\x11", 6);    /* Name(_CRS, Buffer) */
-	buf_end = aml_pkg_end(&r);
-	assert_int_equal(buf_end, dev_end);
-	assert_int_equal(aml_take(&r), 0x0A); /* BufferSize as ByteConst */
-	size = aml_take(&r);
-	assert_int_equal(size, buf_end - r.pos);
-	/* resource descriptors: IO, IRQ, end tag */
-	assert_int_equal(aml_take(&r), 0x47);
-	assert_int_equal(aml_take(&r), 0x01); /* 16-bit decode */
-	assert_int_equal(get16(r.p + r.pos), 0x3F8);
-	assert_int_equal(get16(r.p + r.pos + 2), 0x3F8);
-	r.pos += 5;
-	assert_int_equal(aml_take(&r), 8);    /* 8 ports */
-	assert_int_equal(aml_take(&r), 0x22);
-	assert_int_equal(get16(r.p + r.pos), 1u << 4); /* IRQ 4 */
-	r.pos += 2;
-	assert_int_equal(aml_take(&r), 0x79);
-	aml_take(&r);
-	assert_int_equal(r.pos, r.end);
+		read_device(&r, &got);
+		assert_true(n < sizeof(want) / sizeof(want[0]));
+		assert_string_equal(got.name, want[n].name);
+		assert_string_equal(got.hid, want[n].hid);
+		assert_int_equal(got.nio, want[n].nio);
+		for (unsigned i = 0; i < got.nio; i++) {
+			assert_int_equal(got.io_base[i], want[n].io_base[i]);
+			assert_int_equal(got.io_len[i], want[n].io_len[i]);
+		}
+		assert_int_equal(got.irq, want[n].irq);
+		n++;
+	}
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
 	guest_mem_free(&t.m);
 }
 
@@ -494,6 +540,11 @@ static void test_iasl_reads_every_table(void **state)
 	expect_in(s, "DSDT", "IO (Decode16,");
 	expect_in(s, "DSDT", "0x03F8");
 	expect_in(s, "DSDT", "IRQNoFlags ()");
+	expect_in(s, "DSDT", "Device (KBD)");
+	expect_in(s, "DSDT", "EisaId (\"PNP0303\")");
+	expect_in(s, "DSDT", "Device (RTC)");
+	expect_in(s, "DSDT", "EisaId (\"PNP0B00\")");
+	expect_in(s, "DSDT", "0x0064");
 	free(s);
 
 	s = iasl_disassemble(&t, dir, "madt", t.madt);
@@ -543,7 +594,7 @@ int main(void)
 		cmocka_unit_test(test_madt_255_vcpus),
 		cmocka_unit_test(test_madt_300_vcpus_x2apic),
 		cmocka_unit_test(test_madt_errors),
-		cmocka_unit_test(test_dsdt_aml_com1),
+		cmocka_unit_test(test_dsdt_aml_isa_devices),
 		cmocka_unit_test(test_iasl_reads_every_table),
 	};
 
