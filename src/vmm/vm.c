@@ -377,7 +377,7 @@ static void wait_for_stop(struct vm *vm)
 		n = poll(p, input ? 2 : 1, timeout_ms);
 		if (n < 0 && errno != EINTR)
 			break;
-		if (n > 0 && input && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+		if (n > 0 && input && (p[1].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))) {
 			uint8_t buf[256];
 			ssize_t got = read(STDIN_FILENO, buf, sizeof(buf));
 
