@@ -319,3 +319,55 @@ def test_probe_without_dump_prints_only_the_summary():
 def test_probe_exit_option():
     p = run_guest("probe", append="exit=9")
     assert p.returncode == status_rc(9)
+
+
+# ---- cost: a restricted KVM interprets guest CPL0 code at ~4.5 M instructions/s,
+# so the default guest's instruction count per vCPU is a budget (docs/guests.md).
+
+INSTRUCTION_BUDGET = 3500          # per vCPU; measured ~2600 (boot CPU), ~2000 (AP)
+WAITING = {"spin_lock", "spin_lock_unless_mine", "smp_wait_done"}   # time, not work
+
+
+def guest_functions(elf):
+    """Sorted [(address, name)] of the guest's functions (nm)."""
+    out = subprocess.run(["nm", "-n", elf], capture_output=True, text=True, check=True).stdout
+    syms = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "tT":
+            syms.append((int(parts[0], 16), parts[2]))
+    return syms
+
+
+@pytest.mark.skipif(shutil.which("nm") is None, reason="nm (binutils) not installed")
+def test_default_guest_stays_within_its_instruction_budget(tmp_path):
+    import bisect
+    log = tmp_path / "exec.log"
+    # One instruction per translation block, each execution logged: an instruction trace.
+    p = subprocess.run(qemu_cmd("default", smp=2) + ["-singlestep", "-d", "exec,nochain",
+                                                     "-D", str(log)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == status_rc(0), p.stderr
+    syms = guest_functions(guest_elf("default"))
+    addrs = [a for a, _ in syms]
+    counts, last = {}, {}
+    for line in open(log, errors="replace"):
+        m = re.match(r"Trace (\d+): \S+ \[[0-9a-f]+/([0-9a-f]+)/", line)
+        if not m:
+            continue
+        cpu, pc = int(m.group(1)), int(m.group(2), 16)
+        if last.get(cpu) == pc:       # further iterations of a rep instruction
+            continue
+        last[cpu] = pc
+        if 0x8000 <= pc < 0x9000:     # the AP trampoline
+            name = "trampoline"
+        elif 0x100000 <= pc < 0x200000:
+            name = syms[bisect.bisect_right(addrs, pc) - 1][1]
+        else:
+            continue                  # firmware
+        if name not in WAITING:
+            counts[cpu] = counts.get(cpu, 0) + 1
+    print("guest instructions per vCPU:", counts)
+    assert sorted(counts) == [0, 1]
+    for cpu, n in counts.items():
+        assert 500 < n <= INSTRUCTION_BUDGET, f"cpu {cpu}: {n} instructions"
