@@ -415,8 +415,9 @@ static int show_text(const struct cpu_result *r)
 	printf("Levels:   basic 0x%x, extended 0x%x\n", r->def.level, r->def.xlevel);
 	printf("Options:  enforce=%s migratable=%s\n", r->enforce ? "on" : "off",
 	       r->migratable ? "on" : "off");
-	printf("Topology: %u vCPUs in %u socket(s) x %u core(s) x %u thread(s); APIC ids", r->topo.cpus,
-	       r->topo.sockets, r->topo.cores, r->topo.threads);
+	printf("Topology: %u vCPU%s: %u socket(s) x %u core(s) x %u thread(s); APIC ids",
+	       r->topo.cpus, r->topo.cpus == 1 ? "" : "s", r->topo.sockets, r->topo.cores,
+	       r->topo.threads);
 	for (unsigned i = 0; i < r->topo.cpus && i < 16; i++)
 		printf(" %u", cpu_apic_id(&r->topo, i));
 	printf("%s\n\n", r->topo.cpus > 16 ? " ..." : "");
