@@ -458,6 +458,70 @@ static void test_topology_smp(void **state)
 	assert_int_equal(cpu_topology_resolve(&in, &out), -1);
 }
 
+/*
+ * AMD topology leaves, on the Turin dump with what its guest view hides put
+ * back (topoext and the 0x8000001D cache descriptors a metal Zen part has).
+ */
+static void test_amd_topoext_leaves(void **state)
+{
+	struct cpu_host_facts facts;
+	struct cpu_topology topo = { .cpus = 8, .sockets = 2, .cores = 2, .threads = 2 };
+	struct kvm_cpuid_entry2 *e;
+
+	(void)state;
+	load(TURIN);
+	/* CPUID.80000001H:ECX[22] TopologyExtensions */
+	cpuid_find(&supported, 0x80000001, 0)->ecx |= 1u << 22;
+	cpuid_remove_leaf(&supported, 0x8000001d);
+	/* L1d (level 1, type 1) and L3 (level 3, type 3), sharing fields zero */
+	e = cpuid_get_or_add(&supported, 0x8000001d, 0, true);
+	e->eax = 0x21;
+	e = cpuid_get_or_add(&supported, 0x8000001d, 1, true);
+	e->eax = 0x63;
+	cpuid_get_or_add(&supported, 0x8000001d, 2, true);
+	cpu_host_facts_default(&facts);
+	if (cpu_configure_with("host", &supported, &facts, &topo, &result, NULL) < 0)
+		fail_msg("%s", err_msg());
+	assert_true(enabled("topoext"));
+	/* vCPU 5: socket 1, core 0, thread 1 -> APIC id 0b1_0_1 = 5 */
+	assert_int_equal(cpu_vcpu_cpuid(&result, 5, &vcpu), 0);
+	assert_int_equal(cpu_apic_id(&result.topo, 5), 5);
+	/* CPUID.8000001EH: EAX extended APIC id, EBX[15:8] threads per core - 1, [7:0] core */
+	assert_int_equal(cpuid_value(&vcpu, 0x8000001e, 0, CPUID_EAX), 5);
+	assert_int_equal(cpuid_value(&vcpu, 0x8000001e, 0, CPUID_EBX), (1u << 8) | 0);
+	assert_int_equal(cpuid_value(&vcpu, 0x8000001e, 0, CPUID_ECX) & 0xff, 1); /* node */
+	/* CPUID.8000001DH:EAX[25:14]: L1 shared by 2 threads, L3 by the 4 of a socket */
+	assert_int_equal((cpuid_value(&vcpu, 0x8000001d, 0, CPUID_EAX) >> 14) & 0xfff, 1);
+	assert_int_equal((cpuid_value(&vcpu, 0x8000001d, 1, CPUID_EAX) >> 14) & 0xfff, 3);
+	/* NC: 4 logical processors per package */
+	assert_int_equal(cpuid_value(&vcpu, 0x80000008, 0, CPUID_ECX) & 0xff, 3);
+}
+
+/* Leaf 0x1F is written like 0xB when the host has it and the level reaches it. */
+static void test_leaf_1f(void **state)
+{
+	struct cpu_host_facts facts;
+	struct cpu_topology topo = { .cpus = 4, .cores = 2, .threads = 2 };
+
+	(void)state;
+	load(ICELAKE);
+	cpuid_get_or_add(&supported, 0x1f, 0, true);
+	cpuid_find(&supported, 0, 0)->eax = 0x1f;
+	cpu_host_facts_default(&facts);
+	if (cpu_configure_with("host", &supported, &facts, &topo, &result, NULL) < 0)
+		fail_msg("%s", err_msg());
+	assert_int_equal(cpu_vcpu_cpuid(&result, 3, &vcpu), 0);
+	for (unsigned sub = 0; sub < 3; sub++)
+		assert_int_equal(cpuid_value(&vcpu, 0x1f, sub, CPUID_EDX),
+				 cpuid_value(&vcpu, 0xb, sub, CPUID_EDX));
+	assert_int_equal(cpuid_value(&vcpu, 0x1f, 0, CPUID_EDX), 3);
+	assert_int_equal(cpuid_value(&vcpu, 0x1f, 1, CPUID_EBX), 4);
+	/* without the host leaf, none is invented */
+	configure(ICELAKE, "host");
+	assert_int_equal(cpu_vcpu_cpuid(&result, 0, &vcpu), 0);
+	assert_null(cpuid_find(&vcpu, 0x1f, 0));
+}
+
 static void test_model_errors(void **state)
 {
 	(void)state;
@@ -505,6 +569,8 @@ int main(void)
 		cmocka_unit_test(test_xsave_sizes),
 		cmocka_unit_test(test_topology_apic_ids),
 		cmocka_unit_test(test_topology_smp),
+		cmocka_unit_test(test_amd_topoext_leaves),
+		cmocka_unit_test(test_leaf_1f),
 		cmocka_unit_test(test_model_errors),
 		cmocka_unit_test(test_max_base),
 	};
