@@ -264,8 +264,8 @@ static int check_forced_bits(struct host_report *h)
 	r = 0;
 	if (run.exit_code != EXIT_OK || !run.vcpu[0].report_complete) {
 		snprintf(h->forced_error, sizeof(h->forced_error),
-			 "the probe guest did not finish: %s (exit %d)%s%s", run.reason,
-			 run.exit_code, run.vcpu[0].decode_error[0] ? "; " : "",
+			 "the probe guest did not finish: %.*s (exit %d)%s%s",
+			 (int)strcspn(run.reason, "\n"), run.reason, run.exit_code, run.vcpu[0].decode_error[0] ? "; " : "",
 			 run.vcpu[0].decode_error);
 		guest_run_free(&run);
 		goto out;
@@ -392,7 +392,9 @@ static int check_instruction(struct host_report *h, size_t i)
 	}
 	res->exit_code = run.exit_code;
 	res->seconds = run.seconds;
-	snprintf(res->reason, sizeof(res->reason), "%s", run.reason);
+	/* The first line: a register dump may follow it. */
+	snprintf(res->reason, sizeof(res->reason), "%.*s", (int)strcspn(run.reason, "\n"),
+		 run.reason);
 	classify(res, c, &run);
 	res->offered = feature_offered(h, c);
 	/*
@@ -438,8 +440,8 @@ static int check_syscalls(struct host_report *h)
 			 "exception %s before the handler ran",
 			 vector_names[(code - HOSTCHECK_EXCEPTION) & 31]);
 	else
-		snprintf(h->syscall_detail, sizeof(h->syscall_detail), "%s (exit %d)", run.reason,
-			 code);
+		snprintf(h->syscall_detail, sizeof(h->syscall_detail), "%.*s (exit %d)",
+			 (int)strcspn(run.reason, "\n"), run.reason, code);
 	guest_run_free(&run);
 	return 0;
 }
