@@ -27,12 +27,15 @@ except OSError as e:
     print(f"/dev/kvm unusable on this machine ({e.strerror})")')
 
 exec /usr/bin/python3 - "$RUNS" "$SKYVM" "$LINUX" "$TIMEOUT" "$kvm_reason" <<'PY'
-import json, os, re, select, signal, statistics, subprocess, sys, time
+import json, os, re, select, shlex, signal, statistics, subprocess, sys, time
 
 runs, skyvm, linux, timeout, kvm_reason = sys.argv[1:6]
 runs, timeout = int(runs), float(timeout)
 kernel, initrd = f"{linux}/bzImage", f"{linux}/initramfs.cpio.gz"
 MARK = re.compile(rb"Run /init as init process")
+# QEMU does not exit on an emulation failure: it prints this and a register
+# dump, pauses the VM and waits for its monitor.
+STOPPED = re.compile(rb"KVM internal error[^\n]*")
 ERROR = re.compile(rb"error|fail|panic", re.I)
 
 def log(msg):
@@ -43,9 +46,10 @@ def time_to_init(cmd):
     start = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, start_new_session=True)
-    buf, reached, eof = b"", None, False
+    buf, reached, eof, stopped = b"", None, False, None
+    deadline = start + timeout
     try:
-        while time.monotonic() - start < timeout:
+        while time.monotonic() < deadline:
             r, _, _ = select.select([p.stdout], [], [], 0.5)
             if r:
                 chunk = os.read(p.stdout.fileno(), 65536)
@@ -56,6 +60,11 @@ def time_to_init(cmd):
                 if MARK.search(buf):
                     reached = time.monotonic() - start
                     break
+                m = STOPPED.search(buf)
+                if m and stopped is None:
+                    stopped = m.group(0).decode(errors="replace").strip()
+                    stopped_at = round(time.monotonic() - start, 3)
+                    deadline = min(deadline, time.monotonic() + 2)  # the dump follows
             elif p.poll() is not None:
                 break
         if eof:  # output closed: the VMM is exiting; let it finish
@@ -73,6 +82,9 @@ def time_to_init(cmd):
         return reached, {"outcome": "reached /init"}
     lines = [l.decode(errors="replace").strip() for l in buf.splitlines()]
     errors = [l for l in lines if ERROR.search(l.encode())][:8]
+    if stopped is not None:
+        return None, {"outcome": f"VM stopped: {stopped}", "seconds_to_error": stopped_at,
+                      "errors": errors, "last_lines": lines[-20:]}
     if ended is None:
         return None, {"outcome": f"no /init within {timeout:.0f} s", "errors": errors,
                       "last_lines": lines[-8:]}
@@ -81,7 +93,7 @@ def time_to_init(cmd):
 
 def bench(name, cmd):
     times, ends = [], []
-    log(f"{name}: {' '.join(cmd)}")
+    log(f"{name}: {shlex.join(cmd)}")
     for i in range(runs):
         t, how = time_to_init(cmd)
         log(f"{name} run {i + 1}: " + (f"{t:.3f} s" if t is not None else how["outcome"]))
@@ -89,7 +101,7 @@ def bench(name, cmd):
         if t is None:
             break  # it stops the same way each time: record once
         times.append(t)
-    out = {"command": cmd, "outcome": ends[-1]["outcome"]}
+    out = {"command": shlex.join(cmd), "outcome": ends[-1]["outcome"]}
     if times:
         out.update(exec_to_run_init_s=[round(t, 4) for t in times],
                    median_s=round(statistics.median(times), 4))
