@@ -102,14 +102,9 @@ static void run_deps(struct cpu_result *r, FILE *warn, bool check)
 		r->filtered.w[w] |= report.w[w];
 		any |= report.w[w] != 0;
 	}
-	if (any && check) {
-		char log[sizeof(r->warnings)] = "";
-
-		cpu_report_bits(NULL, "This feature depends on other features that were not "
-				"requested", &report, log, sizeof(log));
-		for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n"))
-			log_line(r, warn, line);
-	}
+	if (any && check)
+		cpu_report_bits(warn, "This feature depends on other features that were not "
+			       "requested", &report, r->warnings, sizeof(r->warnings));
 }
 
 int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
@@ -181,8 +176,13 @@ int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
 	}
 	r->enforce = spec->enforce;
 	r->migratable = spec->migratable != 0; /* QEMU: migratable=on by default, host too */
-	for (char *line = strtok(spec->warnings, "\n"); line; line = strtok(NULL, "\n"))
-		log_line(r, warn, line);
+	{
+		char *save = NULL;
+
+		for (char *line = strtok_r(spec->warnings, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			log_line(r, warn, line);
+	}
 	r->requested = r->def.features;
 	r->enabled = r->def.features;
 
@@ -193,14 +193,9 @@ int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
 	cpu_filter_supported(&r->enabled, &sup_fs, &host_missing);
 	for (int w = 0; w < FW_COUNT; w++)
 		r->filtered.w[w] |= host_missing.w[w];
-	if (spec->check || spec->enforce) {
-		char log[sizeof(r->warnings)] = "";
-
-		cpu_report_bits(NULL, "host doesn't support requested feature", &host_missing, log,
-				sizeof(log));
-		for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n"))
-			log_line(r, warn, line);
-	}
+	if (spec->check || spec->enforce)
+		cpu_report_bits(warn, "host doesn't support requested feature", &host_missing,
+				r->warnings, sizeof(r->warnings));
 	run_deps(r, warn, spec->check || spec->enforce);
 	if (r->enforce && cpu_enforce(&r->filtered) < 0)
 		goto out;
