@@ -251,6 +251,8 @@ int cpu_build_table(struct cpuid_table *t, const struct cpuid_table *supported,
 			goto full;
 		/* CPUID.80000001H:EAX extended signature: the same family/model/stepping */
 		e->eax = sig;
+		/* CPUID.80000001H:EBX brand id / package type: the host's mean nothing here */
+		e->ebx = 0;
 		/* CPUID.80000001H:EDX AMD aliases of leaf-1 EDX bits: on AMD, copy them */
 		e->edx &= ~CPUID_8000_0001_EDX_AMD_ALIASES;
 		if (cpu_vendor_is_amd(def->vendor))
