@@ -5,6 +5,9 @@ Without /dev/kvm here, `cpu show` runs on the recorded hosts in tests/data/suppo
 """
 import json
 import os
+import re
+import shutil
+import subprocess
 
 import jsonschema
 import pytest
@@ -191,3 +194,57 @@ def test_cpu_host_dump_round_trip(skyvm, kvm, tmp_path):
     assert doc["source"] == "KVM_GET_SUPPORTED_CPUID"
     show_json(skyvm, "host", "--supported", str(dump))
     show_json(skyvm, "host")
+
+
+QEMU = shutil.which("qemu-system-x86_64")
+GUEST_ELF = os.path.join(ROOT, "build", "guest", "default.elf")
+
+
+@pytest.mark.skipif(QEMU is None, reason="qemu-system-x86_64 not installed")
+@pytest.mark.parametrize("spec,smp", [
+    ("Skylake-Server-v4", "1"),
+    ("Skylake-Server-v4", "6,sockets=2,cores=3,threads=1"),
+    ("Icelake-Server-v4", "8,sockets=2,cores=2,threads=2"),
+    ("EPYC-Rome-v1", "6,sockets=2,cores=1,threads=3"),
+    ("Haswell-v1,family=6,model=0x3f,stepping=2,model-id=skyvm cross-check", "4"),
+])
+def test_identity_and_apic_ids_match_qemu(skyvm, spec, smp):
+    """QEMU (TCG) is the reference: its guest must see what skyvm computes.
+
+    The embedded default guest prints each CPU's APIC id, vendor, family/model/
+    stepping and brand as CPUID reports them; skyvm's table for the same model
+    and topology must hold the same values.  (Feature bits are not compared:
+    TCG lacks many of them and filters differently from KVM.)  Versions are
+    explicit: an unversioned name is resolved per machine type by QEMU
+    (microvm takes the latest version, skyvm and QEMU's pc machines v1).
+    """
+    assert os.path.exists(GUEST_ELF), f"{GUEST_ELF} not built (make builds it)"
+    cpus, _, topo = smp.partition(",")
+    args = ["--cpus", cpus] + (["--smp", topo] if topo else [])
+    doc, _ = show_json(skyvm, spec, "--supported", ICELAKE if "EPYC" not in spec else TURIN,
+                       *args)
+    qemu_spec = spec.replace(",,", ",")
+    p = subprocess.run([QEMU, "-accel", "tcg", "-M", "microvm", "-smp", smp, "-m", "64",
+                        "-cpu", qemu_spec, "-nographic", "-no-reboot", "-kernel", GUEST_ELF,
+                        "-device", "isa-debug-exit,iobase=0x501,iosize=1"],
+                       capture_output=True, text=True, errors="replace", timeout=120)
+    seen = {}
+    for m in re.finditer(r"cpu (\d+): apic (\d+) (\S+) family (\d+) model (\d+) stepping (\d+)",
+                         p.stdout):
+        seen[int(m.group(1))] = (int(m.group(2)), m.group(3), int(m.group(4)),
+                                 int(m.group(5)), int(m.group(6)))
+    brands = dict((int(m.group(1)), m.group(2))
+                  for m in re.finditer(r'cpu (\d+): brand "([^"]*)"', p.stdout))
+    assert len(seen) == int(cpus), p.stdout + p.stderr
+    for v in doc["vcpus"]:
+        i = v["index"]
+        eax = reg(doc, i, 1, 0, "eax")
+        fam = (eax >> 8) & 0xf
+        fam += (eax >> 20) & 0xff if fam == 0xf else 0
+        model = ((eax >> 4) & 0xf) | (((eax >> 16) & 0xf) << 4)
+        vendor = b"".join(reg(doc, i, 0, 0, r).to_bytes(4, "little")
+                          for r in ("ebx", "edx", "ecx")).decode()
+        assert seen[i] == (v["apic_id"], vendor, fam, model, eax & 0xf), (i, seen[i])
+        brand = b"".join(reg(doc, i, 0x80000002 + k, 0, r).to_bytes(4, "little")
+                         for k in range(3) for r in ("eax", "ebx", "ecx", "edx"))
+        assert brands[i] == brand.rstrip(b"\0").decode()
