@@ -2,6 +2,9 @@
 #include "cpu/fixups.h"
 
 #include <asm/kvm_para.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cpu/features.h"
@@ -18,6 +21,8 @@ void cpu_host_facts_default(struct cpu_host_facts *out)
 
 void cpu_host_facts_probe(struct cpu_host_facts *out)
 {
+	int fd;
+
 	cpu_host_facts_default(out);
 	/*
 	 * A PVM host (the kvm_pvm module loaded) spins a vCPU that
@@ -25,6 +30,12 @@ void cpu_host_facts_probe(struct cpu_host_facts *out)
 	 * hang a guest the first time it uses them.
 	 */
 	out->hypercalls_hang = access("/sys/module/kvm_pvm", F_OK) == 0;
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		out->tsc_deadline_timer =
+			ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+		close(fd);
+	}
 }
 
 void cpu_fixup_hypercall_features(struct cpuid_table *t, bool hypercalls_hang)
