@@ -255,9 +255,15 @@ void pv_checks(unsigned cpu, const struct sweep_summary *s, uint64_t steal_busy_
 			   cpu, s->hypervisor[0] ? s->hypervisor : "none");
 		return;
 	}
+	/*
+	 * Hidden MSRs first: KVM keeps one kvmclock per vCPU behind both 0x12
+	 * and 0x4b564d01, so a 0 written to a hidden 0x12 afterwards (accepted
+	 * without enforcement) would switch off the clock registered below,
+	 * which must stay registered for the VMM to read at exit.
+	 */
+	check_hidden_msrs(cpu, s);
 	check_kvmclock(cpu, s);
 	check_wallclock(cpu, s);
 	check_steal(cpu, s, steal_busy_us);
 	check_pv_eoi(cpu, s);
-	check_hidden_msrs(cpu, s);
 }
