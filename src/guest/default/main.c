@@ -6,8 +6,9 @@
  * lists the output lines and the command-line options.
  *
  * Kept cheap on purpose (a restricted KVM interprets this code at ~4.5 M
- * instructions/s): each CPU prints its block with one `rep outsb`, feature
- * names only with `verbose`.
+ * instructions/s and charges ~7 us per exit): each CPU hands its whole block
+ * over at once (lib/console.h), feature names only with `verbose`; the e2e
+ * tests hold it to an instruction budget per vCPU.
  */
 #include "default/features.h"
 #include "lib/boot.h"
