@@ -74,6 +74,26 @@ def test_filter_warnings_in_qemu_form(skyvm):
     assert [f"skyvm: warning: {w}" for w in doc["warnings"]] == err.splitlines()
 
 
+def test_text_output(skyvm):
+    r = skyvm("cpu", "show", "Skylake-Server-v4,-avx,+avx2", "--supported", HASWELL,
+              "--cpus", "2")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "Model:    Skylake-Server-v4 (named)" in out
+    assert "Vendor:   GenuineIntel, family 6 model 85 stepping 4" in out
+    assert "APIC ids 0 1" in out
+    assert re.search(r"CPUID\.07H:ECX\.pku \[bit 3\]\s+the host does not support it", out)
+    # avx512f needs avx, which -avx turned off: that reason comes first
+    assert re.search(r"CPUID\.07H:EBX\.avx512f \[bit 16\]\s+needs avx, which is off", out)
+    assert re.search(r"CPUID\.07H:EBX\.avx2 \[bit 5\]\s+needs avx, which is off", out)
+    # vCPU 0's leaf 0 row: max leaf 0xd and "GenuineIntel"
+    assert "  0x00000000 -    0x0000000d 0x756e6547 0x6c65746e 0x49656e69" in out
+    # vCPU 1 differs in its APIC id: leaf 1 EBX[31:24] = 1
+    tail = out.split("vCPU 1 (APIC id 1) differs from vCPU 0 in:")[1]
+    row = next(l for l in tail.splitlines() if l.startswith("  0x00000001"))
+    assert int(row.split()[3], 16) >> 24 == 1
+
+
 def test_enforce_fails_listing_every_missing_feature(skyvm):
     r = skyvm("cpu", "show", "Skylake-Server-v4,enforce", "--supported", HASWELL)
     assert r.returncode == 1
