@@ -101,7 +101,8 @@ int boot_place_initrd(struct guest_mem *m, const struct boot_config *c, uint64_t
 	start = (limit - c->initrd_len) / PAGE_SIZE * PAGE_SIZE;
 	p = guest_ptr(m, start, c->initrd_len);
 	if (!p)
-		return err_set("initrd at 0x%llx is outside guest memory", (unsigned long long)start);
+		return err_set("initrd at 0x%llx is outside guest memory",
+			       (unsigned long long)start);
 	memcpy(p, c->initrd, c->initrd_len);
 	*gpa = start;
 	return 0;

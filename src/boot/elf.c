@@ -41,7 +41,8 @@ static int read_header(const uint8_t *img, size_t len, struct elf_header *h)
 		Elf64_Ehdr e;
 
 		if (len < sizeof(e))
-			return err_set("truncated ELF header (%zu bytes, need %zu)", len, sizeof(e));
+			return err_set("truncated ELF header (%zu bytes, need %zu)", len,
+				       sizeof(e));
 		memcpy(&e, img, sizeof(e));
 		*h = (struct elf_header){ true, e.e_type, e.e_machine, e.e_phoff, e.e_phentsize,
 					  e.e_phnum };
@@ -52,7 +53,8 @@ static int read_header(const uint8_t *img, size_t len, struct elf_header *h)
 		Elf32_Ehdr e;
 
 		if (len < sizeof(e))
-			return err_set("truncated ELF header (%zu bytes, need %zu)", len, sizeof(e));
+			return err_set("truncated ELF header (%zu bytes, need %zu)", len,
+				       sizeof(e));
 		memcpy(&e, img, sizeof(e));
 		*h = (struct elf_header){ false, e.e_type, e.e_machine, e.e_phoff, e.e_phentsize,
 					  e.e_phnum };
@@ -71,8 +73,9 @@ static int read_header(const uint8_t *img, size_t len, struct elf_header *h)
 	if (h->phnum == PN_XNUM)
 		return err_set("ELF with extended program header numbering is not supported");
 	if (!in_file(h->phoff, (uint64_t)h->phnum * h->phentsize, len))
-		return err_set("ELF program headers [0x%llx, +%u x %u) lie outside the file (%zu bytes)",
-			       (unsigned long long)h->phoff, h->phnum, h->phentsize, len);
+		return err_set("ELF program headers [0x%llx, +%u x %u) lie outside the file "
+			       "(%zu bytes)", (unsigned long long)h->phoff, h->phnum, h->phentsize,
+			       len);
 	return 0;
 }
 
@@ -143,8 +146,9 @@ static int scan_notes(const uint8_t *img, size_t len, const struct elf_segment *
 			uint64_t entry = 0;
 
 			if (descsz != 4 && descsz != 8)
-				return err_set("PVH note (XEN_ELFNOTE_PHYS32_ENTRY) has %llu bytes, "
-					       "expected 4 or 8", (unsigned long long)descsz);
+				return err_set("PVH note (XEN_ELFNOTE_PHYS32_ENTRY) has %llu "
+					       "bytes, expected 4 or 8",
+					       (unsigned long long)descsz);
 			memcpy(&entry, seg + desc, descsz); /* little-endian host and image */
 			if (entry > UINT32_MAX)
 				return err_set("PVH entry 0x%llx is above 4 GiB",
@@ -218,13 +222,13 @@ int elf_load_segments(struct guest_mem *m, const uint8_t *img, size_t len, uint6
 		    s.paddr > UINT64_MAX - s.memsz)
 			return err_set("ELF PT_LOAD %u is malformed", i);
 		if (s.paddr < min_paddr)
-			return err_set("ELF PT_LOAD %u at 0x%llx is below 0x%llx, where skyvm keeps "
-				       "its boot structures", i, (unsigned long long)s.paddr,
+			return err_set("ELF PT_LOAD %u at 0x%llx is below 0x%llx, where skyvm "
+				       "keeps its boot structures", i, (unsigned long long)s.paddr,
 				       (unsigned long long)min_paddr);
 		dst = guest_ptr(m, s.paddr, s.memsz);
 		if (!dst)
-			return err_set("ELF PT_LOAD %u [0x%llx, 0x%llx) does not fit in guest memory "
-				       "(%llu MiB)", i, (unsigned long long)s.paddr,
+			return err_set("ELF PT_LOAD %u [0x%llx, 0x%llx) does not fit in guest "
+				       "memory (%llu MiB)", i, (unsigned long long)s.paddr,
 				       (unsigned long long)(s.paddr + s.memsz),
 				       (unsigned long long)(m->size >> 20));
 		memcpy(dst, img + s.offset, s.filesz);

@@ -62,21 +62,25 @@ int boot_load_pvh(struct guest_mem *m, const struct boot_config *c, uint64_t rsd
 	if (!img.has_pvh_entry)
 		return err_set("kernel %s: ELF without a PVH note (XEN_ELFNOTE_PHYS32_ENTRY); "
 			       "build Linux with CONFIG_PVH=y", name);
-	if (img.load_end > m->low_size)
+	if (img.load_end > m->low_size) {
+		uint64_t mib = (img.load_end - img.load_start + (1 << 20) - 1) >> 20;
+
 		return err_set("kernel %s: kernel (%llu MiB, ends at 0x%llx) does not fit in guest "
-			       "memory (%llu MiB)", name,
-			       (unsigned long long)((img.load_end - img.load_start + (1 << 20) - 1) >> 20),
+			       "memory (%llu MiB)", name, (unsigned long long)mib,
 			       (unsigned long long)img.load_end,
 			       (unsigned long long)(m->size >> 20));
+	}
 	if (img.pvh_entry < img.load_start || img.pvh_entry >= img.load_end)
 		return err_set("kernel %s: PVH entry 0x%llx is outside the loaded segments "
 			       "[0x%llx, 0x%llx)", name, (unsigned long long)img.pvh_entry,
-			       (unsigned long long)img.load_start, (unsigned long long)img.load_end);
+			       (unsigned long long)img.load_start,
+			       (unsigned long long)img.load_end);
 	if (elf_load_segments(m, c->kernel, c->kernel_len, LAYOUT_KERNEL_START) < 0)
 		return err_wrap("kernel %s", name);
 	if (boot_write_cmdline(m, c, LAYOUT_CMDLINE_MAX - 1) < 0)
 		return -1;
-	if (boot_place_initrd(m, c, img.load_end, m->low_size, "the end of low memory", &initrd) < 0)
+	if (boot_place_initrd(m, c, img.load_end, m->low_size, "the end of low memory",
+			      &initrd) < 0)
 		return -1;
 	if (write_start_info(m, c, rsdp, initrd) < 0)
 		return -1;

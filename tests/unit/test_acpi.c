@@ -56,7 +56,8 @@ static const uint8_t *table(struct tables *t, uint64_t gpa, const char *sig)
 	uint32_t len = get32(h + 4);
 
 	if (memcmp(h, sig, 4) != 0)
-		fail_msg("table at 0x%llx is \"%.4s\", expected %s", (unsigned long long)gpa, h, sig);
+		fail_msg("table at 0x%llx is \"%.4s\", expected %s", (unsigned long long)gpa, h,
+			 sig);
 	assert_true(len >= 36);
 	h = at(t, gpa, len);
 	if (sum(h, len) != 0)
@@ -336,7 +337,8 @@ static size_t aml_pkg_end(struct aml_reader *r)
 			len |= (size_t)aml_take(r) << (4 + 8 * i);
 	}
 	if (start + len > r->end)
-		fail_msg("package at %zu (length %zu) runs past its parent (%zu)", start, len, r->end);
+		fail_msg("package at %zu (length %zu) runs past its parent (%zu)", start, len,
+			 r->end);
 	return start + len;
 }
 

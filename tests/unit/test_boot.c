@@ -37,8 +37,9 @@ static void check_map(uint64_t mem, const struct range *want, int nwant)
 	for (int i = 0; i < n; i++) {
 		if (map[i].addr != want[i].start || map[i].addr + map[i].size != want[i].end ||
 		    map[i].type != want[i].type)
-			fail_msg("entry %d: [0x%llx, 0x%llx) type %u, expected [0x%llx, 0x%llx) type %u",
-				 i, (unsigned long long)map[i].addr,
+			fail_msg("entry %d: [0x%llx, 0x%llx) type %u, "
+				 "expected [0x%llx, 0x%llx) type %u", i,
+				 (unsigned long long)map[i].addr,
 				 (unsigned long long)(map[i].addr + map[i].size), map[i].type,
 				 (unsigned long long)want[i].start, (unsigned long long)want[i].end,
 				 want[i].type);

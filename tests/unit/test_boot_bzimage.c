@@ -83,7 +83,8 @@ static void test_good_image_entry_and_kernel_bytes(void **state)
 	k = guest_ptr(&f->m, 0x100000, o.pm_len);
 	for (size_t i = 0; i < o.pm_len; i++)
 		if (k[i] != bz_pm_byte(i))
-			fail_msg("kernel byte %zu: 0x%02x, expected 0x%02x", i, k[i], bz_pm_byte(i));
+			fail_msg("kernel byte %zu: 0x%02x, expected 0x%02x", i, k[i],
+				 bz_pm_byte(i));
 	/* relocatable: runtime start = max(align_up(1 MiB, 2 MiB), 16 MiB) = 16 MiB */
 	assert_int_equal(f->e.kernel_end, 0x1000000 + o.init_size);
 }
