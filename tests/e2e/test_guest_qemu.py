@@ -371,3 +371,14 @@ def test_default_guest_stays_within_its_instruction_budget(tmp_path):
     assert sorted(counts) == [0, 1]
     for cpu, n in counts.items():
         assert 500 < n <= INSTRUCTION_BUDGET, f"cpu {cpu}: {n} instructions"
+
+
+def test_default_guest_starts_up_to_64_cpus_and_says_when_there_are_more():
+    p = run_guest(smp=66, timeout=120)
+    assert p.returncode == status_rc(0), p.stderr
+    assert "guest: warning: 2 CPUs in the MADT not started" in p.stdout
+    assert "guest: 64 cpus ok" in p.stdout
+    per_cpu = cpu_lines(p.stdout)
+    assert sorted(per_cpu) == list(range(64))
+    apics = {int(re.match(r"apic (\d+) ", lines[0]).group(1)) for lines in per_cpu.values()}
+    assert len(apics) == 64

@@ -358,6 +358,9 @@ void guest_main(void)
 	if (boot_info.madt_error)
 		out_printf("guest: warning: %s; running on the boot CPU only\n",
 			   boot_info.madt_error);
+	if (boot_info.madt.ignored)
+		out_printf("%s: warning: %u CPUs in the MADT not started (x2APIC ids or beyond %u)\n",
+			   "guest", boot_info.madt.ignored, GUEST_MAX_CPUS);
 	smp_start_aps();
 	report_cpu(0);
 	smp_cpu_done();

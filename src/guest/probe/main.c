@@ -64,6 +64,9 @@ void guest_main(void)
 	rec_set_dump(cmdline_has("dump"));
 	if (boot_info.madt_error)
 		out_printf("probe: warning: %s; probing the boot CPU only\n", boot_info.madt_error);
+	if (boot_info.madt.ignored)
+		out_printf("%s: warning: %u CPUs in the MADT not started (x2APIC ids or beyond %u)\n",
+			   "probe", boot_info.madt.ignored, GUEST_MAX_CPUS);
 	smp_start_aps();
 	probe_cpu(0);
 	smp_cpu_done();
