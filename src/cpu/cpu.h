@@ -50,11 +50,20 @@ struct cpu_result {
 };
 
 /*
- * Run stages 2-7 for `spec` against `supported`.  Warnings for filtered
- * features go to `warn` (NULL = silent) in QEMU's form:
- *   host doesn't support requested feature: CPUID.07H:EBX.avx512f [bit 16]
+ * Run stages 2-7 for `spec` against `supported` (as KVM returned it: the
+ * host fix-ups for this host are applied here), for the vCPUs of `topo`
+ * (cpus >= 1; sockets/cores/threads 0 = derive, see cpu/topology.h).
+ * Warnings (filtered features, dependencies, ambiguous option strings) go to
+ * `warn` (NULL = silent), one line each, in QEMU's words after skyvm's prefix:
+ *   skyvm: warning: host doesn't support requested feature: CPUID.07H:EBX.avx512f [bit 16]
+ * and are kept, without the prefix, in out->warnings.
  * Returns 0, or -1 with err_msg() set (unknown model/feature with
- * suggestions, malformed option, enforce with the list of missing features).
+ * suggestions, malformed option, bad model file, topology that cannot hold
+ * the vCPUs, enforce with the list of missing features).
+ *
+ * For `skyvm run`: cpu_host_supported_fd() -> cpu_configure() -> per vCPU
+ * cpu_apic_id() (KVM_CREATE_VCPU id, MADT) and cpu_vcpu_cpuid() (KVM_SET_CPUID2
+ * before the first KVM_RUN).
  */
 int cpu_configure(const char *spec, const struct cpuid_table *supported,
 		  const struct cpu_topology *topo, struct cpu_result *out, FILE *warn);
