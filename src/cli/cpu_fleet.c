@@ -123,7 +123,7 @@ static int load_hosts(struct fleet_host **out, char *const *paths, size_t n)
 	return 0;
 }
 
-/* "name (path)" or just the path when the dump's name is the file's stem. */
+/* How a host is called in output: the dump's host name, else its path. */
 static const char *host_label(const struct fleet_host *h)
 {
 	return h->meta.name[0] ? h->meta.name : h->path;
