@@ -27,6 +27,20 @@
 
 static uint64_t steal_busy_us;
 
+/*
+ * An unexpected exception: leave an ERROR record in the stream and send what
+ * there is, then let the library report it and end the VM (return false).
+ */
+static bool record_exception(struct trap_frame *f)
+{
+	unsigned cpu = this_cpu();
+	uint32_t e[PROBE_LEN_ERROR] = { PROBE_ERR_EXCEPTION, (uint32_t)f->vector };
+
+	rec_emit(cpu, PROBE_REC_ERROR, e, PROBE_LEN_ERROR);
+	rec_flush(cpu);
+	return false;
+}
+
 static void probe_cpu(unsigned cpu)
 {
 	uint32_t begin[PROBE_LEN_BEGIN] = { PROBE_VERSION, cpu, smp_apic_id(cpu),
@@ -62,6 +76,8 @@ void guest_main(void)
 	if (steal_busy_us > STEAL_BUSY_US_MAX)
 		steal_busy_us = STEAL_BUSY_US_MAX;
 	rec_set_dump(cmdline_has("dump"));
+	for (unsigned v = 0; v < 32; v++)
+		trap_set_handler(v, record_exception);
 	if (boot_info.madt_error)
 		out_printf("probe: warning: %s; probing the boot CPU only\n", boot_info.madt_error);
 	if (boot_info.madt.ignored)

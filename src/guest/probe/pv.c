@@ -62,6 +62,11 @@ static void check_kvmclock(unsigned cpu, const struct sweep_summary *s)
 		while (read && b.ns == a.ns && rdtsc() - tsc0 < 1000 * TSC_CYCLES_PER_US_MAX);
 		if (!read || (b.version & 1) || !pv->tsc_to_system_mul || b.ns <= a.ns)
 			st = PROBE_ST_BAD;
+		if (read && b.ns < a.ns) {
+			uint32_t e[PROBE_LEN_ERROR] = { PROBE_ERR_CLOCK_BACKWARDS, cpu };
+
+			rec_emit(cpu, PROBE_REC_ERROR, e, PROBE_LEN_ERROR);
+		}
 		p[1] = b.version;
 		p[2] = pv->tsc_to_system_mul;
 		p[3] = (uint32_t)(int32_t)pv->tsc_shift;
