@@ -316,6 +316,16 @@ def test_probe_without_dump_prints_only_the_summary():
     assert ": data " not in p.stdout
 
 
+def test_probe_records_an_unexpected_exception():
+    p = run_guest("probe", append="dump test=exception")
+    assert p.returncode == status_rc(STATUS_EXCEPTION)
+    assert "cpu 0: exception 13 (#GP)" in p.stdout
+    recs = probe_streams(p.stdout)[0]
+    # BEGIN, then the ERROR record (code 3 = exception, vector 13), and no END
+    assert [k for k, _ in recs] == ["BEGIN", "ERROR"]
+    assert recs[1][1] == [3, 13]
+
+
 def test_probe_exit_option():
     p = run_guest("probe", append="exit=9")
     assert p.returncode == status_rc(9)

@@ -6,8 +6,9 @@
  * done" and status 0 once every CPU has sent its END record.
  *
  * Cmdline: `steal-us=N` busy time between the steal-time readings (default
- * 20000), `dump` also prints the records as "cpu N: data ..." lines, and
- * `exit=N` as in the default guest.
+ * 20000), `dump` also prints the records as "cpu N: data ..." lines,
+ * `test=exception` a #GP on the boot CPU right after BEGIN, and `exit=N` as
+ * in the default guest.
  */
 #include "lib/boot.h"
 #include "lib/cmdline.h"
@@ -26,6 +27,7 @@
 #define WAIT_PER_BUSY_US 8000ull   /* TSC cycles per us of busy time, generous */
 
 static uint64_t steal_busy_us;
+static bool fault_test; /* test=exception */
 
 /*
  * An unexpected exception: leave an ERROR record in the stream and send what
@@ -49,6 +51,8 @@ static void probe_cpu(unsigned cpu)
 	struct sweep_summary s;
 
 	rec_emit(cpu, PROBE_REC_BEGIN, begin, PROBE_LEN_BEGIN);
+	if (cpu == 0 && fault_test) /* a non-canonical load: #GP */
+		__asm__ volatile("movq 0x8000000000000000, %%rax" ::: "rax", "memory");
 	cpuid_sweep(cpu, &s);
 	out_printf("cpu %u: probe cpuid %u records (max basic 0x%x, hypervisor 0x%x, "
 		   "extended 0x%x)\n",
@@ -76,6 +80,7 @@ void guest_main(void)
 	if (steal_busy_us > STEAL_BUSY_US_MAX)
 		steal_busy_us = STEAL_BUSY_US_MAX;
 	rec_set_dump(cmdline_has("dump"));
+	fault_test = cmdline_is("test", "exception");
 	for (unsigned v = 0; v < 32; v++)
 		trap_set_handler(v, record_exception);
 	if (boot_info.madt_error)
