@@ -76,7 +76,8 @@ static int take(struct probe_report *r, size_t at, uint32_t type, const uint32_t
 		if (r->begun)
 			return err_set("probe data word %zu: second BEGIN record", at);
 		if (p[0] != PROBE_VERSION)
-			return err_set("probe data word %zu: protocol version %u, this skyvm reads %u",
+			return err_set("probe data word %zu: protocol version %u, "
+				       "this skyvm reads %u",
 				       at, p[0], PROBE_VERSION);
 		r->begun = true;
 		r->version = p[0];

@@ -403,8 +403,8 @@ static size_t load_words(const char *path, uint32_t *w, size_t max)
 static void regs_text(char *out, const struct probe_cpuid *c, int n, const int *order)
 {
 	for (int i = 0; i < n; i++) {
-		uint32_t r = order[i] == 0 ? c->eax : order[i] == 1 ? c->ebx : order[i] == 2 ? c->ecx
-											       : c->edx;
+		const uint32_t regs[4] = { c->eax, c->ebx, c->ecx, c->edx };
+		uint32_t r = regs[order[i]];
 		memcpy(out + 4 * i, &r, 4);
 	}
 	out[4 * n] = 0;

@@ -301,7 +301,8 @@ static void run_int3_test(void)
 static __attribute__((noreturn)) void run_flood(void)
 {
 	for (unsigned long n = 0;; n++)
-		out_printf("guest: flood line %lu: the quick brown fox jumps over the lazy dog\n", n);
+		out_printf("guest: flood line %lu: the quick brown fox jumps over the lazy dog\n",
+			   n);
 }
 
 /* `test=...`: behaviours the VMM's own tests provoke. Returns to run normally. */
@@ -359,7 +360,8 @@ void guest_main(void)
 		out_printf("guest: warning: %s; running on the boot CPU only\n",
 			   boot_info.madt_error);
 	if (boot_info.madt.ignored)
-		out_printf("%s: warning: %u CPUs in the MADT not started (x2APIC ids or beyond %u)\n",
+		out_printf("%s: warning: %u CPUs in the MADT not started "
+			   "(x2APIC ids or beyond %u)\n",
 			   "guest", boot_info.madt.ignored, GUEST_MAX_CPUS);
 	smp_start_aps();
 	report_cpu(0);

@@ -145,7 +145,8 @@ const char *acpi_read_madt(uint64_t rsdp_paddr, struct madt_info *mi)
 	mi->ignored = 0;
 	mi->lapic_base = 0xfee00000;
 	if (!r)
-		return rsdp_paddr ? "no valid RSDP at the address the loader gave" : "no RSDP found";
+		return rsdp_paddr ? "no valid RSDP at the address the loader gave"
+				  : "no RSDP found";
 	mi->rsdp = (uintptr_t)r;
 	m = (const struct acpi_madt *)find_table(r, SIG4('A', 'P', 'I', 'C'));
 	if (!m)

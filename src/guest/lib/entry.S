@@ -142,7 +142,8 @@ trap_stubs:
 	.set vec, 0
 	.rept 32
 	.balign 16
-	.if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
+	.if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21) || \
+	    (vec == 29) || (vec == 30)
 	.else
 	pushq $0
 	.endif

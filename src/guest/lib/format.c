@@ -106,16 +106,18 @@ void sb_vprintf(struct strbuf *b, const char *fmt, va_list ap)
 		switch (*fmt) {
 		case 'd':
 		case 'i': {
-			int64_t v = lng == 0 ? va_arg(ap, int) : lng == 3 ? (int64_t)va_arg(ap, size_t)
-									   : va_arg(ap, long);
+			int64_t v = lng == 0   ? va_arg(ap, int)
+				    : lng == 3 ? (int64_t)va_arg(ap, size_t)
+					       : va_arg(ap, long);
 			put_number(b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, 10, false, v < 0, &sp);
 			break;
 		}
 		case 'u':
 		case 'x':
 		case 'X': {
-			uint64_t v = lng == 0 ? va_arg(ap, unsigned) : lng == 3 ? va_arg(ap, size_t)
-									 : va_arg(ap, unsigned long);
+			uint64_t v = lng == 0   ? va_arg(ap, unsigned)
+				     : lng == 3 ? va_arg(ap, size_t)
+						: va_arg(ap, unsigned long);
 			put_number(b, v, *fmt == 'u' ? 10 : 16, *fmt == 'X', false, &sp);
 			break;
 		}

@@ -31,8 +31,8 @@ static const char *const vector_names[NVECTORS] = {
 
 void trap_load_idt(void)
 {
-	struct table_ptr p = { (uint16_t)((idt_table_end - idt_table) * sizeof(struct idt_gate) - 1),
-			       (uint64_t)(uintptr_t)idt_table };
+	size_t bytes = (size_t)(idt_table_end - idt_table) * sizeof(struct idt_gate);
+	struct table_ptr p = { (uint16_t)(bytes - 1), (uint64_t)(uintptr_t)idt_table };
 
 	__asm__ volatile("lidt %0" : : "m"(p));
 }

@@ -86,7 +86,8 @@ void guest_main(void)
 	if (boot_info.madt_error)
 		out_printf("probe: warning: %s; probing the boot CPU only\n", boot_info.madt_error);
 	if (boot_info.madt.ignored)
-		out_printf("%s: warning: %u CPUs in the MADT not started (x2APIC ids or beyond %u)\n",
+		out_printf("%s: warning: %u CPUs in the MADT not started "
+			   "(x2APIC ids or beyond %u)\n",
 			   "probe", boot_info.madt.ignored, GUEST_MAX_CPUS);
 	smp_start_aps();
 	probe_cpu(0);
