@@ -131,6 +131,14 @@ def test_default_guest_on_firmware_machines(machine):
     assert "guest: 3 cpus ok" in p.stdout
 
 
+@pytest.mark.parametrize("machine", ["microvm", "pc"])
+def test_default_guest_finds_the_rsdp_by_scanning(machine):
+    # QEMU always passes rsdp_paddr; acpi=scan takes the path for loaders that do not.
+    p = run_guest(smp=2, machine=machine, append="acpi=scan")
+    assert p.returncode == status_rc(0), p.stderr
+    assert "guest: 2 cpus ok" in p.stdout and "warning" not in p.stdout
+
+
 def test_default_guest_cpu_blocks_do_not_interleave():
     p = run_guest(smp=4, append="verbose")
     assert p.returncode == status_rc(0), p.stderr

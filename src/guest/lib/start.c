@@ -49,7 +49,9 @@ void guest_start(unsigned slot, uint32_t start_info, unsigned is_boot_cpu)
 	boot_info.start_info = si;
 	if (si->cmdline_paddr)
 		cmdline_set((const char *)(uintptr_t)si->cmdline_paddr);
-	boot_info.madt_error = acpi_read_madt(si->rsdp_paddr, &boot_info.madt);
+	/* `acpi=scan` ignores the loader's RSDP address: the path for loaders that give none. */
+	boot_info.madt_error = acpi_read_madt(cmdline_is("acpi", "scan") ? 0 : si->rsdp_paddr,
+					      &boot_info.madt);
 	smp_init_boot_cpu();
 	guest_main();
 	cpu_park();
