@@ -176,6 +176,16 @@ static int cmd_cpu_host(int argc, char **argv)
 	}
 	printf("KVM_GET_SUPPORTED_CPUID on %s: %u entries\nvendor %s, \"%s\", kernel %s\n",
 	       meta.name, t.nent, meta.vendor, meta.model_id, meta.kernel);
+	{
+		struct cpu_host_facts facts;
+
+		/* The table is KVM's; say what skyvm's fix-ups will change on this host. */
+		cpu_host_facts_probe(&facts);
+		printf("host fix-ups (not applied below): hypervisor bit and KVM hints added; "
+		       "TSC-deadline %s%s\n", facts.tsc_deadline_timer ? "added" : "removed",
+		       facts.hypercalls_hang ? "; PVM host: kvm-pv-unhalt, kvm-pv-tlb-flush, "
+					       "kvm-pv-ipi, kvm-pv-sched-yield hidden" : "");
+	}
 	print_table(stdout, &t);
 	return EXIT_OK;
 }
