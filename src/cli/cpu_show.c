@@ -182,9 +182,14 @@ static int cmd_cpu_host(int argc, char **argv)
 		/* The table is KVM's; say what skyvm's fix-ups will change on this host. */
 		cpu_host_facts_probe(&facts);
 		printf("host fix-ups (not applied below): hypervisor bit and KVM hints added; "
-		       "TSC-deadline %s%s\n", facts.tsc_deadline_timer ? "added" : "removed",
-		       facts.hypercalls_hang ? "; PVM host: kvm-pv-unhalt, kvm-pv-tlb-flush, "
-					       "kvm-pv-ipi, kvm-pv-sched-yield hidden" : "");
+		       "TSC-deadline %s", facts.tsc_deadline_timer ? "added" : "removed");
+		if (facts.hypercalls_hang) {
+			printf("; vmcall never returns here, so hidden:");
+			for (size_t i = 0; i < cpu_features_count; i++)
+				if (cpu_features[i].flags & FEAT_NEEDS_HYPERCALL)
+					printf(" %s", cpu_features[i].name);
+		}
+		putchar('\n');
 	}
 	print_table(stdout, &t);
 	return EXIT_OK;
