@@ -337,6 +337,17 @@ static void run_test(void)
 		run_int3_test();
 		return;
 	}
+	if (str_equal_n(t, n, "exits")) {
+		/*
+		 * `count=N` port writes to 0x80, which no VMM device claims: each is one
+		 * exit to userspace and back (make bench times them against a bare loop).
+		 */
+		uint64_t count = cmdline_uint("count", 10000);
+
+		for (uint64_t i = 0; i < count; i++)
+			outb(0x80, 0);
+		guest_exit(GUEST_STATUS_OK);
+	}
 	out_now("guest: unknown test=%.*s\n", (int)n, t);
 	guest_exit(GUEST_STATUS_TEST_FAILED);
 }
