@@ -117,10 +117,12 @@ def main():
         # One exit's cost = (time with N exits - time with none) / N, for both.
         n = min(EXITS, 65535)
         bare_n = median_run([BARE, "--exits", str(n)])
+        sky_0 = median_run([SKYVM, "run", "--console", "none", "--cmdline",
+                            "test=exits count=0"])
         sky_n = median_run([SKYVM, "run", "--console", "none", "--cmdline",
                             f"test=exits count={n}"])
         bare_exit_us = (bare_n["median_ms"] - bare["median_ms"]) * 1000 / n
-        sky_exit_us = (sky_n["median_ms"] - sky["median_ms"]) * 1000 / n
+        sky_exit_us = (sky_n["median_ms"] - sky_0["median_ms"]) * 1000 / n
         results["exit_roundtrip"] = {
             "exits": n, "bare_us": round(bare_exit_us, 3), "skyvm_us": round(sky_exit_us, 3),
             "ratio": round(sky_exit_us / bare_exit_us, 2) if bare_exit_us > 0 else None,
