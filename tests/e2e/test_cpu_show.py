@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 
 import jsonschema
@@ -268,3 +269,78 @@ def test_identity_and_apic_ids_match_qemu(skyvm, spec, smp):
         brand = b"".join(reg(doc, i, 0x80000002 + k, 0, r).to_bytes(4, "little")
                          for k in range(3) for r in ("eax", "ebx", "ecx", "edx"))
         assert brands[i] == brand.rstrip(b"\0").decode()
+
+
+@pytest.fixture
+def fake_kvm(tmp_path):
+    """Build tests/e2e/fake_kvm.c into an LD_PRELOAD library; returns a function
+    giving the environment that makes skyvm see a /dev/kvm offering `dump`."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler for the fake /dev/kvm")
+    lib = tmp_path / "fake_kvm.so"
+    subprocess.run([cc, "-shared", "-fPIC", "-O1", "-o", str(lib),
+                    os.path.join(ROOT, "tests", "e2e", "fake_kvm.c"), "-ldl"], check=True)
+
+    def env_for(dump):
+        with open(dump) as f:
+            doc = json.load(f)
+        blob = tmp_path / (os.path.basename(dump) + ".bin")
+        with open(blob, "wb") as out:
+            for e in doc["entries"]:
+                indexed = e.get("indexed", int(e["subleaf"], 16) != 0)
+                # struct kvm_cpuid_entry2: function, index, flags, eax..edx, padding[3]
+                out.write(struct.pack("<10I", int(e["leaf"], 16),
+                                      int(e["subleaf"], 16) if indexed else 0,
+                                      1 if indexed else 0,
+                                      *(int(e[r], 16) for r in ("eax", "ebx", "ecx", "edx")),
+                                      0, 0, 0))
+        # an ASan build wants its runtime first; the shim only wraps open/ioctl
+        return {"LD_PRELOAD": str(lib), "SKYVM_FAKE_CPUID": str(blob),
+                "ASAN_OPTIONS": "verify_asan_link_order=0"}
+    return env_for
+
+
+def test_cpu_host_on_fake_kvm(skyvm, fake_kvm):
+    env = fake_kvm(ICELAKE)
+    r = skyvm("cpu", "host", "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["format"] == "skyvm-cpuid-dump" and doc["version"] == 1
+    assert doc["source"] == "KVM_GET_SUPPORTED_CPUID"
+    assert doc["host"]["vendor"] == "GenuineIntel"
+    assert doc["host"]["model_id"] == "Intel(R) Xeon(R) Platinum 8380 CPU @ 2.30GHz"
+    with open(ICELAKE) as f:
+        want = json.load(f)["entries"]
+    key = lambda e: (e["leaf"], e["subleaf"], e["indexed"], e["eax"], e["ebx"], e["ecx"], e["edx"])
+    assert sorted(map(key, doc["entries"])) == sorted(map(key, want))
+    r = skyvm("cpu", "host", env=env)
+    assert r.returncode == 0, r.stderr
+    assert f"{len(want)} entries" in r.stdout
+    pvm = os.path.exists("/sys/module/kvm_pvm")
+    assert ("vmcall never returns here" in r.stdout) == pvm
+    leaf7 = next(e for e in want if e["leaf"] == "0x00000007" and e["subleaf"] == "0x0")
+    assert f"  0x00000007 0    {leaf7['eax']} {leaf7['ebx']} {leaf7['ecx']} {leaf7['edx']}" \
+        in r.stdout.splitlines()
+
+
+def test_live_path_applies_this_hosts_fixups(skyvm, fake_kvm):
+    """Without --supported, this host's quirks apply: on a PVM host (this one has
+    kvm_pvm) the hypercall-based PV features are not offered."""
+    env = fake_kvm(ICELAKE)
+    r = skyvm("cpu", "show", "Skylake-Server-v4,+kvm-pv-unhalt", "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["supported_source"] == "/dev/kvm"
+    warning = ("skyvm: warning: host doesn't support requested feature: "
+               "CPUID.40000001H:EAX.kvm-pv-unhalt [bit 7]")
+    if os.path.exists("/sys/module/kvm_pvm"):
+        assert "kvm-pv-unhalt" not in doc["features"]["enabled"]
+        assert warning in r.stderr.splitlines()
+    else:
+        assert "kvm-pv-unhalt" in doc["features"]["enabled"]
+        assert warning not in r.stderr
+    # the recorded dump of the same table is another host: no quirks of this one
+    doc, err = show_json(skyvm, "Skylake-Server-v4,+kvm-pv-unhalt", "--supported", ICELAKE)
+    assert "kvm-pv-unhalt" in doc["features"]["enabled"] and warning not in err
