@@ -102,7 +102,7 @@ CLI_COMMAND("cpu", cmd_cpu, "CPU model commands (run 'skyvm cpu' for the list)")
 
 static void print_header(FILE *f)
 {
-	fprintf(f, "  %-10s %-4s %-10s %-10s %-10s %s\n", "leaf", "sub", "eax", "ebx", "ecx",
+	fprintf(f, "  %-10s %-5s %-10s %-10s %-10s %s\n", "leaf", "sub", "eax", "ebx", "ecx",
 		"edx");
 }
 
@@ -111,8 +111,8 @@ static void print_entry(FILE *f, const struct kvm_cpuid_entry2 *e)
 	char sub[16] = "-";
 
 	if (e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX)
-		snprintf(sub, sizeof(sub), "%x", e->index);
-	fprintf(f, "  0x%08x %-4s 0x%08x 0x%08x 0x%08x 0x%08x\n", e->function, sub, e->eax,
+		snprintf(sub, sizeof(sub), "0x%x", e->index);
+	fprintf(f, "  0x%08x %-5s 0x%08x 0x%08x 0x%08x 0x%08x\n", e->function, sub, e->eax,
 		e->ebx, e->ecx, e->edx);
 }
 
