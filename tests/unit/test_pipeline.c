@@ -359,6 +359,17 @@ static void test_xsave_sizes(void **state)
 	assert_int_equal(cpuid_value(&result.table, 0xd, 0, CPUID_EAX), 0x2e7);
 	assert_int_equal(xsave_ebx(0), 2440);
 	assert_int_equal(xsave_ebx(5), 832);
+	/* Sapphire Rapids with AMX: tile data (8 KiB at 2816) makes 11008 bytes */
+	configure("tests/data/hosts/intel-sapphirerapids.json", "host");
+	assert_true(enabled("amx-tile"));
+	assert_int_equal(cpuid_value(&result.table, 0xd, 0, CPUID_EAX), 0x602e7);
+	assert_int_equal(xsave_ebx(0), 11008);
+	/* compacted: tile data 64-byte aligned after 2440 + 64 bytes of tile config */
+	assert_int_equal(xsave_ebx(1), ((2440 + 64 + 63) & ~63) + 8192);
+	configure("tests/data/hosts/intel-sapphirerapids.json", "host,-amx-tile");
+	assert_int_equal(xsave_ebx(0), 2696);
+	assert_false(enabled("amx-int8")); /* depends on amx-tile */
+	assert_null(cpuid_find(&result.table, 0x1d, 0)); /* no tile palette leaf */
 	/* no AVX: back to the legacy area */
 	configure(ICELAKE, "Skylake-Server-v4,-avx");
 	assert_int_equal(cpuid_value(&result.table, 0xd, 0, CPUID_EAX), 0x3 | 0x200);
