@@ -368,9 +368,9 @@ static int show_json(const char *spec, const char *source, const struct cpu_resu
 			json_decref(vcpus);
 			return cli_error("%s", err_msg());
 		}
-		json_array_append_new(vcpus, json_pack("{s:i, s:i, s:o}", "index", (int)i, "apic_id",
-						       (int)cpu_apic_id(&r->topo, i), "cpuid",
-						       table_json(&t)));
+		json_array_append_new(vcpus, json_pack("{s:i, s:i, s:o}", "index", (int)i,
+						       "apic_id", (int)cpu_apic_id(&r->topo, i),
+						       "cpuid", table_json(&t)));
 	}
 	root = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:i, s:i, s:i, s:o, s:o, s:s}, "
 			 "s:{s:b, s:b}, s:{s:i, s:i, s:i, s:i}, s:{s:o, s:o, s:o}, s:o, s:o, "
@@ -473,8 +473,9 @@ static int show_text(const struct cpu_result *r)
 		print_header(stdout);
 		for (uint32_t k = 0; k < t.nent; k++) {
 			const struct kvm_cpuid_entry2 *e = &t.ent[k];
-			const struct kvm_cpuid_entry2 *z = cpuid_find_const(&t0, e->function, e->index);
+			const struct kvm_cpuid_entry2 *z;
 
+			z = cpuid_find_const(&t0, e->function, e->index);
 			if (z && z->eax == e->eax && z->ebx == e->ebx && z->ecx == e->ecx &&
 			    z->edx == e->edx)
 				continue;

@@ -128,7 +128,8 @@ static int parse_modifiers(const json_t *arr, struct cpu_custom_model *out)
 				return err_set("cpuid_modifiers[%zu].modifiers[%zu].register: expected "
 					       "\"eax\", \"ebx\", \"ecx\" or \"edx\"", i, j);
 			if (parse_register(json_string_value(reg), &m->reg) < 0)
-				return err_wrap("cpuid_modifiers[%zu].modifiers[%zu].register", i, j);
+				return err_wrap("cpuid_modifiers[%zu].modifiers[%zu].register", i,
+						j);
 			if (!json_is_string(bm))
 				return err_set("cpuid_modifiers[%zu].modifiers[%zu].bitmap: expected a "
 					       "string like \"0bxx10\"", i, j);
@@ -339,7 +340,8 @@ int cpu_custom_apply_table(const struct cpu_custom_model *c, struct cpuid_table 
 			continue;
 		e = cpuid_get_or_add(t, m->leaf, m->subleaf, m->indexed);
 		if (!e)
-			return err_set("CPUID table full applying a modifier of leaf 0x%x", m->leaf);
+			return err_set("CPUID table full applying a modifier of leaf 0x%x",
+				       m->leaf);
 		r = cpuid_reg_ptr(e, m->reg);
 		*r = (*r & ~m->clear) | m->set;
 	}

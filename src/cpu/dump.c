@@ -28,7 +28,8 @@ static int parse_u32(const json_t *v, const char *where, uint32_t *out)
 		json_int_t i = json_integer_value(v);
 
 		if (i < 0 || i > UINT32_MAX)
-			return err_set("%s: %" JSON_INTEGER_FORMAT " is not a 32-bit value", where, i);
+			return err_set("%s: %" JSON_INTEGER_FORMAT " is not a 32-bit value", where,
+				       i);
 		*out = (uint32_t)i;
 		return 0;
 	}

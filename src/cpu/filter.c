@@ -78,7 +78,8 @@ int cpu_enforce(const struct cpu_featureset *missing)
 			n++;
 			cpu_bit_describe(w, b, desc, sizeof(desc));
 			if (len + strlen(desc) + 4 < sizeof(list))
-				len += (size_t)snprintf(list + len, sizeof(list) - len, "\n  %s", desc);
+				len += (size_t)snprintf(list + len, sizeof(list) - len, "\n  %s",
+							desc);
 		}
 	}
 	if (!n)

@@ -173,7 +173,10 @@ static void amd_leaves(struct cpuid_table *t, const struct cpu_topology *topo, u
 	}
 	e = cpuid_find(t, 0x8000001e, 0);
 	if (e) {
-		/* CPUID.8000001EH: EAX extended APIC id; EBX[15:8] threads/core - 1, [7:0] core id */
+		/*
+		 * CPUID.8000001EH: EAX extended APIC id; EBX[15:8] threads per core - 1,
+		 * EBX[7:0] core id
+		 */
 		e->eax = apic;
 		e->ebx = ((topo->threads - 1) << 8) | ((index / topo->threads) % topo->cores);
 		/* ECX[10:8] nodes per package - 1 (one), [7:0] node id = the socket */
