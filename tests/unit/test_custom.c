@@ -163,7 +163,8 @@ static void test_bad_files(void **state)
 	if (!strstr(err_msg(), want))
 		fail_msg("\"%s\" lacks line 3 (\"%s\")", err_msg(), want);
 	unlink(path);
-	expect_bad("{\"base\": \"Skylake-Server\", \"features\": {\"-\": [\"avx2\", \"avx512fx\"]}}",
+	expect_bad("{\"base\": \"Skylake-Server\", "
+		   "\"features\": {\"-\": [\"avx2\", \"avx512fx\"]}}",
 		   "features.-[1]: unknown CPU feature 'avx512fx' (did you mean: avx512f");
 	expect_bad("{\"base\": \"Skylake-Server\", \"features\": {\"+\": \"avx2\"}}",
 		   "features.+: expected an array");

@@ -107,14 +107,16 @@ static void expect_bad(const char *text, const char *needle)
 }
 
 #define HEAD "{\"format\": \"skyvm-cpuid-dump\", \"version\": 1, \"entries\": ["
-#define E0 "{\"leaf\": \"0x0\", \"eax\": \"0xd\", \"ebx\": \"0x0\", \"ecx\": \"0x0\", \"edx\": \"0x0\"}"
+#define E0 "{\"leaf\": \"0x0\", \"eax\": \"0xd\", \"ebx\": \"0x0\", \"ecx\": \"0x0\", " \
+	   "\"edx\": \"0x0\"}"
 
 static void test_bad_dumps(void **state)
 {
 	char want[96];
 
 	(void)state;
-	write_file("{\n  \"format\": \"skyvm-cpuid-dump\",\n  \"version\": 1\n  \"entries\": []\n}\n");
+	write_file("{\n  \"format\": \"skyvm-cpuid-dump\",\n  \"version\": 1\n"
+		   "  \"entries\": []\n}\n");
 	assert_int_equal(cpuid_dump_load(path, &a, &meta), -1);
 	snprintf(want, sizeof(want), "%s:4:", path);
 	if (!strstr(err_msg(), want))
@@ -125,18 +127,21 @@ static void test_bad_dumps(void **state)
 	expect_bad("{\"format\": \"skyvm-cpuid-dump\", \"version\": 2, \"entries\": [" E0 "]}",
 		   "version: 2 is not supported");
 	expect_bad(HEAD "]}", "entries: empty");
-	expect_bad(HEAD E0 ", " E0 ", " E0 ", {\"leaf\": \"0x1\", \"eax\": \"0x1\", \"ebx\": \"0\", "
+	expect_bad(HEAD E0 ", " E0 ", " E0 ", {\"leaf\": \"0x1\", \"eax\": \"0x1\", "
+		   "\"ebx\": \"0\", "
 		   "\"ecx\": \"0\", \"edx\": \"0\"}, {\"leaf\": \"0x2\", \"eax\": \"0xzz\", "
 		   "\"ebx\": \"0\", \"ecx\": \"0\", \"edx\": \"0\"}]}",
 		   "appears twice");
-	expect_bad(HEAD E0 ", {\"leaf\": \"0x2\", \"eax\": \"0x1\", \"ebx\": \"0\", \"ecx\": \"0\", "
+	expect_bad(HEAD E0 ", {\"leaf\": \"0x2\", \"eax\": \"0x1\", \"ebx\": \"0\", "
+		   "\"ecx\": \"0\", "
 		   "\"edx\": \"0\"}, {\"leaf\": \"0x3\", \"eax\": \"0x1\", \"ebx\": \"0\", "
 		   "\"ecx\": \"0\", \"edx\": \"0\"}, {\"leaf\": \"0x4\", \"eax\": \"0xzz\", "
 		   "\"ebx\": \"0\", \"ecx\": \"0\", \"edx\": \"0\"}]}",
 		   "entries[3].eax: '0xzz' is not a number");
 	expect_bad(HEAD "{\"leaf\": \"0x0\", \"eax\": \"0x1\", \"ebx\": \"0\", \"ecx\": \"0\"}]}",
 		   "entries[0].edx: missing");
-	expect_bad(HEAD "{\"leaf\": \"0x0\", \"eax\": \"0x100000000\", \"ebx\": \"0\", \"ecx\": \"0\", "
+	expect_bad(HEAD "{\"leaf\": \"0x0\", \"eax\": \"0x100000000\", \"ebx\": \"0\", "
+		   "\"ecx\": \"0\", "
 		   "\"edx\": \"0\"}]}",
 		   "does not fit in 32 bits");
 	expect_bad(HEAD "{\"leaf\": \"0x0\", \"indexed\": \"yes\", \"eax\": \"0\", \"ebx\": \"0\", "
