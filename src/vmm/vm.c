@@ -24,6 +24,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -168,6 +169,25 @@ static int setup_irqchip(struct vm *vm)
 	return 0;
 }
 
+/*
+ * CPUID.(EAX=0DH,ECX=0):EAX[18] XTILEDATA: KVM refuses a CPUID table with
+ * AMX tile data unless the process asked for the (large) guest xstate
+ * permission first.
+ */
+#define ARCH_REQ_XCOMP_GUEST_PERM 0x1025
+#define XFEATURE_XTILEDATA 18
+
+static int request_amx_permission(struct vm *vm)
+{
+	if (!(cpuid_value(&vm->cpu.table, 0xd, 0, CPUID_EAX) & (1u << XFEATURE_XTILEDATA)))
+		return 0;
+	if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_GUEST_PERM, XFEATURE_XTILEDATA) < 0)
+		return err_errno("--cpu %s enables AMX, but the kernel refused the guest "
+				 "permission for AMX state (ARCH_REQ_XCOMP_GUEST_PERM)",
+				 vm->cfg->cpu_spec);
+	return 0;
+}
+
 static int setup_cpu_model(struct vm *vm)
 {
 	struct cpuid_table *supported = calloc(1, sizeof(*supported));
@@ -183,7 +203,7 @@ static int setup_cpu_model(struct vm *vm)
 	free(supported);
 	if (r < 0)
 		return err_wrap("--cpu %s", vm->cfg->cpu_spec);
-	return 0;
+	return request_amx_permission(vm);
 }
 
 static int load_image(struct vm *vm, unsigned *apic_ids)
