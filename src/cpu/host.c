@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "kvm/kvm.h"
 #include "util/err.h"
 
 /* Most hosts report 40-100 entries; start there and double on E2BIG. */
@@ -54,18 +55,13 @@ int cpu_host_supported_fd(int kvm_fd, struct cpuid_table *out)
 
 int cpu_host_supported(struct cpuid_table *out)
 {
-	int fd, rc, version;
+	struct kvm kvm;
+	int rc;
 
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return err_errno("open /dev/kvm (is KVM available and are you in group kvm?)");
-	version = ioctl(fd, KVM_GET_API_VERSION, 0);
-	if (version != KVM_API_VERSION) {
-		close(fd);
-		return err_set("/dev/kvm: KVM API version %d, skyvm needs %d", version,
-			       KVM_API_VERSION);
-	}
-	rc = cpu_host_supported_fd(fd, out);
-	close(fd);
+	/* The same device, checks and messages as `skyvm run` (kvm/kvm.c). */
+	if (kvm_open(&kvm, kvm_device_path()) < 0)
+		return -1;
+	rc = cpu_host_supported_fd(kvm.fd, out);
+	kvm_close(&kvm);
 	return rc;
 }

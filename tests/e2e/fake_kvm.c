@@ -105,6 +105,8 @@ int ioctl(int fd, unsigned long request, ...)
 		return KVM_API_VERSION;
 	case KVM_CHECK_EXTENSION:
 		return 1;
+	case KVM_GET_VCPU_MMAP_SIZE:
+		return 3 * 4096; /* kvm_run plus the pio and coalesced pages */
 	case KVM_GET_SUPPORTED_CPUID:
 		return supported_cpuid(arg);
 	}
