@@ -299,10 +299,12 @@ static void judge_wallclock(struct verify_pv_result *p, const struct probe_wallc
 		note(bad, sizeof(bad), "nsec >= 1e9");
 	if (!bad[0] && w->status == PROBE_ST_BAD)
 		note(bad, sizeof(bad), "the guest judged the wall clock bad");
-	pv_set(p, bad[0] ? VERIFY_PV_FAILED : VERIFY_PV_OK, "%s%s%u.%09u s at boot, version %u",
-	       bad, bad[0] ? " (" : "", w->sec, w->nsec, w->version);
 	if (bad[0])
-		note(p->detail, sizeof(p->detail), ")");
+		pv_set(p, VERIFY_PV_FAILED, "%s (%u.%09u s at boot, version %u)", bad, w->sec,
+		       w->nsec, w->version);
+	else
+		pv_set(p, VERIFY_PV_OK, "%u.%09u s at boot, version %u", w->sec, w->nsec,
+		       w->version);
 }
 
 static void judge_steal(struct verify_pv_result *p, struct verify_vcpu *v,

@@ -563,6 +563,27 @@ static void test_pv_statuses(void **state)
 	assert_string_equal(verify_pv_check_name(VERIFY_PV_STEAL), "steal_time");
 }
 
+static void edit_wallclock_odd(struct probe_report *r)
+{
+	r->wallclock.version = 7;
+}
+
+static void test_wallclock(void **state)
+{
+	(void)state;
+	pv_case(edit_none, "Skylake-Server");
+	assert_int_equal(vr.vcpu[0].pv[VERIFY_PV_WALLCLOCK].status, VERIFY_PV_OK);
+	assert_string_equal(vr.vcpu[0].pv[VERIFY_PV_WALLCLOCK].detail,
+			    "1790000000.000000005 s at boot, version 2");
+	verify_result_free(&vr);
+
+	pv_case(edit_wallclock_odd, "Skylake-Server");
+	assert_int_equal(vr.vcpu[0].pv[VERIFY_PV_WALLCLOCK].status, VERIFY_PV_FAILED);
+	assert_string_equal(vr.vcpu[0].pv[VERIFY_PV_WALLCLOCK].detail,
+			    "version odd (1790000000.000000005 s at boot, version 7)");
+	assert_false(vr.pv_ok);
+}
+
 static void edit_steal_backwards(struct probe_report *r)
 {
 	r->steal.start_ns = 5000;
@@ -734,6 +755,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_kvmclock_checks, teardown),
 		cmocka_unit_test_teardown(test_kvmclock_stable_flag_follows_the_model, teardown),
 		cmocka_unit_test_teardown(test_pv_statuses, teardown),
+		cmocka_unit_test_teardown(test_wallclock, teardown),
 		cmocka_unit_test_teardown(test_steal_time, teardown),
 		cmocka_unit_test_teardown(test_enforcement_of_hidden_pv_features, teardown),
 		cmocka_unit_test_teardown(test_incomplete_stream_or_guest_exception_is_not_ok,
