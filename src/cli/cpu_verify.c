@@ -125,7 +125,8 @@ static void print_text(const char *spec, const struct verify_result *vr,
 	       vr->nvcpus == 1 ? "" : "s", run->seconds);
 	printf("ignored, dynamic by definition:");
 	for (size_t i = 0; i < verify_ignored_count; i++)
-		printf("%s %s", i ? "," : "", verify_ignored[i].name);
+		printf("%s %s (leaf 0x%x)", i ? "," : "", verify_ignored[i].name,
+		       verify_ignored[i].leaf);
 	printf("\n");
 	for (unsigned i = 0; i < vr->nvcpus; i++) {
 		const struct verify_vcpu *v = &vr->vcpu[i];
