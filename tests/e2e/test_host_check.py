@@ -3,12 +3,15 @@
 Without /dev/kvm (this machine): the command line, the clear error, and the schema against
 the documented example in docs/verify.md.  With KVM: the document is schema-valid, and its
 derived fields follow from what was measured (the rules in docs/verify.md), whatever the
-host; on a PVM host the measurements must show what a restricted host does.
+host; on a PVM host the measurements must show what a restricted host does.  The hostcheck
+guest itself also runs here under QEMU TCG, a CPU that executes every instruction.
 """
 import copy
 import json
 import os
 import re
+import shutil
+import subprocess
 
 import jsonschema
 import pytest
@@ -163,3 +166,59 @@ def test_a_pvm_host_shows_what_a_restricted_host_does(kvm):
     assert not doc["guest_syscalls_work"]
     assert doc["forced_cpuid_bits"]
     assert "-kvm-pv-unhalt" in doc["cpu_model_options"].split(",")
+
+
+# ---- the hostcheck guest under QEMU TCG: a reference CPU that executes everything
+
+QEMU = shutil.which("qemu-system-x86_64")
+GUEST = os.path.join(ROOT, "build", "guest", "hostcheck.elf")
+
+
+def protocol():
+    """The status constants, read from the header the guest and host-check share."""
+    with open(os.path.join(ROOT, "src", "guest", "hostcheck", "protocol.h")) as f:
+        return {m.group(1): int(m.group(2), 16)
+                for m in re.finditer(r"#define HOSTCHECK_(\w+) (0x[0-9a-f]+)", f.read())}
+
+
+def tcg_status(insn, cpu="max"):
+    if QEMU is None:
+        pytest.skip("qemu-system-x86_64 not installed")
+    assert os.path.exists(GUEST), f"{GUEST} not built (make builds it)"
+    p = subprocess.run([QEMU, "-accel", "tcg", "-M", "microvm", "-m", "64", "-cpu", cpu,
+                        "-nographic", "-no-reboot", "-kernel", GUEST, "-append", f"insn={insn}",
+                        "-device", "isa-debug-exit,iobase=0x501,iosize=1"],
+                       capture_output=True, text=True, errors="replace", timeout=60)
+    assert p.returncode & 1, f"QEMU did not exit through isa-debug-exit: {p.returncode}"
+    return p.returncode >> 1   # isa-debug-exit: (status << 1) | 1
+
+
+@pytest.mark.parametrize("insn", INSTRUCTIONS)
+def test_tcg_executes_every_instruction(insn):
+    st = protocol()
+    ud = st["EXCEPTION"] + 6
+    status = tcg_status(insn)
+    if insn == "ud1":
+        assert status == ud           # its definition
+    elif insn == "vmcall":
+        assert status == ud           # no VMX under TCG: #UD, as on a CPU without a hypervisor
+    elif insn == "rdpid":
+        assert status in (st["OK"], ud)   # QEMU 7.2's TCG does not implement rdpid
+    else:
+        assert status == st["OK"], hex(status)
+
+
+def test_tcg_system_call_reaches_cpl0():
+    assert tcg_status("syscall") == protocol()["SYSCALL_OK"]
+    assert tcg_status("syscall", cpu="qemu64") == protocol()["SYSCALL_OK"]
+
+
+def test_tcg_without_smap_stac_is_not_executed_and_popcnt_faults():
+    st = protocol()
+    assert tcg_status("stac", cpu="qemu64") == st["NOT_OFFERED"]
+    assert tcg_status("xsave", cpu="qemu64") == st["NOT_OFFERED"]
+    assert tcg_status("popcnt", cpu="qemu64,-popcnt") == st["EXCEPTION"] + 6
+
+
+def test_tcg_unknown_instruction():
+    assert tcg_status("frobnicate") == protocol()["UNKNOWN"]
