@@ -28,13 +28,13 @@
 #include "kvm/kvm.h"
 #include "util/err.h"
 #include "verify/guest_run.h"
+#include "verify/host_needs.h"
 #include "verify/verify.h"
 
 #define PROBE_TIMEOUT_S 120.0
 #define INSN_TIMEOUT_S 20.0
 #define HANG_TIMEOUT_S 3.0 /* vmcall never returns on a PVM host: keep the wait short */
 #define SYSCALL_TIMEOUT_S 20.0
-#define TRAP_UD 6
 #define MAX_FORCED 256
 #define LIST_MAX 2048
 
@@ -63,50 +63,6 @@ static const char host_check_help[] =
 
 /* ---- what is checked */
 
-enum insn_expect { EXPECT_COMPLETION, EXPECT_UD };
-
-/*
- * Each instruction with the feature that gates it: `feature` is skyvm's
- * name (a model option), `linux_name` the name Linux's clearcpuid= takes;
- * `noxsave` stands for the whole xsave family.
- */
-struct insn_check {
-	const char *name;
-	const char *feature;
-	const char *linux_name;
-	bool noxsave;
-	enum insn_expect expect;
-	double timeout_s;
-};
-
-static const struct insn_check insn_checks[] = {
-	{ "cmpxchg16b", "cx16", "cx16", false, EXPECT_COMPLETION, INSN_TIMEOUT_S },
-	{ "xsave", "xsave", NULL, true, EXPECT_COMPLETION, INSN_TIMEOUT_S },
-	{ "xrstor", "xsave", NULL, true, EXPECT_COMPLETION, INSN_TIMEOUT_S },
-	{ "xgetbv", "xsave", NULL, true, EXPECT_COMPLETION, INSN_TIMEOUT_S },
-	{ "rdtscp", "rdtscp", "rdtscp", false, EXPECT_COMPLETION, INSN_TIMEOUT_S },
-	{ "popcnt", "popcnt", "popcnt", false, EXPECT_COMPLETION, INSN_TIMEOUT_S },
-	{ "int3", NULL, NULL, false, EXPECT_COMPLETION, INSN_TIMEOUT_S },
-	{ "fwait", NULL, NULL, false, EXPECT_COMPLETION, INSN_TIMEOUT_S },
-	{ "stac", "smap", "smap", false, EXPECT_COMPLETION, INSN_TIMEOUT_S },
-	{ "clac", "smap", "smap", false, EXPECT_COMPLETION, INSN_TIMEOUT_S },
-	{ "ud1", NULL, NULL, false, EXPECT_UD, INSN_TIMEOUT_S },
-	{ "fldz", NULL, NULL, false, EXPECT_COMPLETION, INSN_TIMEOUT_S },
-	{ "ldmxcsr", NULL, NULL, false, EXPECT_COMPLETION, INSN_TIMEOUT_S },
-	{ "pclmulqdq", "pclmulqdq", "pclmulqdq", false, EXPECT_COMPLETION, INSN_TIMEOUT_S },
-	{ "aesenc", "aes", "aes", false, EXPECT_COMPLETION, INSN_TIMEOUT_S },
-	{ "movbe", "movbe", "movbe", false, EXPECT_COMPLETION, INSN_TIMEOUT_S },
-	{ "crc32", "sse4.2", "sse4_2", false, EXPECT_COMPLETION, INSN_TIMEOUT_S },
-	{ "rdpid", "rdpid", "rdpid", false, EXPECT_COMPLETION, INSN_TIMEOUT_S },
-	{ "vmcall", NULL, NULL, false, EXPECT_COMPLETION, HANG_TIMEOUT_S },
-};
-
-#define NINSNS (sizeof(insn_checks) / sizeof(insn_checks[0]))
-
-static const char *const guest_insns[] = { HOSTCHECK_INSNS };
-_Static_assert(sizeof(guest_insns) / sizeof(guest_insns[0]) == NINSNS,
-	       "every instruction the hostcheck guest knows is checked");
-
 /* The feature words whose bits (a) hides, and the bits it keeps. */
 static const enum feature_word hideable_words[] = {
 	FW_1_EDX, FW_1_ECX, FW_7_0_EBX, FW_7_0_ECX, FW_7_0_EDX,
@@ -117,17 +73,6 @@ static const enum feature_word hideable_words[] = {
 static const char *const kept_features[] = {
 	"fpu", "tsc", "msr", "pae", "cx8", "apic", "pge", "cmov", "pat", "pse",
 	"fxsr", "mmx", "sse", "sse2", "hypervisor",
-};
-
-enum insn_status {
-	INSN_OK,
-	INSN_COMPLETED_BY_SKYVM,
-	INSN_KVM_INTERNAL_ERROR,
-	INSN_UD,
-	INSN_EXCEPTION,
-	INSN_HANG,
-	INSN_NOT_OFFERED,
-	INSN_ERROR,
 };
 
 struct insn_result {
@@ -157,29 +102,12 @@ struct host_report {
 	json_t *cleared;               /* features the host hides although the model sets them */
 	struct cpuid_table host_table; /* the `host` model's vCPU 0 table */
 	/* (b) */
-	struct insn_result insn[NINSNS];
+	struct insn_result insn[HOST_INSN_COUNT];
 	/* (c) */
 	bool syscalls_work;
 	char syscall_detail[1024];
-	/* derived */
-	char kernel_cmdline[LIST_MAX];
-	char model_options[LIST_MAX];
-	char unfixable[LIST_MAX];
+	struct host_needs needs; /* derived */
 };
-
-static void list_add(char *list, size_t size, const char *sep, const char *item)
-{
-	size_t len = strlen(list);
-
-	/* each item once */
-	for (const char *p = list; (p = strstr(p, item)); p += strlen(item)) {
-		const char *end = p + strlen(item);
-
-		if ((p == list || p[-1] == sep[0]) && (*end == '\0' || *end == sep[0]))
-			return;
-	}
-	snprintf(list + len, size - len, "%s%s", len ? sep : "", item);
-}
 
 static bool is_forced(const struct host_report *h, const struct cpu_feature *f)
 {
@@ -223,7 +151,7 @@ static int build_hide_spec(struct host_report *h, const struct cpu_result *host)
 		    cpu_feature_find(f->name) != f)
 			continue;
 		len += (size_t)snprintf(h->hide_spec + len, cap - len, ",-%s", f->name);
-		list_add(h->hidden, sizeof(h->hidden), ",", f->name);
+		host_list_add(h->hidden, sizeof(h->hidden), ",", f->name);
 	}
 	return 0;
 }
@@ -298,23 +226,6 @@ out:
 
 /* ---- (b) instructions */
 
-static const char *const vector_names[32] = {
-	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#CSO", "#TS",
-	"#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
-	"#22", "#23", "#24", "#25", "#26", "#27", "#HV", "#VC", "#SX", "#31",
-};
-
-static const char *const status_names[] = {
-	[INSN_OK] = "ok",
-	[INSN_COMPLETED_BY_SKYVM] = "completed-by-skyvm",
-	[INSN_KVM_INTERNAL_ERROR] = "kvm-internal-error",
-	[INSN_UD] = "#UD",
-	[INSN_EXCEPTION] = "exception",
-	[INSN_HANG] = "hang",
-	[INSN_NOT_OFFERED] = "not-offered",
-	[INSN_ERROR] = "error",
-};
-
 /* Does the guest see the feature gating `c` (the `host` table, or forced)? */
 static bool feature_offered(const struct host_report *h, const struct insn_check *c)
 {
@@ -335,7 +246,6 @@ static bool feature_offered(const struct host_report *h, const struct insn_check
 static void classify(struct insn_result *res, const struct insn_check *c,
 		     const struct guest_run_result *run)
 {
-	int code = run->exit_code;
 	bool emulated = false;
 
 	for (int k = 0; k < EMU_KIND_COUNT; k++) {
@@ -346,33 +256,16 @@ static void classify(struct insn_result *res, const struct insn_check *c,
 		emulated = true;
 		snprintf(one, sizeof(one), "%s x%lu", emulate_kind_name((enum emulate_kind)k),
 			 run->emulated[k]);
-		list_add(res->emulated, sizeof(res->emulated), ",", one);
+		host_list_add(res->emulated, sizeof(res->emulated), ",", one);
 	}
-	if (code == HOSTCHECK_OK)
-		res->status = emulated ? INSN_COMPLETED_BY_SKYVM : INSN_OK;
-	else if (code == HOSTCHECK_NOT_OFFERED)
-		res->status = INSN_NOT_OFFERED;
-	else if (code == HOSTCHECK_EXCEPTION + TRAP_UD)
-		res->status = c->expect == EXPECT_UD ? INSN_OK : INSN_UD;
-	else if (HOSTCHECK_IS_EXCEPTION(code))
-		res->status = INSN_EXCEPTION;
-	else if (code == EXIT_GUEST_INTERNAL)
-		res->status = INSN_KVM_INTERNAL_ERROR;
-	else if (code == EXIT_TIMEOUT)
-		res->status = INSN_HANG;
-	else
-		res->status = INSN_ERROR;
-	if (res->status == INSN_EXCEPTION)
-		snprintf(res->status_name, sizeof(res->status_name), "%s",
-			 vector_names[(code - HOSTCHECK_EXCEPTION) & 31]);
-	else
-		snprintf(res->status_name, sizeof(res->status_name), "%s",
-			 status_names[res->status]);
+	res->status = host_insn_classify(c, run->exit_code, emulated);
+	host_insn_status_text(res->status, run->exit_code, res->status_name,
+			      sizeof(res->status_name));
 }
 
 static int check_instruction(struct host_report *h, size_t i)
 {
-	const struct insn_check *c = &insn_checks[i];
+	const struct insn_check *c = &host_insn_checks[i];
 	struct insn_result *res = &h->insn[i];
 	char cmdline[64];
 	struct guest_run_config cfg = {
@@ -380,7 +273,7 @@ static int check_instruction(struct host_report *h, size_t i)
 		.cpu_spec = "host",
 		.cmdline = cmdline,
 		.ncpus = 1,
-		.timeout_s = c->timeout_s,
+		.timeout_s = c->may_hang ? HANG_TIMEOUT_S : INSN_TIMEOUT_S,
 		.console = "none",
 	};
 	struct guest_run_result run;
@@ -402,8 +295,7 @@ static int check_instruction(struct host_report *h, size_t i)
 	 * CPUID offers it, and from one skyvm completes (each use is an exit to
 	 * userspace).  #UD where CPUID does not offer the instruction is right.
 	 */
-	res->needs_action = res->status != INSN_OK && res->status != INSN_NOT_OFFERED &&
-			    !(res->status == INSN_UD && !res->offered);
+	res->needs_action = host_insn_needs_action(res->status, res->offered);
 	guest_run_free(&run);
 	return 0;
 }
@@ -438,7 +330,7 @@ static int check_syscalls(struct host_report *h)
 	else if (HOSTCHECK_IS_EXCEPTION(code))
 		snprintf(h->syscall_detail, sizeof(h->syscall_detail),
 			 "exception %s before the handler ran",
-			 vector_names[(code - HOSTCHECK_EXCEPTION) & 31]);
+			 host_vector_name((unsigned)(code - HOSTCHECK_EXCEPTION)));
 	else
 		snprintf(h->syscall_detail, sizeof(h->syscall_detail), "%.*s (exit %d)",
 			 (int)strcspn(run.reason, "\n"), run.reason, code);
@@ -450,51 +342,14 @@ static int check_syscalls(struct host_report *h)
 
 static void derive(struct host_report *h)
 {
-	char clear[LIST_MAX] = "";
-	bool noxsave = false;
+	enum insn_status status[HOST_INSN_COUNT];
+	bool needs_action[HOST_INSN_COUNT];
 
-	for (size_t i = 0; i < NINSNS; i++) {
-		const struct insn_check *c = &insn_checks[i];
-		const struct cpu_feature *f = c->feature ? cpu_feature_find(c->feature) : NULL;
-
-		if (!h->insn[i].needs_action)
-			continue;
-		if (c->noxsave)
-			noxsave = true;
-		else if (c->linux_name)
-			list_add(clear, sizeof(clear), ",", c->linux_name);
-		/* A bit the host lets one hide is best hidden at the source too. */
-		if (f && !is_forced(h, f)) {
-			char opt[64];
-
-			snprintf(opt, sizeof(opt), "-%s", f->name);
-			list_add(h->model_options, sizeof(h->model_options), ",", opt);
-		}
-		if (!c->feature && h->insn[i].status != INSN_COMPLETED_BY_SKYVM &&
-		    strcmp(c->name, "vmcall"))
-			list_add(h->unfixable, sizeof(h->unfixable), ",", c->name);
+	for (size_t i = 0; i < host_insn_count; i++) {
+		status[i] = h->insn[i].status;
+		needs_action[i] = h->insn[i].needs_action;
 	}
-	/* vmcall does not return: hide every PV feature whose guest code issues it. */
-	for (size_t i = 0; i < NINSNS; i++) {
-		if (strcmp(insn_checks[i].name, "vmcall") || h->insn[i].status == INSN_OK)
-			continue;
-		for (size_t k = 0; k < cpu_features_count; k++) {
-			char opt[64];
-
-			if (!(cpu_features[k].flags & FEAT_NEEDS_HYPERCALL))
-				continue;
-			snprintf(opt, sizeof(opt), "-%s", cpu_features[k].name);
-			list_add(h->model_options, sizeof(h->model_options), ",", opt);
-		}
-	}
-	if (noxsave)
-		list_add(h->kernel_cmdline, sizeof(h->kernel_cmdline), " ", "noxsave");
-	if (clear[0]) {
-		char opt[LIST_MAX + 16];
-
-		snprintf(opt, sizeof(opt), "clearcpuid=%s", clear);
-		list_add(h->kernel_cmdline, sizeof(h->kernel_cmdline), " ", opt);
-	}
+	host_needs_derive(status, needs_action, h->forced, h->nforced, &h->needs);
 }
 
 /* ---- output */
@@ -519,9 +374,9 @@ static int print_json(struct host_report *h)
 
 	for (size_t i = 0; i < h->nforced; i++)
 		json_array_append_new(forced, json_string(h->forced[i]->name));
-	for (size_t i = 0; i < NINSNS; i++) {
+	for (size_t i = 0; i < host_insn_count; i++) {
 		const struct insn_result *r = &h->insn[i];
-		const struct insn_check *c = &insn_checks[i];
+		const struct insn_check *c = &host_insn_checks[i];
 
 		json_object_set_new(insns, c->name, json_string(r->status_name));
 		json_object_set_new(details, c->name,
@@ -547,9 +402,9 @@ static int print_json(struct host_report *h)
 			h->forced_error[0] ? json_string(h->forced_error) : json_null(),
 			"instructions", insns, "instruction_details", details,
 			"guest_syscalls_work", h->syscalls_work, "syscall_detail",
-			h->syscall_detail, "kernel_cmdline", h->kernel_cmdline,
-			"cpu_model_options", h->model_options, "unfixable",
-			csv_array(h->unfixable));
+			h->syscall_detail, "kernel_cmdline", h->needs.kernel_cmdline,
+			"cpu_model_options", h->needs.model_options, "unfixable",
+			csv_array(h->needs.unfixable));
 	if (!doc)
 		return cli_error("cannot build the JSON document");
 	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -580,20 +435,20 @@ static void print_text(const struct host_report *h)
 	json_array_foreach(h->cleared, i, v)
 		printf("  %s\n", json_string_value(v));
 	printf("\nInstructions in guest kernel mode (CPL0):\n");
-	for (i = 0; i < NINSNS; i++) {
+	for (i = 0; i < host_insn_count; i++) {
 		const struct insn_result *r = &h->insn[i];
 
-		printf("  %-11s %-19s%s%s%s\n", insn_checks[i].name, r->status_name,
+		printf("  %-11s %-19s%s%s%s\n", host_insn_checks[i].name, r->status_name,
 		       r->emulated[0] ? " " : "", r->emulated,
 		       r->needs_action ? "  <- avoid" : "");
 	}
 	printf("\nGuest system calls: %s (%s)\n", h->syscalls_work ? "work" : "DO NOT WORK",
 	       h->syscall_detail);
 	printf("\nWhat a Linux guest needs here:\n");
-	printf("  kernel command line: %s\n", h->kernel_cmdline[0] ? h->kernel_cmdline : "(nothing)");
-	printf("  CPU model options:   %s\n", h->model_options[0] ? h->model_options : "(none)");
-	if (h->unfixable[0])
-		printf("  no option avoids:    %s (the guest must not use them)\n", h->unfixable);
+	printf("  kernel command line: %s\n", h->needs.kernel_cmdline[0] ? h->needs.kernel_cmdline : "(nothing)");
+	printf("  CPU model options:   %s\n", h->needs.model_options[0] ? h->needs.model_options : "(none)");
+	if (h->needs.unfixable[0])
+		printf("  no option avoids:    %s (the guest must not use them)\n", h->needs.unfixable);
 }
 
 static int cmd_host_check(int argc, char **argv)
@@ -641,7 +496,7 @@ static int cmd_host_check(int argc, char **argv)
 		cli_error("%s", err_msg());
 		goto out;
 	}
-	for (size_t i = 0; i < NINSNS; i++)
+	for (size_t i = 0; i < host_insn_count; i++)
 		if (check_instruction(h, i) < 0) {
 			cli_error("%s", err_msg());
 			goto out;
