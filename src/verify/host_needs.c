@@ -55,6 +55,7 @@ static const char *const status_names[] = {
 	[INSN_EXCEPTION] = "exception",
 	[INSN_HANG] = "hang",
 	[INSN_NOT_OFFERED] = "not-offered",
+	[INSN_CANNOT_ENABLE] = "cannot-enable",
 	[INSN_ERROR] = "error",
 };
 
@@ -69,6 +70,8 @@ enum insn_status host_insn_classify(const struct insn_check *c, int exit_code, b
 		return emulated ? INSN_COMPLETED_BY_SKYVM : INSN_OK;
 	if (exit_code == HOSTCHECK_NOT_OFFERED)
 		return INSN_NOT_OFFERED;
+	if (exit_code == HOSTCHECK_CANNOT_ENABLE)
+		return INSN_CANNOT_ENABLE;
 	if (exit_code == HOSTCHECK_EXCEPTION + TRAP_UD)
 		return c->expect == EXPECT_UD ? INSN_OK : INSN_UD;
 	if (HOSTCHECK_IS_EXCEPTION(exit_code))

@@ -63,6 +63,8 @@ static void test_classify(void **state)
 			 INSN_EXCEPTION);
 	assert_int_equal(host_insn_classify(popcnt, EXIT_GUEST_SHUTDOWN, false), INSN_ERROR);
 	assert_int_equal(host_insn_classify(popcnt, HOSTCHECK_UNKNOWN, false), INSN_ERROR);
+	assert_int_equal(host_insn_classify(check("xsave"), HOSTCHECK_CANNOT_ENABLE, false),
+			 INSN_CANNOT_ENABLE);
 	/* ud1 raises #UD by definition */
 	assert_int_equal(host_insn_classify(ud1, HOSTCHECK_EXCEPTION + 6, false), INSN_OK);
 	assert_int_equal(host_insn_classify(ud1, EXIT_GUEST_INTERNAL, false),
@@ -84,6 +86,7 @@ static void test_needs_action(void **state)
 	assert_true(host_insn_needs_action(INSN_COMPLETED_BY_SKYVM, true));
 	assert_true(host_insn_needs_action(INSN_KVM_INTERNAL_ERROR, true));
 	assert_true(host_insn_needs_action(INSN_HANG, true));
+	assert_true(host_insn_needs_action(INSN_CANNOT_ENABLE, true));
 	/* #UD is right when CPUID does not offer the instruction, wrong when it does */
 	assert_false(host_insn_needs_action(INSN_UD, false));
 	assert_true(host_insn_needs_action(INSN_UD, true));
@@ -200,6 +203,7 @@ static void test_only_the_xsave_family_failing(void **state)
 	(void)state;
 	all_ok();
 	measured("xgetbv", INSN_KVM_INTERNAL_ERROR);
+	measured("xsave", INSN_CANNOT_ENABLE);
 	host_needs_derive(statuses, needs, NULL, 0, &n);
 	assert_string_equal(n.kernel_cmdline, "noxsave");
 	assert_string_equal(n.model_options, "-xsave");

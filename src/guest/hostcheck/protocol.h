@@ -16,6 +16,7 @@
 #define HOSTCHECK_SYSCALL_OK 0x43   /* the SYSCALL handler ran at CPL0 */
 #define HOSTCHECK_SYSCALL_CPL3 0x44 /* the handler was reached, but still at CPL3 */
 #define HOSTCHECK_SETUP_FAILED 0x45 /* the check could not be set up (a guest bug) */
+#define HOSTCHECK_CANNOT_ENABLE 0x46 /* enabling what it needs (CR4, XCR0) faulted */
 #define HOSTCHECK_EXCEPTION 0x50    /* + vector (0-31): the instruction raised it */
 
 #define HOSTCHECK_IS_EXCEPTION(s) ((s) >= HOSTCHECK_EXCEPTION && (s) < HOSTCHECK_EXCEPTION + 32)
