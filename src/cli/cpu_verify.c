@@ -267,8 +267,9 @@ static int cmd_cpu_verify(int argc, char **argv)
 			return EXIT_OK;
 		case OPT_CPUS:
 			if (!cli_parse_uint(optarg, VERIFY_MAX_CPUS, &v) || v == 0)
-				return cli_usage_error("cpu verify", "--cpus '%s': expected 1 to %d",
-						       optarg, VERIFY_MAX_CPUS);
+				return cli_usage_error("cpu verify",
+						       "--cpus '%s': expected 1 to %d", optarg,
+						       VERIFY_MAX_CPUS);
 			cfg.ncpus = (unsigned)v;
 			break;
 		case OPT_SMP:
@@ -282,8 +283,9 @@ static int cmd_cpu_verify(int argc, char **argv)
 			break;
 		case OPT_STEAL_US:
 			if (!cli_parse_uint(optarg, VERIFY_MAX_STEAL_US, &v))
-				return cli_usage_error("cpu verify", "--steal-us '%s': expected 0 to "
-						       "%llu", optarg, VERIFY_MAX_STEAL_US);
+				return cli_usage_error("cpu verify",
+						       "--steal-us '%s': expected 0 to %llu",
+						       optarg, VERIFY_MAX_STEAL_US);
 			steal_us = v;
 			break;
 		case OPT_TIMEOUT:
@@ -296,7 +298,8 @@ static int cmd_cpu_verify(int argc, char **argv)
 			return cli_usage_error("cpu verify", "option '%s' needs a value",
 					       argv[optind - 1]);
 		default:
-			return cli_usage_error("cpu verify", "unknown option '%s'", argv[optind - 1]);
+			return cli_usage_error("cpu verify", "unknown option '%s'",
+					       argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)

@@ -193,7 +193,8 @@ static int check_forced_bits(struct host_report *h)
 	if (run.exit_code != EXIT_OK || !run.vcpu[0].report_complete) {
 		snprintf(h->forced_error, sizeof(h->forced_error),
 			 "the probe guest did not finish: %.*s (exit %d)%s%s",
-			 (int)strcspn(run.reason, "\n"), run.reason, run.exit_code, run.vcpu[0].decode_error[0] ? "; " : "",
+			 (int)strcspn(run.reason, "\n"), run.reason, run.exit_code,
+			 run.vcpu[0].decode_error[0] ? "; " : "",
 			 run.vcpu[0].decode_error);
 		guest_run_free(&run);
 		goto out;
@@ -377,15 +378,15 @@ static int print_json(struct host_report *h)
 	for (size_t i = 0; i < host_insn_count; i++) {
 		const struct insn_result *r = &h->insn[i];
 		const struct insn_check *c = &host_insn_checks[i];
+		json_t *feature = c->feature ? json_string(c->feature) : json_null();
 
 		json_object_set_new(insns, c->name, json_string(r->status_name));
 		json_object_set_new(details, c->name,
 				    json_pack("{s:s, s:i, s:s, s:f, s:o, s:o, s:b, s:b}", "status",
 					      r->status_name, "exit_code", r->exit_code, "reason",
 					      r->reason, "seconds", r->seconds, "emulated",
-					      csv_array(r->emulated), "feature",
-					      c->feature ? json_string(c->feature) : json_null(),
-					      "offered", r->offered, "needs_action", r->needs_action));
+					      csv_array(r->emulated), "feature", feature, "offered",
+					      r->offered, "needs_action", r->needs_action));
 	}
 	doc = json_pack("{s:{s:s, s:i, s:i, s:b, s:b, s:b, s:i}, s:o, s:o, s:o, s:{s:s, s:o, "
 			"s:b, s:o}, s:o, s:o, s:b, s:s, s:s, s:s, s:o}",
@@ -445,10 +446,13 @@ static void print_text(const struct host_report *h)
 	printf("\nGuest system calls: %s (%s)\n", h->syscalls_work ? "work" : "DO NOT WORK",
 	       h->syscall_detail);
 	printf("\nWhat a Linux guest needs here:\n");
-	printf("  kernel command line: %s\n", h->needs.kernel_cmdline[0] ? h->needs.kernel_cmdline : "(nothing)");
-	printf("  CPU model options:   %s\n", h->needs.model_options[0] ? h->needs.model_options : "(none)");
+	printf("  kernel command line: %s\n",
+	       h->needs.kernel_cmdline[0] ? h->needs.kernel_cmdline : "(nothing)");
+	printf("  CPU model options:   %s\n",
+	       h->needs.model_options[0] ? h->needs.model_options : "(none)");
 	if (h->needs.unfixable[0])
-		printf("  no option avoids:    %s (the guest must not use them)\n", h->needs.unfixable);
+		printf("  no option avoids:    %s (the guest must not use them)\n",
+		       h->needs.unfixable);
 }
 
 static int cmd_host_check(int argc, char **argv)
@@ -474,7 +478,8 @@ static int cmd_host_check(int argc, char **argv)
 			json = true;
 			break;
 		default:
-			return cli_usage_error("host-check", "unknown option '%s'", argv[optind - 1]);
+			return cli_usage_error("host-check", "unknown option '%s'",
+					       argv[optind - 1]);
 		}
 	}
 	if (optind < argc)

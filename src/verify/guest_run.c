@@ -33,7 +33,8 @@ static void collect(const struct vm *vm, struct guest_run_result *out)
 		if (!g->report_complete && v->probe_len)
 			snprintf(g->decode_error, sizeof(g->decode_error), "%s", err_msg());
 		else if (!v->probe_len)
-			snprintf(g->decode_error, sizeof(g->decode_error), "the guest sent nothing");
+			snprintf(g->decode_error, sizeof(g->decode_error),
+				 "the guest sent nothing");
 	}
 	for (int k = 0; k < EMU_KIND_COUNT; k++)
 		out->emulated[k] = atomic_load(&vm->emulated.n[k]);

@@ -86,7 +86,8 @@ enum insn_status host_insn_classify(const struct insn_check *c, int exit_code, b
 void host_insn_status_text(enum insn_status s, int exit_code, char *buf, size_t size)
 {
 	if (s == INSN_EXCEPTION)
-		snprintf(buf, size, "%s", host_vector_name((unsigned)(exit_code - HOSTCHECK_EXCEPTION)));
+		snprintf(buf, size, "%s",
+			 host_vector_name((unsigned)(exit_code - HOSTCHECK_EXCEPTION)));
 	else
 		snprintf(buf, size, "%s", (unsigned)s <= INSN_ERROR ? status_names[s] : "error");
 }

@@ -44,7 +44,7 @@ enum insn_status {
 	INSN_EXCEPTION,
 	INSN_HANG,
 	INSN_NOT_OFFERED,
-	INSN_CANNOT_ENABLE, /* enabling what it needs faulted (CR4.OSXSAVE without xsave in KVM's table) */
+	INSN_CANNOT_ENABLE, /* enabling what it needs faulted (KVM refused CR4.OSXSAVE) */
 	INSN_ERROR,
 };
 

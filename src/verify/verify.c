@@ -20,7 +20,8 @@
  * is a difference, whatever the reason.
  */
 const struct verify_ignored_field verify_ignored[] = {
-	{ 0x1, 0, false, CPUID_ECX, 1u << 27, "osxsave", "mirrors CR4.OSXSAVE, which the guest sets" },
+	{ 0x1, 0, false, CPUID_ECX, 1u << 27, "osxsave",
+	  "mirrors CR4.OSXSAVE, which the guest sets" },
 	{ 0x7, 0, false, CPUID_ECX, 1u << 4, "ospke", "mirrors CR4.PKE, which the guest sets" },
 	{ 0x1, 0, false, CPUID_EBX, 0xff000000u, "initial APIC id",
 	  "per vCPU, filled by the topology" },
@@ -277,8 +278,9 @@ static void judge_kvmclock(struct verify_pv_result *p, const struct probe_kvmclo
 	if (!bad[0] && k->status == PROBE_ST_BAD)
 		note(bad, sizeof(bad), "the guest judged the pvclock data bad");
 	if (bad[0]) {
-		pv_set(p, VERIFY_PV_FAILED, "%s (version %u, mul %u, %" PRIu64 " -> %" PRIu64 " ns)",
-		       bad, k->version, k->mul, k->t0_ns, k->t1_ns);
+		pv_set(p, VERIFY_PV_FAILED,
+		       "%s (version %u, mul %u, %" PRIu64 " -> %" PRIu64 " ns)", bad, k->version,
+		       k->mul, k->t0_ns, k->t1_ns);
 		return;
 	}
 	pv_set(p, VERIFY_PV_OK, "version %u, mul %u, shift %d, %" PRIu64 " -> %" PRIu64 " ns, %s%s",
@@ -372,8 +374,9 @@ static void judge_enforcement(struct verify_pv_result *p, const struct probe_rep
 		note(accepted, sizeof(accepted), one);
 	}
 	if (accepted[0])
-		pv_set(p, VERIFY_PV_FAILED, "%s although the feature is hidden (%u of %zu raised #GP)",
-		       accepted, faulted, rep->nmsr);
+		pv_set(p, VERIFY_PV_FAILED,
+		       "%s although the feature is hidden (%u of %zu raised #GP)", accepted,
+		       faulted, rep->nmsr);
 	else
 		pv_set(p, VERIFY_PV_OK, "writing the MSRs of %zu hidden PV features raised #GP",
 		       rep->nmsr);
@@ -482,13 +485,17 @@ void verify_diff_describe(const struct verify_diff *d, char *buf, size_t size)
 	char what[80];
 
 	if (d->kind == VERIFY_DIFF_REGISTER) {
+		const char *note = "";
+
+		if (d->source == VERIFY_FROM_ZEROS)
+			note = " (the table has no such leaf: zeros)";
+		else if (d->source == VERIFY_FROM_MAX_BASIC)
+			note = " (the table has no such leaf: the highest basic leaf)";
+
 		register_label(d->leaf, d->subleaf, d->indexed, d->reg, what, sizeof(what));
-		snprintf(buf, size, "%s: guest sees 0x%08" PRIx32 ", the table gives 0x%08" PRIx32 "%s",
-			 what, d->seen, d->expected,
-			 d->source == VERIFY_FROM_TABLE ? ""
-			 : d->source == VERIFY_FROM_ZEROS ? " (the table has no such leaf: zeros)"
-							  : " (the table has no such leaf: the "
-							    "highest basic leaf)");
+		snprintf(buf, size,
+			 "%s: guest sees 0x%08" PRIx32 ", the table gives 0x%08" PRIx32 "%s", what,
+			 d->seen, d->expected, note);
 		return;
 	}
 	if (d->feature) {
@@ -501,11 +508,11 @@ void verify_diff_describe(const struct verify_diff *d, char *buf, size_t size)
 		snprintf(what, sizeof(what), "%s[bit %u]", reg, d->bit);
 	}
 	if (d->kind == VERIFY_DIFF_FORCED)
-		snprintf(buf, size, "guest sees %s although the model disables it (the host forces it)",
-			 what);
+		snprintf(buf, size,
+			 "guest sees %s although the model disables it (the host forces it)", what);
 	else
-		snprintf(buf, size, "guest lacks %s although the model enables it (the host clears it)",
-			 what);
+		snprintf(buf, size,
+			 "guest lacks %s although the model enables it (the host clears it)", what);
 }
 
 static const char *const pv_check_names[VERIFY_PV_COUNT] = {
@@ -587,12 +594,13 @@ static json_t *ignored_json(void)
 	for (size_t i = 0; i < verify_ignored_count; i++) {
 		const struct verify_ignored_field *f = &verify_ignored[i];
 
-		json_array_append_new(a, json_pack("{s:o, s:o, s:s, s:o, s:s, s:s}", "leaf",
-						   hex32(f->leaf, 8), "subleaf",
-						   f->any_subleaf ? json_string("any")
-								  : hex32(f->subleaf, 1),
-						   "register", cpuid_reg_name(f->reg), "mask",
-						   hex32(f->mask, 8), "name", f->name, "why", f->why));
+		json_t *sub = f->any_subleaf ? json_string("any") : hex32(f->subleaf, 1);
+
+		json_t *o = json_pack("{s:o, s:o, s:s, s:o, s:s, s:s}", "leaf", hex32(f->leaf, 8),
+				      "subleaf", sub, "register", cpuid_reg_name(f->reg), "mask",
+				      hex32(f->mask, 8), "name", f->name, "why", f->why);
+
+		json_array_append_new(a, o);
 	}
 	return a;
 }

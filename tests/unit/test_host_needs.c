@@ -57,7 +57,8 @@ static void test_classify(void **state)
 	assert_int_equal(host_insn_classify(popcnt, EXIT_GUEST_INTERNAL, false),
 			 INSN_KVM_INTERNAL_ERROR);
 	assert_int_equal(host_insn_classify(popcnt, EXIT_TIMEOUT, false), INSN_HANG);
-	assert_int_equal(host_insn_classify(popcnt, HOSTCHECK_NOT_OFFERED, false), INSN_NOT_OFFERED);
+	assert_int_equal(host_insn_classify(popcnt, HOSTCHECK_NOT_OFFERED, false),
+			 INSN_NOT_OFFERED);
 	assert_int_equal(host_insn_classify(popcnt, HOSTCHECK_EXCEPTION + 6, false), INSN_UD);
 	assert_int_equal(host_insn_classify(popcnt, HOSTCHECK_EXCEPTION + 13, false),
 			 INSN_EXCEPTION);

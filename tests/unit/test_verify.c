@@ -267,11 +267,11 @@ static void test_hidden_bit_is_named_with_its_direction(void **state)
 	assert_int_equal(vr.ndiffs, 1);
 	assert_int_equal(vr.diffs[0].kind, VERIFY_DIFF_HIDDEN);
 	assert_string_equal(vr.diffs[0].feature->name, "x2apic");
-	assert_string_equal(describe(0),
-			    "guest lacks x2apic although the model enables it (the host clears it)");
+	assert_string_equal(describe(0), "guest lacks x2apic although the model enables it "
+					 "(the host clears it)");
 }
 
-/* HOST-KVM.md's restricted host: a fixed set of leaf-1 bits comes through whatever the table says. */
+/* HOST-KVM.md's restricted host: a fixed set of leaf-1 bits comes through, whatever the table */
 static void test_every_forced_bit_is_named_and_nothing_else(void **state)
 {
 	static const char *const forced[] = { "sse3", "pclmulqdq", "ssse3", "fma", "sse4.1",
@@ -339,7 +339,8 @@ static void test_non_feature_register_is_reported_raw(void **state)
 	assert_int_equal(vr.ndiffs, 1);
 	assert_int_equal(vr.diffs[0].kind, VERIFY_DIFF_REGISTER);
 	assert_int_equal(vr.diffs[0].seen, 0x3);
-	snprintf(want, sizeof(want), "CPUID.0DH.0:EAX: guest sees 0x00000003, the table gives 0x%08x",
+	snprintf(want, sizeof(want),
+		 "CPUID.0DH.0:EAX: guest sees 0x00000003, the table gives 0x%08x",
 		 cpuid_value(&tables[0], 0xd, 0, CPUID_EAX));
 	assert_string_equal(describe(0), want);
 }
@@ -680,7 +681,8 @@ static json_t *field(json_t *o, const char *path)
 
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (char *k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
-		o = json_is_array(o) ? json_array_get(o, strtoul(k, NULL, 10)) : json_object_get(o, k);
+		o = json_is_array(o) ? json_array_get(o, strtoul(k, NULL, 10))
+				     : json_object_get(o, k);
 	return o;
 }
 
@@ -744,7 +746,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_non_dynamic_neighbours_are_not_ignored, teardown),
 		cmocka_unit_test_teardown(test_forced_bit_is_named_with_its_direction, teardown),
 		cmocka_unit_test_teardown(test_hidden_bit_is_named_with_its_direction, teardown),
-		cmocka_unit_test_teardown(test_every_forced_bit_is_named_and_nothing_else, teardown),
+		cmocka_unit_test_teardown(test_every_forced_bit_is_named_and_nothing_else,
+					  teardown),
 		cmocka_unit_test_teardown(test_nameless_bit_is_labelled, teardown),
 		cmocka_unit_test_teardown(test_non_feature_register_is_reported_raw, teardown),
 		cmocka_unit_test_teardown(
