@@ -11,7 +11,7 @@ NESTED_OUT := build/nested
 
 .PHONY: nested
 nested:
-	@if (exec 3<>/dev/kvm) 2>/dev/null; then \
+	@if [ -c /dev/kvm ] && [ -w /dev/kvm ] && (exec 3</dev/kvm) 2>/dev/null; then \
 		echo "nested: /dev/kvm is usable here; the nested guest is not needed"; \
 	else \
 		tests/nested/build-initramfs.sh $(NESTED_OUT) || \
