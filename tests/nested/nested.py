@@ -204,8 +204,17 @@ class NestedGuest:
                     status = int(parts[2])
                     break
         except TimeoutError:
+            # What it printed so far says where it hung; the guest is rebooted on the next run.
+            partial = {}
+            for k in ("out", "err"):
+                try:
+                    with open(paths[k], "rb") as f:
+                        partial[k] = f.read().decode(errors="replace")
+                except OSError:
+                    partial[k] = ""
             self._kill()
-            raise subprocess.TimeoutExpired(list(map(str, argv)), limit)
+            raise subprocess.TimeoutExpired(list(map(str, argv)), limit, output=partial["out"],
+                                            stderr=partial["err"])
         out = {}
         for k in ("out", "err"):
             with open(paths[k], "rb") as f:
