@@ -79,7 +79,7 @@ deps:
 
 check: deps
 	@$(MAKE) --no-print-directory $(BUILD)/skyvm $(UNIT_BIN) check-prereqs
-	@SKYVM=$(BUILD)/skyvm UNIT_DIR=$(BUILD)/tests SANITIZE=$(SANITIZE) tests/run.sh
+	@SKYVM_NESTED=$${SKYVM_NESTED:-0} SKYVM=$(BUILD)/skyvm UNIT_DIR=$(BUILD)/tests SANITIZE=$(SANITIZE) tests/run.sh
 
 check-unit: $(UNIT_BIN)
 	@SKYVM=$(BUILD)/skyvm UNIT_DIR=$(BUILD)/tests tests/run.sh --unit-only

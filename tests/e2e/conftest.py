@@ -45,7 +45,8 @@ class _Nested:
 def _nested_guest():
     if _Nested.reason is None and (_Nested.guest is None or not _Nested.guest.alive()):
         if os.environ.get("SKYVM_NESTED") == "0":
-            _Nested.reason = "SKYVM_NESTED=0"
+            _Nested.reason = ("off (SKYVM_NESTED=0, as in `make check`); "
+                              "`make check-nested` runs these tests there")
         else:
             try:
                 _Nested.guest = nested.NestedGuest().start()
