@@ -191,3 +191,47 @@ def test_console_to_file(kvm, skyvm, tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout == ""
     assert "guest: 1 cpus ok" in out.read_text()
+
+
+# ---- the CPU model reaches the guest (issue 3's end-to-end points)
+
+def test_configured_identity_is_what_the_guest_reports(kvm, skyvm):
+    spec = ("qemu64,vendor=GenuineIntel,family=6,model=85,stepping=7,"
+            "model-id=Skyvm Test CPU 1.0")
+    r = skyvm("run", "--cpu", spec, "--cpus", 2, "--timeout", 120)
+    print(r.stdout, r.stderr)
+    assert r.returncode == 0, r.stderr
+    for cpu in range(2):
+        lines = "\n".join(guest_lines(r.stdout, cpu))
+        assert "GenuineIntel family 6 model 85 stepping 7" in lines, lines
+        assert 'brand "Skyvm Test CPU 1.0"' in lines, lines
+        assert 'hypervisor "KVMKVMKVM"' in lines, lines
+
+
+def test_named_model_identity_reaches_the_guest(kvm, skyvm):
+    show = skyvm("cpu", "show", "EPYC-Rome-v1", "--json")
+    assert show.returncode == 0, show.stderr
+    import json
+    m = json.loads(show.stdout)["model"]
+    r = skyvm("run", "--cpu", "EPYC-Rome-v1", "--timeout", 120)
+    assert r.returncode == 0, r.stderr
+    lines = "\n".join(guest_lines(r.stdout, 0))
+    assert (f"{m['vendor']} family {m['family']} model {m['model']} "
+            f"stepping {m['stepping']}") in lines, lines
+    assert f'brand "{m["model_id"]}"' in lines, lines
+
+
+def test_enforce_fails_with_every_missing_feature_or_runs(kvm, skyvm):
+    import json
+    show = skyvm("cpu", "show", "Skylake-Server", "--json")
+    assert show.returncode == 0, show.stderr
+    missing = [d["name"] for d in json.loads(show.stdout)["dropped"]
+               if d["reason"] == "unsupported"]
+    r = skyvm("run", "--cpu", "Skylake-Server,enforce", "--timeout", 120)
+    print("missing on this host:", missing, r.stderr)
+    if missing:
+        assert r.returncode == 1, r.stderr
+        for name in missing:
+            assert name in r.stderr, (name, r.stderr)
+    else:
+        assert r.returncode == 0, r.stderr
