@@ -273,6 +273,41 @@ static void exit_devices(struct vm *vm)
 			stack[n]->exit(vm);
 }
 
+/*
+ * Linux on skyvm's hardware-reduced ACPI platform calibrates the TSC against
+ * kvmclock; with kvmclock hidden it has no reference at all (no PIT
+ * calibration without a legacy PIC, no HPET or PM timer) and stops at
+ * "could not calculate TSC khz".  So when a kernel runs without kvmclock, the
+ * TSC frequency KVM gives the vCPU goes on its command line, unless the user
+ * set one.  2047 bytes is the smallest cmdline_size a 64-bit kernel has.
+ */
+#define KVMCLOCK_BITS ((1u << 0) | (1u << 3)) /* 0x40000001.EAX: both kvmclock MSR pairs */
+#define LINUX_MIN_CMDLINE 2047
+
+static void add_tsc_khz_hint(struct vm *vm)
+{
+	char *cmd, add[48];
+	size_t len, n;
+	int khz;
+
+	if (!vm->cfg->kernel_path || (vm->cpu.enabled.w[FW_KVM_FEATURES] & KVMCLOCK_BITS))
+		return;
+	cmd = guest_ptr(&vm->mem, LAYOUT_CMDLINE, LINUX_MIN_CMDLINE + 1);
+	if (!cmd || strstr(cmd, "tsc_early_khz="))
+		return;
+	khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+	if (khz <= 0)
+		return;
+	len = strnlen(cmd, LINUX_MIN_CMDLINE);
+	n = (size_t)snprintf(add, sizeof(add), "%stsc_early_khz=%d", len ? " " : "", khz);
+	if (len + n > LINUX_MIN_CMDLINE)
+		return;
+	memcpy(cmd + len, add, n + 1);
+	if (vm->cfg->verbose)
+		fprintf(stderr, "skyvm: kvmclock is hidden: added '%s' to the command line\n",
+			add + (len ? 1 : 0));
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	struct cpu_topology topo = cfg->topo;
@@ -346,6 +381,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 			goto out;
 	if (vm->has_irqchip && vcpus_init_lapics(vm) < 0)
 		goto out;
+	add_tsc_khz_hint(vm);
 	if (init_devices(vm) < 0)
 		goto out;
 	r = 0;
