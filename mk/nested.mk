@@ -6,8 +6,8 @@
 #                 cloud kernel and QEMU when missing; rebuilt only when an input changes)
 #   make check-nested
 #                 builds it and runs the whole suite with the kvm tests inside it.
-#                 Opt-in: under TCG a run takes far longer than CI allows, and known
-#                 failures there are listed in docs/nested-testing.md.  `make check`
+#                 Opt-in: a full run under TCG is not yet timed, and known failures
+#                 there are listed in docs/nested-testing.md.  `make check`
 #                 sets SKYVM_NESTED=0, so its kvm tests skip with that reason printed.
 NESTED_OUT := build/nested
 
