@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/cpu.h"
 #include "exitcodes.h"
 
 static struct cli_command *commands;
@@ -71,4 +72,35 @@ bool cli_parse_uint(const char *s, unsigned long long max, unsigned long long *o
 		return false;
 	*out = v;
 	return true;
+}
+
+int cli_parse_smp(const char *text, unsigned long long max, struct cpu_topology *t)
+{
+	char buf[128];
+	char *save = NULL;
+
+	if (strlen(text) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", text);
+	for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		unsigned long long v;
+		unsigned *dst;
+
+		if (!eq)
+			return -1;
+		*eq = '\0';
+		if (!strcmp(kv, "sockets"))
+			dst = &t->sockets;
+		else if (!strcmp(kv, "cores"))
+			dst = &t->cores;
+		else if (!strcmp(kv, "threads"))
+			dst = &t->threads;
+		else
+			return -1;
+		if (!cli_parse_uint(eq + 1, max, &v) || v == 0)
+			return -1;
+		*dst = (unsigned)v;
+	}
+	return 0;
 }

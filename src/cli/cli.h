@@ -41,6 +41,12 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True when argv holds -h or --help. */
 bool cli_wants_help(int argc, char **argv);
+struct cpu_topology;
+/*
+ * "--smp sockets=S,cores=C,threads=T" (any subset, any order), each 1..max;
+ * fills the fields named.  Returns 0, or -1 on any malformed part.
+ */
+int cli_parse_smp(const char *text, unsigned long long max, struct cpu_topology *t);
 /* Parse an unsigned decimal; false on junk, overflow or > max. */
 bool cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
 

@@ -210,38 +210,6 @@ static const char *kind_name(enum cpu_def_kind k)
 	return "?";
 }
 
-/* --smp sockets=S,cores=C,threads=T (any subset, any order) */
-static int parse_smp(const char *text, struct cpu_topology *t)
-{
-	char buf[128];
-	char *save = NULL;
-
-	if (strlen(text) >= sizeof(buf))
-		return -1;
-	snprintf(buf, sizeof(buf), "%s", text);
-	for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(kv, '=');
-		unsigned long long v;
-		unsigned *dst;
-
-		if (!eq)
-			return -1;
-		*eq = '\0';
-		if (!strcmp(kv, "sockets"))
-			dst = &t->sockets;
-		else if (!strcmp(kv, "cores"))
-			dst = &t->cores;
-		else if (!strcmp(kv, "threads"))
-			dst = &t->threads;
-		else
-			return -1;
-		if (!cli_parse_uint(eq + 1, 1024, &v) || v == 0)
-			return -1;
-		*dst = (unsigned)v;
-	}
-	return 0;
-}
-
 /* Why a bit of r->requested is not in r->enabled. */
 static const char *drop_reason(const struct cpu_result *r, enum feature_word w, unsigned bit,
 			       const char **detail)
@@ -517,7 +485,7 @@ static int cmd_cpu_show(int argc, char **argv)
 			have_cpus = true;
 			break;
 		case 's':
-			if (parse_smp(optarg, &topo) < 0)
+			if (cli_parse_smp(optarg, 1024, &topo) < 0)
 				return cli_usage_error("cpu show", "--smp '%s': expected "
 						       "sockets=S,cores=C,threads=T (each 1-1024)",
 						       optarg);

@@ -67,34 +67,6 @@ static const struct option verify_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* "sockets=S,cores=C,threads=T" (any subset). */
-static int parse_smp(const char *s, struct cpu_topology *t)
-{
-	char buf[128];
-	char *save = NULL;
-
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	snprintf(buf, sizeof(buf), "%s", s);
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
-		unsigned long long v;
-
-		if (!eq || !cli_parse_uint(eq + 1, VERIFY_MAX_CPUS, &v) || v == 0)
-			return -1;
-		*eq = '\0';
-		if (!strcmp(tok, "sockets"))
-			t->sockets = (unsigned)v;
-		else if (!strcmp(tok, "cores"))
-			t->cores = (unsigned)v;
-		else if (!strcmp(tok, "threads"))
-			t->threads = (unsigned)v;
-		else
-			return -1;
-	}
-	return 0;
-}
-
 /* The model and options resolve before KVM is touched: a typo is reported on any machine. */
 static int check_cpu_spec(const char *text)
 {
@@ -273,7 +245,7 @@ static int cmd_cpu_verify(int argc, char **argv)
 			cfg.ncpus = (unsigned)v;
 			break;
 		case OPT_SMP:
-			if (parse_smp(optarg, &cfg.topo) < 0)
+			if (cli_parse_smp(optarg, VERIFY_MAX_CPUS, &cfg.topo) < 0)
 				return cli_usage_error("cpu verify", "--smp '%s': expected "
 						       "sockets=S,cores=C,threads=T with positive "
 						       "numbers", optarg);

@@ -88,34 +88,6 @@ static const struct option run_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* "sockets=S,cores=C,threads=T" (any subset). */
-static int parse_smp(const char *s, struct cpu_topology *t)
-{
-	char buf[128];
-	char *save = NULL;
-
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
-		unsigned long long v;
-
-		if (!eq || !cli_parse_uint(eq + 1, RUN_MAX_CPUS, &v) || v == 0)
-			return -1;
-		*eq = '\0';
-		if (!strcmp(tok, "sockets"))
-			t->sockets = (unsigned)v;
-		else if (!strcmp(tok, "cores"))
-			t->cores = (unsigned)v;
-		else if (!strcmp(tok, "threads"))
-			t->threads = (unsigned)v;
-		else
-			return -1;
-	}
-	return 0;
-}
-
 static int check_readable(const char *what, const char *path)
 {
 	struct stat st;
@@ -229,7 +201,7 @@ static int cmd_run(int argc, char **argv)
 			cfg.ncpus = (unsigned)v;
 			break;
 		case OPT_SMP:
-			if (parse_smp(optarg, &cfg.topo) < 0)
+			if (cli_parse_smp(optarg, RUN_MAX_CPUS, &cfg.topo) < 0)
 				return cli_usage_error("run",
 						       "--smp '%s': expected sockets=S,cores=C,threads=T "
 						       "with positive numbers", optarg);
