@@ -190,8 +190,12 @@ static int verify(const char *spec, const struct guest_run_config *cfg, bool jso
 		goto out;
 	}
 	for (unsigned i = 0; i < run.ncpus; i++)
-		in[i] = (struct verify_vcpu_input){ &run.vcpu[i].table, &run.vcpu[i].report,
-						    run.vcpu[i].report_complete };
+		in[i] = (struct verify_vcpu_input){
+			.table = &run.vcpu[i].table,
+			.report = &run.vcpu[i].report,
+			.report_complete = run.vcpu[i].report_complete,
+			.host_no_master_clock = run.clock_flags_valid && !run.master_clock,
+		};
 	if (verify_compare(in, run.ncpus, &vr) < 0) {
 		code = cli_error("%s", err_msg());
 		goto out;

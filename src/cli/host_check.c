@@ -199,7 +199,9 @@ static int check_forced_bits(struct host_report *h)
 		guest_run_free(&run);
 		goto out;
 	}
-	in = (struct verify_vcpu_input){ &run.vcpu[0].table, &run.vcpu[0].report, true };
+	in = (struct verify_vcpu_input){ .table = &run.vcpu[0].table,
+					.report = &run.vcpu[0].report,
+					.report_complete = true };
 	if (verify_compare(&in, 1, &vr) < 0) {
 		snprintf(h->forced_error, sizeof(h->forced_error), "%s", err_msg());
 		guest_run_free(&run);

@@ -4,7 +4,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+
+#include <linux/kvm.h>
 
 #include "util/err.h"
 #include "vmm/vm.h"
@@ -38,6 +41,19 @@ static void collect(const struct vm *vm, struct guest_run_result *out)
 	}
 	for (int k = 0; k < EMU_KIND_COUNT; k++)
 		out->emulated[k] = atomic_load(&vm->emulated.n[k]);
+	/*
+	 * Whether KVM could have set PVCLOCK_TSC_STABLE_BIT: KVM_CLOCK_TSC_STABLE
+	 * (Linux 4.9+) tells whether its master clock is in use.  KVM_GET_CLOCK
+	 * on an older kernel returns flags 0 without the bit being meaningful,
+	 * so the answer is only trusted where KVM_CAP_ADJUST_CLOCK lists it.
+	 */
+	struct kvm_clock_data clock = { 0 };
+	int cap = ioctl(vm->fd, KVM_CHECK_EXTENSION, KVM_CAP_ADJUST_CLOCK);
+
+	if (cap > 0 && (cap & KVM_CLOCK_TSC_STABLE) && ioctl(vm->fd, KVM_GET_CLOCK, &clock) == 0) {
+		out->clock_flags_valid = true;
+		out->master_clock = clock.flags & KVM_CLOCK_TSC_STABLE;
+	}
 }
 
 int guest_run(const struct guest_run_config *c, struct guest_run_result *out)

@@ -44,6 +44,9 @@ struct guest_run_result {
 	unsigned long emulated[EMU_KIND_COUNT]; /* instructions skyvm completed for KVM */
 	unsigned ncpus;
 	struct guest_run_vcpu *vcpu; /* ncpus entries */
+	/* KVM_GET_CLOCK at the end of the run: is KVM's master clock in use? */
+	bool clock_flags_valid;
+	bool master_clock;      /* KVM_CLOCK_TSC_STABLE */
 };
 
 /*

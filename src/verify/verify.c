@@ -253,7 +253,7 @@ static void note(char *buf, size_t size, const char *what)
 }
 
 static void judge_kvmclock(struct verify_pv_result *p, const struct probe_kvmclock *k,
-			   const struct cpuid_table *t)
+			   const struct cpuid_table *t, bool host_no_master_clock)
 {
 	bool want_stable = table_offers(t, KVM_PV_CLOCKSOURCE_STABLE);
 	char bad[160] = "";
@@ -270,9 +270,11 @@ static void judge_kvmclock(struct verify_pv_result *p, const struct probe_kvmclo
 	 * KVM sets PVCLOCK_TSC_STABLE_BIT whenever its master clock is in use,
 	 * whatever CPUID says; the CPUID bit only tells the guest it may trust
 	 * the flag.  So the flag is required when the model advertises
-	 * kvmclock-stable-bit, and only reported otherwise.
+	 * kvmclock-stable-bit, and only reported otherwise.  Without a master
+	 * clock (KVM_GET_CLOCK says so) KVM cannot set it: that is the host's
+	 * clocksource, not the model, and is reported as such.
 	 */
-	if (want_stable && !k->stable)
+	if (want_stable && !k->stable && !host_no_master_clock)
 		note(bad, sizeof(bad), "PVCLOCK_TSC_STABLE_BIT clear although the model "
 				       "advertises kvmclock-stable-bit");
 	if (!bad[0] && k->status == PROBE_ST_BAD)
@@ -286,7 +288,10 @@ static void judge_kvmclock(struct verify_pv_result *p, const struct probe_kvmclo
 	pv_set(p, VERIFY_PV_OK, "version %u, mul %u, shift %d, %" PRIu64 " -> %" PRIu64 " ns, %s%s",
 	       k->version, k->mul, k->shift, k->t0_ns, k->t1_ns,
 	       k->stable ? "stable" : "not stable",
-	       want_stable ? "" : " (kvmclock-stable-bit not advertised)");
+	       !want_stable ? " (kvmclock-stable-bit not advertised)"
+	       : !k->stable ? " (KVM has no master clock on this host: KVM_GET_CLOCK "
+			      "reports no KVM_CLOCK_TSC_STABLE, so KVM cannot set the flag)"
+			    : "");
 }
 
 static void judge_wallclock(struct verify_pv_result *p, const struct probe_wallclock *w)
@@ -420,7 +425,7 @@ static int compare_vcpu(struct verify_result *r, unsigned i, const struct verify
 	}
 	v->ndiffs = r->ndiffs - before;
 
-	judge_kvmclock(&v->pv[VERIFY_PV_KVMCLOCK], &rep->kvmclock, t);
+	judge_kvmclock(&v->pv[VERIFY_PV_KVMCLOCK], &rep->kvmclock, t, in->host_no_master_clock);
 	judge_wallclock(&v->pv[VERIFY_PV_WALLCLOCK], &rep->wallclock);
 	judge_steal(&v->pv[VERIFY_PV_STEAL], v, &rep->steal);
 	judge_pv_eoi(&v->pv[VERIFY_PV_EOI], &rep->pv_eoi);

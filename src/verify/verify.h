@@ -114,6 +114,12 @@ struct verify_vcpu_input {
 	const struct cpuid_table *table;   /* what KVM_SET_CPUID2 was given */
 	const struct probe_report *report; /* what the guest sent */
 	bool report_complete;              /* probe_decode() returned 0 */
+	/*
+	 * KVM_GET_CLOCK said KVM_CLOCK_TSC_STABLE is clear: KVM runs without a
+	 * master clock (the host's clocksource is not the TSC), and then it
+	 * never sets PVCLOCK_TSC_STABLE_BIT, whatever the model advertises.
+	 */
+	bool host_no_master_clock;
 };
 
 struct verify_vcpu {
