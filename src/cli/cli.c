@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "cpu/cpu.h"
+#include "cpu/models.h"
+#include "cpu/spec.h"
 #include "exitcodes.h"
+#include "util/err.h"
 
 static struct cli_command *commands;
 
@@ -103,4 +106,26 @@ int cli_parse_smp(const char *text, unsigned long long max, struct cpu_topology 
 		*dst = (unsigned)v;
 	}
 	return 0;
+}
+
+int cli_check_cpu_spec(const char *label, const char *text)
+{
+	struct cpu_spec *spec = calloc(1, sizeof(*spec));
+	struct cpu_def *def = calloc(1, sizeof(*def));
+	int r = -1;
+
+	if (!spec || !def) {
+		cli_error("out of memory");
+		goto out;
+	}
+	if (cpu_spec_parse(text, spec) < 0 ||
+	    (!spec->model_is_file && cpu_model_resolve(spec->model, def) < 0)) {
+		cli_error("%s%s: %s", label, text, err_msg());
+		goto out;
+	}
+	r = 0;
+out:
+	free(spec);
+	free(def);
+	return r;
 }

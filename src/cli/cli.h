@@ -47,6 +47,13 @@ struct cpu_topology;
  * fills the fields named.  Returns 0, or -1 on any malformed part.
  */
 int cli_parse_smp(const char *text, unsigned long long max, struct cpu_topology *t);
+/*
+ * Parse a --cpu string and resolve its model before KVM is touched, so a
+ * misspelt model or feature is reported (with suggestions) on any machine;
+ * filtering against the host comes later, in the pipeline.  On error prints
+ * "skyvm: <label><text>: <why>" and returns -1.
+ */
+int cli_check_cpu_spec(const char *label, const char *text);
 /* Parse an unsigned decimal; false on junk, overflow or > max. */
 bool cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
 

@@ -180,18 +180,6 @@ static void featureset_nameless_json(json_t *a, const struct cpu_featureset *s)
 	}
 }
 
-static const char *kind_name(enum cpu_def_kind k)
-{
-	switch (k) {
-	case CPU_DEF_NAMED: return "named";
-	case CPU_DEF_HOST: return "host";
-	case CPU_DEF_MAX: return "max";
-	case CPU_DEF_BASE: return "base";
-	case CPU_DEF_CUSTOM: return "custom";
-	}
-	return "?";
-}
-
 static json_t *aliases_json(const struct cpu_model_info *m)
 {
 	json_t *a = json_array();
@@ -241,7 +229,7 @@ static int model_json(json_t *models, const struct cpu_model_info *m, const stru
 	json_object_set_new(o, "name", json_string(m->name));
 	json_object_set_new(o, "base", json_string(m->base_name));
 	json_object_set_new(o, "version", json_integer(m->version));
-	json_object_set_new(o, "kind", json_string(kind_name(def.kind)));
+	json_object_set_new(o, "kind", json_string(cpu_def_kind_name(def.kind)));
 	json_object_set_new(o, "default", json_boolean(m->is_default));
 	json_object_set_new(o, "aliases", aliases_json(m));
 	json_object_set_new(o, "note", m->note ? json_string(m->note) : json_null());

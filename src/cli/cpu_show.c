@@ -198,18 +198,6 @@ CLI_COMMAND("cpu host", cmd_cpu_host, "this host's supported CPUID (a table or a
 
 /* ---- skyvm cpu show */
 
-static const char *kind_name(enum cpu_def_kind k)
-{
-	switch (k) {
-	case CPU_DEF_NAMED: return "named";
-	case CPU_DEF_HOST: return "host";
-	case CPU_DEF_MAX: return "max";
-	case CPU_DEF_BASE: return "base";
-	case CPU_DEF_CUSTOM: return "custom";
-	}
-	return "?";
-}
-
 /* Why a bit of r->requested is not in r->enabled. */
 static const char *drop_reason(const struct cpu_result *r, enum feature_word w, unsigned bit,
 			       const char **detail)
@@ -344,7 +332,7 @@ static int show_json(const char *spec, const char *source, const struct cpu_resu
 			 "s:{s:b, s:b}, s:{s:i, s:i, s:i, s:i}, s:{s:o, s:o, s:o}, s:o, s:o, "
 			 "s:o}",
 			 "spec", spec, "supported_source", source, "model", "name", r->def.name,
-			 "kind", kind_name(r->def.kind), "vendor", r->def.vendor, "family",
+			 "kind", cpu_def_kind_name(r->def.kind), "vendor", r->def.vendor, "family",
 			 (int)r->def.family, "model", (int)r->def.model, "stepping",
 			 (int)r->def.stepping, "level", hex(r->def.level, 8), "xlevel",
 			 hex(r->def.xlevel, 8), "model_id", r->def.model_id, "options", "enforce",
@@ -391,7 +379,7 @@ static int show_text(const struct cpu_result *r)
 	static struct cpuid_table t0, t;
 	bool any = false;
 
-	printf("Model:    %s (%s)\n", r->def.name, kind_name(r->def.kind));
+	printf("Model:    %s (%s)\n", r->def.name, cpu_def_kind_name(r->def.kind));
 	printf("Vendor:   %s, family %u model %u stepping %u\n", r->def.vendor, r->def.family,
 	       r->def.model, r->def.stepping);
 	printf("Brand:    %s\n", r->def.model_id);

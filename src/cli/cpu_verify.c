@@ -67,29 +67,6 @@ static const struct option verify_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* The model and options resolve before KVM is touched: a typo is reported on any machine. */
-static int check_cpu_spec(const char *text)
-{
-	struct cpu_spec *spec = calloc(1, sizeof(*spec));
-	struct cpu_def *def = calloc(1, sizeof(*def));
-	int r = -1;
-
-	if (!spec || !def) {
-		cli_error("out of memory");
-		goto out;
-	}
-	if (cpu_spec_parse(text, spec) < 0 ||
-	    (!spec->model_is_file && cpu_model_resolve(spec->model, def) < 0)) {
-		cli_error("%s: %s", text, err_msg());
-		goto out;
-	}
-	r = 0;
-out:
-	free(spec);
-	free(def);
-	return r;
-}
-
 static void print_text(const char *spec, const struct verify_result *vr,
 		       const struct guest_run_result *run)
 {
@@ -292,7 +269,7 @@ static int cmd_cpu_verify(int argc, char **argv)
 			return cli_usage_error("cpu verify", "--smp gives fewer CPU slots than "
 					       "--cpus %u", cfg.ncpus);
 	}
-	if (check_cpu_spec(spec) < 0)
+	if (cli_check_cpu_spec("", spec) < 0)
 		return EXIT_ERROR;
 	snprintf(cmdline, sizeof(cmdline), "steal-us=%llu", steal_us);
 	cfg.cpu_spec = spec;

@@ -100,33 +100,6 @@ static int check_readable(const char *what, const char *path)
 	return 0;
 }
 
-/*
- * Parse --cpu and resolve its model before touching KVM, so a misspelt
- * feature or model is reported (with suggestions) on any machine.  Filtering
- * against the host happens later, in the pipeline.
- */
-static int check_cpu_spec(const char *text)
-{
-	struct cpu_spec *spec = calloc(1, sizeof(*spec));
-	struct cpu_def *def = calloc(1, sizeof(*def));
-	int r = -1;
-
-	if (!spec || !def) {
-		cli_error("out of memory");
-		goto out;
-	}
-	if (cpu_spec_parse(text, spec) < 0 ||
-	    (!spec->model_is_file && cpu_model_resolve(spec->model, def) < 0)) {
-		cli_error("--cpu %s: %s", text, err_msg());
-		goto out;
-	}
-	r = 0;
-out:
-	free(spec);
-	free(def);
-	return r;
-}
-
 static void report_end(const struct vm *vm, int code, bool verbose)
 {
 	unsigned long total = 0;
@@ -270,7 +243,7 @@ static int cmd_run(int argc, char **argv)
 	if (cfg.initrd_path && !cfg.kernel_path)
 		return cli_usage_error("run", "--initrd needs --kernel");
 
-	if (check_cpu_spec(cfg.cpu_spec) < 0)
+	if (cli_check_cpu_spec("--cpu ", cfg.cpu_spec) < 0)
 		return EXIT_ERROR;
 	if (vm_create(&vm, &cfg) < 0) {
 		code = cli_error("%s", err_msg());

@@ -392,3 +392,15 @@ size_t cpu_model_list(struct cpu_model_info *out, size_t max)
 	}
 	return n;
 }
+
+const char *cpu_def_kind_name(enum cpu_def_kind k)
+{
+	switch (k) {
+	case CPU_DEF_NAMED: return "named";
+	case CPU_DEF_HOST: return "host";
+	case CPU_DEF_MAX: return "max";
+	case CPU_DEF_BASE: return "base";
+	case CPU_DEF_CUSTOM: return "custom";
+	}
+	return "?";
+}

@@ -45,6 +45,8 @@ struct cpu_model_info {
  * the unknown model and suggesting close names.
  */
 int cpu_model_resolve(const char *name, struct cpu_def *out);
+/* "named", "host", "max", "base" or "custom" (cpu list/show, JSON "kind"). */
+const char *cpu_def_kind_name(enum cpu_def_kind k);
 /* Enumerate versions: returns the number written (at most max). */
 size_t cpu_model_list(struct cpu_model_info *out, size_t max);
 
