@@ -13,54 +13,28 @@
 #include "boot/boot.h"
 #include "boot/layout.h"
 #include "boot/loader.h"
+#include "test_boot_fixture.h"
 #include "test_boot_images.h"
 #include "util/err.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
 
-struct fixture {
-	struct guest_mem m;
-	struct boot_config c;
-	struct boot_entry e;
-	uint8_t *img;
-	size_t len;
-};
-
 static struct fixture *setup_mem(void **state, uint64_t mem, const struct bz_opts *o)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	size_t len;
+	uint8_t *img = bz_build(o, &len);
 
-	assert_int_equal(guest_mem_init(&f->m, mem), 0);
-	f->img = bz_build(o, &f->len);
-	f->c = (struct boot_config){ .kernel = f->img, .kernel_len = f->len,
-				     .kernel_name = "bzImage.test", .ncpus = 1 };
-	*state = f;
-	return f;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	if (f) {
-		guest_mem_free(&f->m);
-		free(f->img);
-		free(f);
-	}
-	return 0;
+	return fixture_new(state, mem, img, len, "bzImage.test", 1);
 }
 
 static void expect_error(struct fixture *f, const char *what)
 {
-	int r = boot_load(&f->m, &f->c, &f->e);
+	const char *msg = load_error(f, what);
 
-	if (r == 0 || !strstr(err_msg(), what))
-		fail_msg("expected an error containing \"%s\", got %d \"%s\"", what, r, err_msg());
 	/* Every loader error names the file (or is about memory, before any file). */
-	if (!strstr(err_msg(), "bzImage.test") && !strstr(err_msg(), "initrd") &&
-	    !strstr(err_msg(), "guest memory"))
-		fail_msg("error does not name the file: \"%s\"", err_msg());
+	if (!strstr(msg, "bzImage.test") && !strstr(msg, "initrd") && !strstr(msg, "guest memory"))
+		fail_msg("error does not name the file: \"%s\"", msg);
 }
 
 static uint8_t *zp(struct fixture *f)

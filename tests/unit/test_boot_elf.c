@@ -17,6 +17,7 @@
 #include "boot/layout.h"
 #include "boot/loader.h"
 #include "guest/embedded.h"
+#include "test_boot_fixture.h"
 #include "test_boot_images.h"
 #include "util/err.h"
 
@@ -32,46 +33,20 @@
 #define SI_MEMMAP 40
 #define SI_MEMMAP_ENTRIES 48
 
-struct fixture {
-	struct guest_mem m;
-	struct boot_config c;
-	struct boot_entry e;
-	uint8_t *img;
-	size_t len;
-};
-
 static struct fixture *setup_elf(void **state, uint64_t mem, const struct elf_opts *o)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	size_t len;
+	uint8_t *img = elf_build(o, &len);
 
-	assert_int_equal(guest_mem_init(&f->m, mem), 0);
-	f->img = elf_build(o, &f->len);
-	f->c = (struct boot_config){ .kernel = f->img, .kernel_len = f->len,
-				     .kernel_name = "guest.elf", .ncpus = 2 };
-	*state = f;
-	return f;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	if (f) {
-		guest_mem_free(&f->m);
-		free(f->img);
-		free(f);
-	}
-	return 0;
+	return fixture_new(state, mem, img, len, "guest.elf", 2);
 }
 
 static void expect_error(struct fixture *f, const char *what)
 {
-	int r = boot_load(&f->m, &f->c, &f->e);
+	const char *msg = load_error(f, what);
 
-	if (r == 0 || !strstr(err_msg(), what))
-		fail_msg("expected an error containing \"%s\", got %d \"%s\"", what, r, err_msg());
-	if (strncmp(err_msg(), "kernel guest.elf: ", 18) != 0)
-		fail_msg("error does not start by naming the file: \"%s\"", err_msg());
+	if (strncmp(msg, "kernel guest.elf: ", 18) != 0)
+		fail_msg("error does not start by naming the file: \"%s\"", msg);
 }
 
 static void check_loaded(struct fixture *f, const struct elf_opts *o)
