@@ -9,6 +9,18 @@
 #   host -> guest  RUN <id> <script>         run <script> (a host path) chrooted into
 #                                            the host's /
 #   guest -> host  DONE <id> <status>        its exit status
+#   host -> guest  DIAG <id> <pid>           the guest's own view of its processes, <pid> and
+#                                            every running or blocked task (state, wchan,
+#                                            kernel stack), on the console; it needs
+#                                            nothing from /host, so it also works when
+#                                            the host's / (virtiofs) is what hangs
+#   guest -> host  DIAGDONE <id>             the console has all of it
+#   host -> guest  KILL <id> <pid>           SIGKILL to <pid>; KILLED <id> when sent
+#   host -> guest  PING <id>                 PONG <id>: the guest's shell is alive
+# Requests run in the background, so a second one can be served while one hangs: the host
+# uses that to look at a stuck run (its threads' kernel stacks, gdb) and to kill it, and
+# the guest stays usable for the next test.  Each request's stdin is /dev/null and it does
+# not inherit the control line.
 # The host writes each request as a shell script into a directory both sides see: the
 # host's / is this guest's /host, over virtiofs, so every path the tests use (the skyvm
 # binary, its libraries, test data, pytest's tmp_path) is the same path inside the chroot.
@@ -43,13 +55,53 @@ mkdir -p /host/dev/pts /host/dev/shm
 mount -t devpts devpts /host/dev/pts
 mount -t tmpfs shm /host/dev/shm
 
+diag() {
+	echo "=== nested: diagnosis $1 of pid $2 at uptime $(cut -d' ' -f1 /proc/uptime) s"
+	for p in /proc/[0-9]*; do
+		[ -n "$(cat $p/cmdline 2>/dev/null)" ] || continue # kernel threads
+		echo "${p#/proc/} $(sed 's/.*) \(.\).*/\1/' $p/stat) $(cat $p/wchan)" \
+			"$(tr '\0' ' ' <$p/cmdline | cut -c1-120)"
+	done
+	[ -d "/proc/$2" ] || set -- "$1" none
+	for t in /proc/$2/task/*; do
+		[ -d "$t" ] || continue
+		echo "--- thread ${t##*/} ($(cat $t/comm)): $(sed 's/.*) \(.\).*/\1/' $t/stat)," \
+			"wchan $(cat $t/wchan)"
+		cat $t/stack
+	done
+	echo "--- every task running (R) or blocked (D)"
+	for t in /proc/[0-9]*/task/[0-9]*; do
+		st=$(sed 's/.*) \(.\).*/\1/' $t/stat 2>/dev/null)
+		case $st in
+		R | D)
+			echo "--- ${t#/proc/} ($(cat $t/comm)): $st, wchan $(cat $t/wchan)"
+			cat $t/stack
+			;;
+		esac
+	done
+	echo "=== nested: end of diagnosis $1"
+}
+
 echo READY >&3
 while read -r verb id script; do
 	case $verb in
 	RUN)
-		chroot /host /bin/sh "$script"
-		echo "DONE $id $?" >&3
+		(
+			chroot /host /bin/sh "$script" </dev/null 3>&-
+			echo "DONE $id $?" >&3
+		) &
 		;;
+	DIAG)
+		(
+			diag "$id" "$script"
+			echo "DIAGDONE $id" >&3
+		) &
+		;;
+	KILL)
+		kill -KILL "$script"
+		echo "KILLED $id" >&3
+		;;
+	PING) echo "PONG $id" >&3 ;;
 	QUIT) break ;;
 	*) echo "BAD $verb" >&3 ;;
 	esac

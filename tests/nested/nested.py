@@ -10,9 +10,12 @@ hundred milliseconds plus what skyvm itself takes under TCG.
 
 See docs/nested-testing.md for what this can and cannot tell.
 """
+import atexit
+import bisect
 import os
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -28,6 +31,42 @@ BOOT_TIMEOUT = 180  # seconds from QEMU's start to READY; a boot takes ~10 under
 # skyvm's own start-up included, runs on TCG.
 SLOWDOWN = float(os.environ.get("SKYVM_NESTED_SLOWDOWN", "3"))
 GUEST_MIB = 2048
+# One host thread runs both guest CPUs.  With multi-threaded TCG (thread=multi, QEMU 7.2)
+# the guest kernel sometimes livelocks when KVM switches a static key (it does whenever the
+# first VM is created or the last destroyed): a CPU keeps executing a stale translation
+# of __schedule with the int3 of text_poke_bp in it, although memory has the new jmp;
+# docs/nested-testing.md, "Limits", has the evidence.
+TCG_THREAD = os.environ.get("SKYVM_NESTED_TCG_THREAD", "single")
+# No single run waits longer than this (seconds) for its answer, whatever its caller's
+# timeout: a stuck run is diagnosed, killed and reported instead of stalling the suite.
+MAX_RUN = float(os.environ.get("SKYVM_NESTED_MAX_RUN", "600"))
+
+
+_LIVE = set()  # guests started and not closed: ended at exit and on SIGTERM
+
+
+def _close_all():
+    for g in list(_LIVE):
+        g._kill()
+
+
+def _on_sigterm(signum, frame):
+    _close_all()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _install_cleanup():
+    """A killed test run must not leave its QEMU and virtiofsd behind."""
+    if getattr(_install_cleanup, "done", False):
+        return
+    _install_cleanup.done = True
+    atexit.register(_close_all)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        try:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+        except ValueError:  # not the main thread
+            pass
 
 
 class NestedError(Exception):
@@ -55,6 +94,7 @@ class NestedGuest:
         self.ctl = None
         self.buf = b""
         self.next_id = 0
+        self.done = {}  # DONE statuses read while waiting for another request
 
     # ------------------------------------------------------------------ life cycle
 
@@ -62,10 +102,15 @@ class NestedGuest:
         reason = build()
         if reason:
             raise NestedError(reason)
+        self.buf = b""
+        self.done = {}
+        _install_cleanup()
+        _LIVE.add(self)
         # Under /tmp, not build/: unix socket paths are limited to 108 bytes.
         self.dir = tempfile.mkdtemp(prefix="skyvm-nested-")
         vfs_sock = os.path.join(self.dir, "vfs.sock")
         ctl_sock = os.path.join(self.dir, "ctl.sock")
+        self.mon_sock = os.path.join(self.dir, "mon.sock")
         self.console = os.path.join(self.dir, "console.log")
         # cache=none: tests write files on the host (models, kernels) just before the
         # guest reads them, and read what the guest wrote right after; no stale pages.
@@ -75,7 +120,8 @@ class NestedGuest:
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(self.dir, "virtiofsd.log"), "w"))
         self._wait_for_path(vfs_sock, self.virtiofsd, "virtiofsd")
-        cmd = [QEMU, "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", str(GUEST_MIB),
+        cmd = [QEMU, "-accel", f"tcg,thread={TCG_THREAD}", "-cpu", "max", "-smp", "2",
+               "-m", str(GUEST_MIB),
                "-object", f"memory-backend-memfd,id=mem,size={GUEST_MIB}M,share=on",
                "-numa", "node,memdev=mem", "-nodefaults", "-display", "none", "-no-reboot",
                "-chardev", f"socket,id=vfs,path={vfs_sock}",
@@ -83,9 +129,15 @@ class NestedGuest:
                "-serial", f"file:{self.console}",
                "-chardev", f"socket,id=ctl,path={ctl_sock},server=on,wait=off",
                "-serial", "chardev:ctl",
+               # The monitor shows where the guest's CPUs are when the guest is stuck.
+               "-monitor", f"unix:{self.mon_sock},server=on,wait=off",
                "-kernel", os.path.join(OUT, "kernel"),
                "-initrd", os.path.join(OUT, "initramfs.cpio.gz"),
-               "-append", "console=ttyS0 quiet panic=-1"]
+               # nokaslr: the guest's kallsyms, saved once per kernel, name the
+               # addresses the monitor shows when the guest is stuck; an NMI
+               # from the monitor panics the guest with every CPU's backtrace.
+               "-append", "console=ttyS0 quiet panic=-1 nokaslr unknown_nmi_panic "
+               "panic_print=0x40"]
         self.qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(self.dir, "qemu.log"), "w"))
         self._wait_for_path(ctl_sock, self.qemu, "QEMU")
@@ -96,6 +148,7 @@ class NestedGuest:
             why = line[5:] if line.startswith("FAIL ") else f"unexpected {line!r}"
             self.close()
             raise NestedError(f"the nested guest cannot run KVM: {why}")
+        self._save_kallsyms()
         return self
 
     def close(self):
@@ -115,6 +168,7 @@ class NestedGuest:
                 p.kill()
                 p.wait()
         self.qemu = self.virtiofsd = None
+        _LIVE.discard(self)
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
@@ -172,57 +226,280 @@ class NestedGuest:
 
     # ------------------------------------------------------------------ one run
 
-    def run(self, argv, cwd=None, env=None, input=None, timeout=120):
-        """Run argv (a host path and its arguments) inside the guest, like
-        subprocess.run(capture_output=True, text=True); raises subprocess.TimeoutExpired
-        when it takes longer than timeout * SLOWDOWN (and then reboots the guest)."""
-        if not self.alive():
-            self.close()
-            self.start()
+    def _wait_for(self, verb, rid, deadline):
+        """The rest of the guest's `<verb> <rid> ...` message, reading the control line
+        until deadline (TimeoutError then); other messages are kept for their waiters."""
+        key = f"{verb} {rid}"
+        while key not in self.done:
+            parts = self._read_line(deadline).split(None, 2)
+            if len(parts) >= 2:
+                self.done[f"{parts[0]} {parts[1]}"] = parts[2] if len(parts) > 2 else ""
+        return self.done.pop(key)
+
+    def _wait_done(self, rid, deadline):
+        """The exit status of request rid."""
+        return int(self._wait_for("DONE", rid, deadline))
+
+    def _request(self, argv, cwd=None, env=None, input=None):
+        """Send one request; returns its id and the paths of its files."""
         self.next_id += 1
-        rid = self.next_id
+        rid = str(self.next_id)
         base = os.path.join(self.dir, f"req{rid}")
-        paths = {k: f"{base}.{k}" for k in ("sh", "in", "out", "err")}
+        paths = {k: f"{base}.{k}" for k in ("sh", "in", "out", "err", "pid")}
         with open(paths["in"], "wb") as f:
             if input is not None:
                 f.write(input.encode() if isinstance(input, str) else input)
         env = dict(os.environ if env is None else env)
         q = shlex.quote
+        # $$ is the pid (in the guest) of what argv becomes: sh and env both exec.
         script = (f"exec <{q(paths['in'])} >{q(paths['out'])} 2>{q(paths['err'])}\n"
+                  f"echo $$ >{q(paths['pid'])}\n"
                   f"cd {q(cwd or os.getcwd())} || exit 126\n"
                   f"exec env -i {' '.join(q(f'{k}={v}') for k, v in sorted(env.items()))} "
                   f"{' '.join(q(str(a)) for a in argv)}\n")
         with open(paths["sh"], "w") as f:
             f.write(script)
-        limit = timeout * SLOWDOWN
         self.ctl.sendall(f"RUN {rid} {paths['sh']}\n".encode())
+        return rid, paths
+
+    @staticmethod
+    def _read(path):
         try:
-            while True:
-                line = self._read_line(time.monotonic() + limit)
-                parts = line.split()
-                if len(parts) == 3 and parts[0] == "DONE" and parts[1] == str(rid):
-                    status = int(parts[2])
-                    break
+            with open(path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def console_tail(self, lines=40):
+        """The last lines of the guest's console (its kernel messages)."""
+        if not self.dir:
+            return ""
+        return "\n".join(self._read(os.path.join(self.dir, "console.log")).splitlines()[-lines:])
+
+    def _console_since(self, marker):
+        text = self._read(os.path.join(self.dir, "console.log"))
+        i = text.rfind(marker)
+        return text[i:] if i >= 0 else ""
+
+    def _host_side(self):
+        """virtiofsd's threads as this machine sees them: a stuck request of the guest's
+        to the host's / would show here."""
+        out = []
+        if self.virtiofsd is None:
+            return ""
+        for tid in sorted(os.listdir(f"/proc/{self.virtiofsd.pid}/task"), key=int):
+            t = f"/proc/{self.virtiofsd.pid}/task/{tid}"
+            stat = self._read(f"{t}/stat")
+            state = stat.rsplit(")", 1)[-1].split()[:1]
+            out.append(f"-- virtiofsd thread {tid}: {' '.join(state)}, "
+                       f"wchan {self._read(f'{t}/wchan')}")
+        return "\n".join(out)
+
+    def _monitor(self, *commands):
+        """Run QEMU monitor commands; returns their output."""
+        out = []
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as m:
+            m.settimeout(30)
+            m.connect(self.mon_sock)
+            buf = b""
+            for cmd in (None, *commands):
+                if cmd is not None:
+                    m.sendall(cmd.encode() + b"\n")
+                buf = b""
+                while not buf.endswith(b"(qemu) "):
+                    chunk = m.recv(65536)
+                    if not chunk:
+                        break
+                    buf += chunk
+                if cmd is not None:
+                    # The monitor echoes what it is sent, with cursor movements: one line.
+                    text = buf.decode(errors="replace").replace("\r", "")
+                    text = text[:-len("(qemu) ")].split("\n", 1)[-1]
+                    out.append(f"(qemu) {cmd}\n{text.strip()}")
+        return "\n".join(out)
+
+    def _save_kallsyms(self):
+        """The guest kernel's text symbols, once per kernel (nokaslr: the same addresses
+        every boot; Debian ships no real System.map)."""
+        path = _kallsyms_path()
+        if os.path.exists(path):
+            return
+        q = shlex.quote
+        sh = f"grep -E ' [tTwW] ' /proc/kallsyms >{q(path)}.tmp && mv {q(path)}.tmp {q(path)}"
+        try:
+            rid, paths = self._request(["/bin/sh", "-c", sh])
+            self._wait_done(rid, time.monotonic() + 120)
+            for p in paths.values():
+                _unlink(p)
+        except (TimeoutError, NestedError, OSError):
+            pass
+
+    @staticmethod
+    def _symbolize(text):
+        """Name the kernel addresses (RIP=...) in `info registers` output."""
+        try:
+            syms = []
+            with open(_kallsyms_path()) as f:
+                for line in f:
+                    a, t, name = line.split()[:3]
+                    if t in "tTwW":
+                        syms.append((int(a, 16), name))
+        except (OSError, ValueError):
+            return ""
+        syms.sort()
+        named = []
+        for tok in text.split():
+            if tok.startswith("RIP="):
+                rip = int(tok[4:], 16)
+                i = bisect.bisect_right(syms, (rip, "\uffff")) - 1
+                where = (f"{syms[i][1]}+0x{rip - syms[i][0]:x}"
+                         if i >= 0 and rip >= 0xffffffff80000000 else "not the guest's kernel "
+                         "(user space, or a nested guest's code)")
+                named.append(f"RIP {rip:#x}: {where}")
+        return "\n".join(named)
+
+    def _stuck_guest_report(self):
+        """The guest does not answer at all: where its CPUs are (monitor), then an NMI
+        that panics it with every CPU's backtrace on the console."""
+        out = []
+        try:
+            regs = self._monitor("info cpus", "info registers -a")
+            keep = ("(qemu)", "* CPU", "  CPU", "CPU#", "RIP=", "CS =", "CR0=", "EFER=")
+            out += [line for line in regs.splitlines() if line.startswith(keep)]
+            out += ["--- the guest's CPUs' RIPs, named ---", self._symbolize(regs)]
+            self._monitor("nmi")
+            time.sleep(15)
+            out += ["--- the console after an NMI (unknown_nmi_panic) ---",
+                    self.console_tail(150)]
+        except OSError as e:
+            out.append(f"(QEMU monitor: {e})")
+        return "\n".join(out)
+
+    def _diagnose_and_kill(self, pid_path):
+        """A stuck run: what its threads and the guest are doing, then SIGKILL.
+        First the guest's own view (init.sh's DIAG: states and kernel stacks, needing
+        nothing from the host's /), then gdb's backtraces (a run chrooted into the host's
+        /, which shows whether virtiofs still works).  Returns (report, killed)."""
+        pid = self._read(pid_path).strip()
+        report = []
+        if not pid.isdigit():
+            report.append("(it never started: no pid file; the guest could not run "
+                          "anything from the host's /?)")
+        try:
+            self.next_id += 1
+            did = str(self.next_id)
+            self.ctl.sendall(f"PING {did}\n".encode())
+            self._wait_for("PONG", did, time.monotonic() + 60)
+        except (TimeoutError, NestedError, OSError):
+            report.append("the guest's init does not answer PING within 60 s: the guest "
+                          "itself is stuck")
+            report.append(self._host_side())
+            report.append(self._stuck_guest_report())
+            return "\n".join(report), False
+        try:
+            self.ctl.sendall(f"DIAG {did} {pid if pid.isdigit() else 'none'}\n".encode())
+            self._wait_for("DIAGDONE", did, time.monotonic() + 120)
+        except (TimeoutError, NestedError, OSError):
+            report.append("(the guest's DIAG did not finish within 120 s)")
+        report.append(self._console_since(f"=== nested: diagnosis {did} "))
+        report.append(self._host_side())
+        if not pid.isdigit():
+            return "\n".join(report), False
+        sh = ("echo '== gdb: thread apply all bt'\n"
+              f"timeout 150 gdb -batch -nx -p {pid} -ex 'info threads' "
+              "-ex 'thread apply all bt' 2>&1 | grep -v -e '^\\[New LWP' -e '^warning: '\n")
+        try:
+            rid, paths = self._request(["/bin/sh", "-c", sh])
+            self._wait_done(rid, time.monotonic() + 200)
+            report.append(self._read(paths["out"]) + self._read(paths["err"]))
+            for p in paths.values():
+                _unlink(p)
+        except (TimeoutError, NestedError, OSError):
+            report.append("(gdb, run from the host's / over virtiofs, did not finish within "
+                          "200 s although the guest's init answers: the host's / is stuck?)")
+        try:
+            self.ctl.sendall(f"KILL {did} {pid}\n".encode())
+            self._wait_for("KILLED", did, time.monotonic() + 30)
+        except (TimeoutError, NestedError, OSError):
+            return "\n".join(report), False
+        return "\n".join(report), True
+
+    def run(self, argv, cwd=None, env=None, input=None, timeout=120):
+        """Run argv (a host path and its arguments) inside the guest, like
+        subprocess.run(capture_output=True, text=True).  When it takes longer than
+        timeout * SLOWDOWN (at most MAX_RUN s), raises NestedTimeout (a
+        subprocess.TimeoutExpired) with what it printed so far, the state of its threads
+        and the guest's console tail; the run is killed, and the guest is rebooted on the
+        next run when it cannot be."""
+        if not self.alive():
+            self.close()
+            self.start()
+        limit = min(timeout * SLOWDOWN, MAX_RUN)
+        rid, paths = self._request(argv, cwd=cwd, env=env, input=input)
+        try:
+            status = self._wait_done(rid, time.monotonic() + limit)
         except TimeoutError:
-            # What it printed so far says where it hung; the guest is rebooted on the next run.
-            partial = {}
-            for k in ("out", "err"):
+            partial = {k: self._read(paths[k]) for k in ("out", "err")}
+            diagnosis, killed = self._diagnose_and_kill(paths["pid"])
+            console = self.console_tail()
+            reusable = False
+            if killed:
                 try:
-                    with open(paths[k], "rb") as f:
-                        partial[k] = f.read().decode(errors="replace")
-                except OSError:
-                    partial[k] = ""
+                    self._wait_done(rid, time.monotonic() + 30)
+                    reusable = True
+                except (TimeoutError, NestedError, OSError):
+                    pass
+            if not reusable:
+                self._kill()  # the next run boots a fresh guest
+            raise NestedTimeout(list(map(str, argv)), limit, partial["out"], partial["err"],
+                                diagnosis, console, reusable) from None
+        except BaseException:
+            # Interrupted (pytest-timeout, ^C) or the guest died: the run may still be
+            # going on in there, so the next run gets a fresh guest.
             self._kill()
-            raise subprocess.TimeoutExpired(list(map(str, argv)), limit, output=partial["out"],
-                                            stderr=partial["err"])
-        out = {}
-        for k in ("out", "err"):
-            with open(paths[k], "rb") as f:
-                out[k] = f.read().decode(errors="replace")
+            raise
+        out = {k: self._read(paths[k]) for k in ("out", "err")}
         for p in paths.values():
-            os.unlink(p)
+            _unlink(p)
         # The guest's sh reports death by signal N as 128+N, as a shell does; turn it back
         # into subprocess's -N so callers see what they would see on the host.
         if status > 128 and status - 128 < 65:
             status = -(status - 128)
         return subprocess.CompletedProcess(list(map(str, argv)), status, out["out"], out["err"])
+
+
+def _kallsyms_path():
+    return os.path.join(OUT, "kallsyms-" + os.path.basename(
+        os.path.realpath(os.path.join(OUT, "kernel"))))
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+class NestedTimeout(subprocess.TimeoutExpired):
+    """A run in the nested guest did not finish in time; it has been killed."""
+
+    def __init__(self, cmd, timeout, output, stderr, diagnosis, console, reusable):
+        super().__init__(cmd, timeout, output=output, stderr=stderr)
+        self.diagnosis = diagnosis
+        self.console = console
+        self.reusable = reusable
+
+    def report(self, tail=3000):
+        """Everything known about the stuck run, for a test failure."""
+        def last(text):
+            text = (text or "").rstrip()
+            return text if len(text) <= tail else "..." + text[-tail:]
+        return "\n".join([
+            f"{' '.join(self.cmd)}: no answer within {self.timeout:.0f} s in the nested guest; "
+            + ("killed, the guest goes on" if self.reusable
+               else "the guest was killed and is rebooted for the next run"),
+            "--- its stdout (tail) ---", last(self.output),
+            "--- its stderr (tail) ---", last(self.stderr),
+            "--- its threads ---",
+            last(self.diagnosis),
+            "--- the guest's console (tail) ---", last(self.console)])

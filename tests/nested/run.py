@@ -5,7 +5,8 @@
 
 Boots the guest, runs `skyvm ARGS...` there (same paths and working directory as here),
 prints its stdout to stdout and its stderr to stderr, and exits with skyvm's exit status
-(124 when the host-side timeout ends it; 125 when the guest cannot start).
+(124 when the host-side timeout ends it, with what its threads and the guest were doing;
+125 when the guest cannot start).
 """
 import argparse
 import os
@@ -37,7 +38,8 @@ def main():
     try:
         r = guest.run([skyvm, *args], timeout=opts.timeout)
     except nested.subprocess.TimeoutExpired as e:
-        print(f"run.py: skyvm did not finish within {e.timeout:.0f} s", file=sys.stderr)
+        print(f"run.py: skyvm did not finish within {e.timeout:.0f} s\n{e.report()}",
+              file=sys.stderr)
         return 124
     finally:
         guest.close()
