@@ -89,8 +89,8 @@ run: deps
 	$(BUILD)/skyvm run $(RUN_ARGS)
 
 bench: deps
-	@$(MAKE) --no-print-directory build/skyvm
-	@bench/run.sh
+	@$(MAKE) --no-print-directory $(BUILD)/skyvm
+	@SKYVM=$(BUILD)/skyvm bench/run.sh
 
 clean:
 	rm -rf build
