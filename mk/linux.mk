@@ -6,7 +6,11 @@
 #                     cheap when nothing did
 #   make check        builds them first (check-prereqs), then the tests boot them
 #   make check-slow   also installs Debian's cloud kernel and boots it
-LINUX_OUT := build/linux
+#
+# SKYVM_TEST_KERNEL_DIR=DIR (on make's command line or in the environment)
+# builds into DIR instead, and the tests (test_linux.py, test_boot_qemu)
+# boot the kernel from there.
+LINUX_OUT := $(or $(SKYVM_TEST_KERNEL_DIR),build/linux)
 
 .PHONY: linux check-slow-linux
 linux:

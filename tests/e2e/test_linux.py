@@ -25,7 +25,9 @@ import pytest
 
 from conftest import ROOT, SKYVM, run_skyvm
 
-LINUX = os.path.join(ROOT, "build", "linux")
+# The test kernel's directory: SKYVM_TEST_KERNEL_DIR (as for the unit tests'
+# QEMU boot), else where `make linux` / `make check` builds it.
+LINUX = os.path.join(ROOT, os.environ.get("SKYVM_TEST_KERNEL_DIR") or "build/linux")
 BZIMAGE = os.path.join(LINUX, "bzImage")
 VMLINUX = os.path.join(LINUX, "vmlinux")
 INITRD = os.path.join(LINUX, "initramfs.cpio.gz")
@@ -67,18 +69,48 @@ def assert_absent(log, what, rx):
     assert not m, f"{what}: unexpected line {m.group(0)!r}"
 
 
+TTY_LINE = "SKYVM-TTY: /init wrote this line to the console tty"
+
+
 def init_markers(log, cpus):
-    """The /init markers (guests/linux/init), in order, with its CPU count."""
+    """The /init markers (guests/linux/init), in order, with its CPU count.
+    All but one go through /dev/kmsg (the console prints them by polling);
+    SKYVM-TTY is written to the console tty, which the 8250 driver sends on
+    UART interrupts: it arrives only if COM1 got its IRQ, and /init reports
+    the driver's transmit count once the line has left."""
     found = find_in_order(log, [
         ("/init started", r"SKYVM-INIT: start$"),
         ("/init counted CPUs", r"SKYVM-INIT: cpus=(\d+) online=(\S+)$"),
         ("/init read the clocksource", r"SKYVM-INIT: clocksource=(\S+)$"),
+        ("/init's own line on the console tty (needs COM1's IRQ)",
+         rf"^{re.escape(TTY_LINE)}$"),
+        ("the UART driver sent it", r"SKYVM-INIT: tty tx=(\d+) want=(\d+)$"),
         ("/init done", r"SKYVM-INIT: done$"),
     ])
     assert int(found[1].group(1)) == cpus, f"/init saw {found[1].group(1)} CPUs, not {cpus}"
     online = "0" if cpus == 1 else f"0-{cpus - 1}"
     assert found[1].group(2) == online
+    tx, want = int(found[4].group(1)), int(found[4].group(2))
+    assert tx >= want >= len(TTY_LINE) + 1, f"ttyS0 sent {tx} bytes, /init wrote {want}"
     return found[2].group(1)
+
+
+def acpi_pnp_steps(log, i8042=True):
+    """skyvm's DSDT loaded and ACPI PNP gave COM1 (and the i8042) an IRQ:
+    without that the UART serves printk only, not a process.  i8042: the
+    kernel has the i8042 driver built in (the test kernel does)."""
+    found = find_in_order(log, [
+        ("DSDT loaded", r"ACPI: 1 ACPI AML tables successfully acquired and loaded"),
+        ("ACPI PNP found the DSDT's devices", r"pnp: PnP ACPI: found 3 devices"),
+        ("COM1 from ACPI PNP, with an IRQ",
+         r"\d+:\d+: ttyS0 at I/O 0x3f8 \(irq = (\d+), base_baud"),
+        ("/init started", r"Run /init as init process"),
+    ])
+    assert int(found[2].group(1)) != 0, "COM1 has no IRQ"
+    assert_absent(log, "ACPI table load failure", r"During Region initialization")
+    if i8042:
+        assert re.search(r"i8042: PNP: PS/2 Controller \[PNP0303:\w+\] at 0x60,0x64 irq \d+",
+                         log, re.M), "the i8042 driver did not find the DSDT's PNP0303"
 
 
 def smp_line(cpus):
@@ -248,10 +280,10 @@ def boot_skyvm(skyvm, kernel, initrd, cpus, spec, cmdline):
 
 
 def check_kvm_boot(skyvm, h, kernel, initrd, cpus, extra=(), kvm_debug_cpus=None,
-                   cmdline_extra=""):
+                   cmdline_extra="", i8042=True):
     """Boot and check the KVM guest path in order; returns the log.
     kvm_debug_cpus: the CPUs whose kvm.c debug lines the kernel can print
-    (all of them for the test kernel)."""
+    (all of them for the test kernel); i8042: the driver is built in."""
     spec = model_spec(h, *extra)
     enabled, eax = model_pv(skyvm, spec, cpus)
     present, absent = expected_kvm_lines(enabled, eax, cpus)
@@ -291,6 +323,7 @@ def check_kvm_boot(skyvm, h, kernel, initrd, cpus, extra=(), kvm_debug_cpus=None
         order += [("another clocksource chosen", r"clocksource: Switched to clocksource (?!kvm-clock)\S+$")]
     order += [("/init started", r"Run /init as init process")]
     find_in_order(log, order)
+    acpi_pnp_steps(log, i8042)
     # What is not part of the order is still required (e.g. async PF lines).
     for what, rx in present:
         assert re.search(rx, log, re.M), f"missing: {what} (/{rx}/)"
@@ -375,4 +408,8 @@ def test_cloud_kernel_skyvm(kvm, skyvm):
     else:
         extra, debug_cpus = "", set()
     print(f"cloud kernel {kernel}: per-CPU kvm-guest lines checkable for CPUs {sorted(debug_cpus)}")
-    check_kvm_boot(skyvm, h, kernel, INITRD, 2, kvm_debug_cpus=debug_cpus, cmdline_extra=extra)
+    # Only a built-in i8042 driver can probe: the initramfs has no modules.
+    config = "/boot/config-" + os.path.basename(kernel)[len("vmlinuz-"):]
+    i8042 = os.path.exists(config) and "CONFIG_SERIO_I8042=y" in open(config).read()
+    check_kvm_boot(skyvm, h, kernel, INITRD, 2, kvm_debug_cpus=debug_cpus, cmdline_extra=extra,
+                   i8042=i8042)
