@@ -31,12 +31,28 @@ BOOT_TIMEOUT = 180  # seconds from QEMU's start to READY; a boot takes ~10 under
 # skyvm's own start-up included, runs on TCG.
 SLOWDOWN = float(os.environ.get("SKYVM_NESTED_SLOWDOWN", "3"))
 GUEST_MIB = 2048
-# One host thread runs both guest CPUs.  With multi-threaded TCG (thread=multi, QEMU 7.2)
-# the guest kernel sometimes livelocks when KVM switches a static key (it does whenever the
-# first VM is created or the last destroyed): a CPU keeps executing a stale translation
-# of __schedule with the int3 of text_poke_bp in it, although memory has the new jmp;
-# docs/nested-testing.md, "Limits", has the evidence.
-TCG_THREAD = os.environ.get("SKYVM_NESTED_TCG_THREAD", "single")
+# Held open for the guest's whole life: two VMs, one without an irqchip and one with, each
+# with a vCPU that never runs.  KVM switches static keys (the preempt notifiers'
+# key, which __schedule tests, kvm_has_noapic_vcpu, apic_sw_disabled) when the first such
+# VM or vCPU is created and the last destroyed, and each switch patches kernel text with
+# text_poke_bp.  Under multi-threaded TCG (QEMU 7.2) that sometimes livelocks the guest: a
+# CPU keeps executing a stale translation holding the patch's int3, although memory holds
+# the new instruction (docs/nested-testing.md, "Limits").  With the keys held on, the
+# short VMs of host-check and the tests switch nothing.
+PIN_KEYS = r"""
+import fcntl, os, signal
+kvm = os.open("/dev/kvm", os.O_RDWR)
+plain = fcntl.ioctl(kvm, 0xAE01, 0)        # KVM_CREATE_VM
+fcntl.ioctl(plain, 0xAE41, 0)              # KVM_CREATE_VCPU: no in-kernel LAPIC
+apic = fcntl.ioctl(kvm, 0xAE01, 0)
+fcntl.ioctl(apic, 0xAE60, 0)               # KVM_CREATE_IRQCHIP
+fcntl.ioctl(apic, 0xAE41, 0)               # a LAPIC, software-disabled at reset
+print("pinned", flush=True)
+signal.pause()
+"""
+# Multi-threaded TCG: each guest CPU on its own host thread.  thread=single would avoid
+# the livelock below too, but Linux guests of skyvm then stall with an RCU CPU stall.
+TCG_THREAD = os.environ.get("SKYVM_NESTED_TCG_THREAD", "multi")
 # No single run waits longer than this (seconds) for its answer, whatever its caller's
 # timeout: a stuck run is diagnosed, killed and reported instead of stalling the suite.
 MAX_RUN = float(os.environ.get("SKYVM_NESTED_MAX_RUN", "600"))
@@ -149,7 +165,29 @@ class NestedGuest:
             self.close()
             raise NestedError(f"the nested guest cannot run KVM: {why}")
         self._save_kallsyms()
+        if TCG_THREAD != "single":
+            self._pin_static_keys()
         return self
+
+    def _pin_static_keys(self):
+        """Start PIN_KEYS in the guest (it runs until the guest ends)."""
+        rid, paths = self._request(["/usr/bin/python3", "-c", PIN_KEYS])
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self._read(paths["out"]).strip() == "pinned":
+                return
+            if f"DONE {rid}" in self.done:
+                break
+            try:  # keeps reading the control line: a DONE means it failed
+                self._wait_for("DONE", rid, time.monotonic() + 0.5)
+                self.done[f"DONE {rid}"] = "1"
+                break
+            except TimeoutError:
+                pass
+        err = self._read(paths["err"]).strip().splitlines()
+        self.close()
+        raise NestedError("could not hold KVM's static keys on in the guest: "
+                          + (err[-1] if err else "no answer in 120 s"))
 
     def close(self):
         if self.ctl:
