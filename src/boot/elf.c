@@ -232,7 +232,7 @@ int elf_load_segments(struct guest_mem *m, const uint8_t *img, size_t len, uint6
 				       (unsigned long long)(s.paddr + s.memsz),
 				       (unsigned long long)(m->size >> 20));
 		memcpy(dst, img + s.offset, s.filesz);
-		memset(dst + s.filesz, 0, s.memsz - s.filesz);
+		guest_mem_zero(m, dst + s.filesz, s.memsz - s.filesz);
 	}
 	return 0;
 }

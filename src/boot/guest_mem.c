@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "boot/guest_mem.h"
 
+#include <string.h>
 #include <sys/mman.h>
 
 #include "boot/layout.h"
@@ -13,6 +14,7 @@ int guest_mem_init(struct guest_mem *m, uint64_t size)
 	m->host = NULL;
 	m->size = 0;
 	m->low_size = 0;
+	m->anonymous = 0;
 	if (size == 0)
 		return err_set("guest memory size is 0");
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
@@ -21,6 +23,7 @@ int guest_mem_init(struct guest_mem *m, uint64_t size)
 		return err_errno("cannot map %llu MiB of guest memory",
 				 (unsigned long long)(size >> 20));
 	m->host = p;
+	m->anonymous = 1;
 	m->size = size;
 	m->low_size = size < LAYOUT_HOLE_START ? size : LAYOUT_HOLE_START;
 	return 0;
@@ -32,6 +35,23 @@ void guest_mem_free(struct guest_mem *m)
 		munmap(m->host, m->size);
 	m->host = NULL;
 	m->size = m->low_size = 0;
+	m->anonymous = 0;
+}
+
+#define PAGE 4096ULL
+
+void guest_mem_zero(const struct guest_mem *m, uint8_t *p, uint64_t len)
+{
+	uintptr_t start = (uintptr_t)p, end = start + len;
+	uintptr_t first = (start + PAGE - 1) & ~(PAGE - 1), last = end & ~(PAGE - 1);
+
+	if (!m->anonymous || first >= last ||
+	    madvise((void *)first, last - first, MADV_DONTNEED) < 0) {
+		memset(p, 0, len);
+		return;
+	}
+	memset(p, 0, first - start);
+	memset((void *)last, 0, end - last);
 }
 
 void *guest_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
