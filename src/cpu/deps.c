@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "cpu/deps.h"
 
+#include <pthread.h>
+
 #define WORD(from_, w_) { from_, NULL, w_ }
 #define DEP(from_, to_) { from_, to_, 0 }
 
@@ -63,10 +65,34 @@ const struct cpu_dependency cpu_dependencies[] = {
 
 const size_t cpu_dependencies_count = sizeof(cpu_dependencies) / sizeof(cpu_dependencies[0]);
 
-/* A name the table does not know (a table typo) resolves to nothing. */
+#define NDEPS (sizeof(cpu_dependencies) / sizeof(cpu_dependencies[0]))
+
+/*
+ * The table's names resolved to features once: cpu_feature_find() is a linear
+ * search by name, and cpu_deps_apply() asks for every dependency on every pass
+ * (half of `skyvm run`'s start-up instructions before this).  A name the table
+ * does not know (a table typo) resolves to NULL: nothing.
+ */
+static const struct cpu_feature *dep_from[NDEPS], *dep_to[NDEPS];
+static pthread_once_t deps_resolved = PTHREAD_ONCE_INIT;
+
+static void resolve_deps(void)
+{
+	for (size_t i = 0; i < NDEPS; i++) {
+		dep_from[i] = cpu_feature_find(cpu_dependencies[i].from);
+		dep_to[i] = cpu_dependencies[i].to ? cpu_feature_find(cpu_dependencies[i].to) : NULL;
+	}
+}
+
+static size_t dep_index(const struct cpu_dependency *d)
+{
+	pthread_once(&deps_resolved, resolve_deps);
+	return (size_t)(d - cpu_dependencies);
+}
+
 static bool dep_from_off(const struct cpu_dependency *d, const struct cpu_featureset *fs)
 {
-	const struct cpu_feature *from = cpu_feature_find(d->from);
+	const struct cpu_feature *from = dep_from[dep_index(d)];
 
 	return from && !featureset_has(fs, from);
 }
@@ -80,7 +106,7 @@ static void dep_to_mask(const struct cpu_dependency *d, struct cpu_featureset *m
 		mask->w[d->to_word] = ~0u;
 		return;
 	}
-	to = cpu_feature_find(d->to);
+	to = dep_to[dep_index(d)];
 	if (to)
 		featureset_set(mask, to, true);
 }
