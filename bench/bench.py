@@ -136,9 +136,13 @@ class Nested:
 
 # ---------------------------------------------------------------- measurements
 
-def stats(values_ms):
-    return {"median_ms": round(statistics.median(values_ms), 3),
-            "min_ms": round(min(values_ms), 3), "runs": len(values_ms)}
+def stats(values_ms, recs=None):
+    out = {"median_ms": round(statistics.median(values_ms), 3),
+           "min_ms": round(min(values_ms), 3), "runs": len(values_ms)}
+    if recs and all("user_us" in r for r in recs):  # CPU time the process itself used
+        out["median_user_ms"] = round(statistics.median(r["user_us"] for r in recs) / 1e3, 3)
+        out["median_sys_ms"] = round(statistics.median(r["sys_us"] for r in recs) / 1e3, 3)
+    return out
 
 
 def parse_lines(text):
@@ -223,7 +227,7 @@ def bench_start(env, res, runs):
             "skyvm_linux_objects": (sky("--irqchip", "kernel", "--memory", "128"), 0),
             "qemu_microvm": (QEMU_MICROVM, 1)}  # isa-debug-exit: (0 << 1) | 1
     r = interleaved(env, cmds, runs, timeout=150)
-    s = {n: stats(walls(v)) for n, v in r.items()}
+    s = {n: stats(walls(v), v) for n, v in r.items()}
     res["start"] = {
         "what": "exec to exit: `skyvm run` (embedded default guest, 1 vCPU, 32 MiB) vs "
                 "bare_kvm (same KVM objects, real-mode guest that exits at once)",
@@ -271,12 +275,14 @@ def bench_rss(env, res, runs):
         if not recs or any("guest_kib" not in x for x in recs):
             out[name] = {"error": "guest-RAM mapping not found"}
             continue
-        out[name] = {"peak_rss_kib": max(x["maxrss_kib"] for x in recs),
-                     "guest_touched_kib": max(x["guest_kib"] for x in recs),
-                     "beyond_guest_kib": max(x["maxrss_kib"] - x["guest_kib"] for x in recs),
-                     "anon_beyond_guest_kib": max(x["anon_kib"] - x["guest_kib"]
-                                                  for x in recs),
-                     "file_kib": max(x["file_kib"] for x in recs)}
+        med = lambda f: int(statistics.median(f(x) for x in recs))  # noqa: E731
+        out[name] = {"peak_rss_kib": med(lambda x: x["maxrss_kib"]),
+                     "guest_touched_kib": med(lambda x: x["guest_kib"]),
+                     "beyond_guest_kib": med(lambda x: x["maxrss_kib"] - x["guest_kib"]),
+                     "beyond_guest_kib_max": max(x["maxrss_kib"] - x["guest_kib"]
+                                                 for x in recs),
+                     "anon_beyond_guest_kib": med(lambda x: x["anon_kib"] - x["guest_kib"]),
+                     "file_kib": med(lambda x: x["file_kib"]), "runs": len(recs)}
     if "beyond_guest_kib" in out.get("bare", {}) and "beyond_guest_kib" in out["skyvm"]:
         out["skyvm_beyond_bare_kib"] = (out["skyvm"]["beyond_guest_kib"]
                                         - out["bare"]["beyond_guest_kib"])
@@ -347,7 +353,7 @@ def bench_linux(env, res, runs):
         log(f"host-check: {e}")
     cmdline = f"console=ttyS0 panic=-1 {host['kernel_cmdline']}".strip()
     cpu = ",".join(x for x in ["host", host["cpu_model_options"].strip(",")] if x)
-    timeout = 600 if env.nested else 120
+    timeout = 300 if env.nested else 120
     out = {"what": f"exec to '{INIT_MARK}', same kernel, initramfs, command line, 2 vCPUs, "
                    "256 MiB", "kernel": os.path.relpath(KERNEL, ROOT), "cmdline": cmdline,
            "timeout_s": timeout}
@@ -358,16 +364,20 @@ def bench_linux(env, res, runs):
                      "-append", cmdline]}
     for i in range(runs):
         for name, cmd in cmds.items():
-            log(f"linux: {name} run {i + 1} of {runs}")
             o = out.setdefault(name, {"command": shlex.join(cmd), "times_s": []})
             if "error" in o:
-                continue
-            r = env.timeit(["--until", INIT_MARK, "--fail", "KVM internal error",
-                            "--timeout", str(timeout), "--", *cmd],
-                           timeout=timeout + 60)
-            rec = (parse_lines(r.stdout) or [{"error": r.stderr.strip()[-300:]}])[0]
+                continue  # it stops the same way each time: recorded once
+            log(f"linux: {name} run {i + 1} of {runs}")
+            try:
+                r = env.timeit(["--until", INIT_MARK, "--fail", "KVM internal error",
+                                "--timeout", str(timeout), "--", *cmd], timeout=timeout + 90)
+                rec = (parse_lines(r.stdout) or [{"error": r.stderr.strip()[-300:]}])[0]
+            except subprocess.TimeoutExpired as e:
+                rec = {"error": f"no answer from the nested guest within {e.timeout:.0f} s"}
             if "error" in rec:
-                o["error"] = rec  # it stops the same way each time: recorded once
+                if rec.get("error") == "timeout":
+                    rec["error"] = f"no '{INIT_MARK}' within {timeout} s"
+                o["error"] = rec
             else:
                 o["times_s"].append(round(rec["wall_ns"] / 1e9, 3))
     for name in cmds:
@@ -473,7 +483,7 @@ def main():
             if "start" in only:
                 bench_start(env, res, runs)
             if "rss" in only:
-                bench_rss(env, res, 3)
+                bench_rss(env, res, 5)
             if "exits" in only:
                 bench_exits(env, res, runs, exits)
             if "starts" in only:

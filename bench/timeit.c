@@ -8,7 +8,7 @@
  *       N rounds one after another; a round runs CMD1, CMD2, ... once each, so
  *       peers are interleaved and share whatever else the machine is doing.
  *       One JSON line per run (cmd = the command's index, from 0):
- *       {"cmd":..,"wall_ns":..,"maxrss_kib":..,"status":..[,"guest_kib":..,
+ *       {"cmd":..,"wall_ns":..,"maxrss_kib":..,"status":..,"user_us":..,"sys_us":..[,"guest_kib":..,
  *       "anon_kib":..,"file_kib":..]}
  *       maxrss_kib is the child's peak RSS (wait4's ru_maxrss).  With --preload,
  *       SO (bench/guestmem.c) is LD_PRELOADed with BENCH_GUEST_BYTES=M MiB and
@@ -164,8 +164,11 @@ static int run_repeat(char **argv, int runs, const char *preload, unsigned long 
 			if (wait_deadline(pid, &st, &ru, t0 + (uint64_t)(timeout_s * 1e9)) < 0)
 				die("wait4");
 			wall = now_ns() - t0;
-			printf("{\"cmd\":%d,\"wall_ns\":%llu,\"maxrss_kib\":%ld,\"status\":%d", c,
-			       (unsigned long long)wall, ru.ru_maxrss, status_code(st));
+			printf("{\"cmd\":%d,\"wall_ns\":%llu,\"maxrss_kib\":%ld,\"status\":%d,"
+			       "\"user_us\":%ld,\"sys_us\":%ld", c, (unsigned long long)wall,
+			       ru.ru_maxrss, status_code(st),
+			       ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec,
+			       ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec);
 			if (gfd >= 0) {
 				char buf[64] = "";
 				ssize_t n = pread(gfd, buf, sizeof(buf) - 1, 0);
