@@ -8,6 +8,8 @@
 #                  FAIL <reason>             it cannot work; the guest powers off
 #   host -> guest  RUN <id> <script>         run <script> (a host path) chrooted into
 #                                            the host's /
+#   guest -> host  STARTED <id>              at once (the host sends RUN again when it
+#                                            does not come; /init runs an id only once)
 #   guest -> host  DONE <id> <status>        its exit status
 #   host -> guest  DIAG <id> <pid>           the guest's own view of its processes, <pid> and
 #                                            every running or blocked task (state, wchan,
@@ -82,10 +84,16 @@ diag() {
 	echo "=== nested: end of diagnosis $1"
 }
 
+mkdir -p /seen
 echo READY >&3
 while read -r verb id script; do
 	case $verb in
 	RUN)
+		# STARTED first: the host sends RUN again when it hears nothing (a line lost on
+		# the way), and a RUN seen before is not run twice.
+		echo "STARTED $id" >&3
+		[ -e "/seen/$id" ] && continue
+		: >"/seen/$id"
 		(
 			chroot /host /bin/sh "$script" </dev/null 3>&-
 			echo "DONE $id $?" >&3

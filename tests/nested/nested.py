@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -56,6 +57,7 @@ TCG_THREAD = os.environ.get("SKYVM_NESTED_TCG_THREAD", "multi")
 # No single run waits longer than this (seconds) for its answer, whatever its caller's
 # timeout: a stuck run is diagnosed, killed and reported instead of stalling the suite.
 MAX_RUN = float(os.environ.get("SKYVM_NESTED_MAX_RUN", "600"))
+ACK_WAIT = 20  # seconds for /init's STARTED before a RUN is sent again
 
 
 _LIVE = set()  # guests started and not closed: ended at exit and on SIGTERM
@@ -111,6 +113,7 @@ class NestedGuest:
         self.buf = b""
         self.next_id = 0
         self.done = {}  # DONE statuses read while waiting for another request
+        self.resent = 0  # RUN lines the guest missed and got again
 
     # ------------------------------------------------------------------ life cycle
 
@@ -280,6 +283,29 @@ class NestedGuest:
 
     def _request(self, argv, cwd=None, env=None, input=None):
         """Send one request; returns its id and the paths of its files."""
+        rid, paths = self._prepare(argv, cwd, env, input)
+        self._send_run(rid, paths["sh"])
+        return rid, paths
+
+    def _send_run(self, rid, script):
+        """Send RUN and wait for the guest's STARTED.  Now and then a RUN line never
+        reached /init (seen about once in 100 runs, the guest otherwise fine); it is sent
+        again with the same id, which /init runs at most once."""
+        line = f"RUN {rid} {script}\n".encode()
+        for attempt in range(3):
+            self.ctl.sendall(line)
+            try:
+                self._wait_for("STARTED", rid, time.monotonic() + ACK_WAIT)
+            except TimeoutError:
+                continue
+            if attempt:
+                self.resent += attempt
+                print(f"nested: the guest missed RUN {rid} {attempt} time(s); sent again",
+                      file=sys.stderr)
+            return
+        raise TimeoutError
+
+    def _prepare(self, argv, cwd, env, input):
         self.next_id += 1
         rid = str(self.next_id)
         base = os.path.join(self.dir, f"req{rid}")
@@ -297,7 +323,6 @@ class NestedGuest:
                   f"{' '.join(q(str(a)) for a in argv)}\n")
         with open(paths["sh"], "w") as f:
             f.write(script)
-        self.ctl.sendall(f"RUN {rid} {paths['sh']}\n".encode())
         return rid, paths
 
     @staticmethod
@@ -473,8 +498,9 @@ class NestedGuest:
             self.close()
             self.start()
         limit = min(timeout * SLOWDOWN, MAX_RUN)
-        rid, paths = self._request(argv, cwd=cwd, env=env, input=input)
+        rid, paths = self._prepare(argv, cwd, env, input)
         try:
+            self._send_run(rid, paths["sh"])
             status = self._wait_done(rid, time.monotonic() + limit)
         except TimeoutError:
             partial = {k: self._read(paths[k]) for k in ("out", "err")}

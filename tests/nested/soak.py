@@ -72,7 +72,8 @@ def main():
         guest.close()
     for name, c in statuses.items():
         print(f"soak: {name}: {dict(c)}, slowest {slowest[name]:.1f} s")
-    print(f"soak: {hangs} hung, {time.monotonic() - t0:.0f} s in all")
+    print(f"soak: {hangs} hung, {guest.resent} RUN lines the guest missed and got again, "
+          f"{time.monotonic() - t0:.0f} s in all")
     return 1 if hangs else 0
 
 
