@@ -8,8 +8,9 @@
 #                  FAIL <reason>             it cannot work; the guest powers off
 #   host -> guest  RUN <id> <script>         run <script> (a host path) chrooted into
 #                                            the host's /
-#   guest -> host  STARTED <id>              at once (the host sends RUN again when it
-#                                            does not come; /init runs an id only once)
+#   guest -> host  STARTED <id> [again]      at once (the host sends RUN again when it
+#                                            does not come; /init runs an id only once
+#                                            and says "again" to a repeated one)
 #   guest -> host  DONE <id> <status>        its exit status
 #   host -> guest  DIAG <id> <pid>           the guest's own view of its processes, <pid> and
 #                                            every running or blocked task (state, wchan,
@@ -91,9 +92,12 @@ while read -r verb id script; do
 	RUN)
 		# STARTED first: the host sends RUN again when it hears nothing (a line lost on
 		# the way), and a RUN seen before is not run twice.
-		echo "STARTED $id" >&3
-		[ -e "/seen/$id" ] && continue
+		if [ -e "/seen/$id" ]; then
+			echo "STARTED $id again" >&3
+			continue
+		fi
 		: >"/seen/$id"
+		echo "STARTED $id" >&3
 		(
 			chroot /host /bin/sh "$script" </dev/null 3>&-
 			echo "DONE $id $?" >&3

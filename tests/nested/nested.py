@@ -295,13 +295,14 @@ class NestedGuest:
         for attempt in range(3):
             self.ctl.sendall(line)
             try:
-                self._wait_for("STARTED", rid, time.monotonic() + ACK_WAIT)
+                again = self._wait_for("STARTED", rid, time.monotonic() + ACK_WAIT)
             except TimeoutError:
                 continue
             if attempt:
                 self.resent += attempt
-                print(f"nested: the guest missed RUN {rid} {attempt} time(s); sent again",
-                      file=sys.stderr)
+                what = ("its STARTED was lost on the way back" if again == "again"
+                        else "the RUN line was lost on the way in")
+                print(f"nested: RUN {rid} sent {attempt + 1} times: {what}", file=sys.stderr)
             return
         raise TimeoutError
 
