@@ -115,7 +115,7 @@ while read -r verb id script; do
 		;;
 	PING) echo "PONG $id" >&3 ;;
 	QUIT) break ;;
-	*) echo "BAD $verb" >&3 ;;
+	*) echo "BAD ${verb:-?} $id $script" >&3 ;;
 	esac
 done <&3
 sync

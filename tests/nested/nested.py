@@ -302,6 +302,11 @@ class NestedGuest:
                 self.resent += attempt
                 what = ("its STARTED was lost on the way back" if again == "again"
                         else "the RUN line was lost on the way in")
+                bad = [f"{k} {v}" for k, v in self.done.items() if k.startswith("BAD ")]
+                if bad:  # /init got a line it could not parse: the RUN, mangled?
+                    what += f"; /init answered {bad}"
+                    for k in [k for k in self.done if k.startswith("BAD ")]:
+                        del self.done[k]
                 print(f"nested: RUN {rid} sent {attempt + 1} times: {what}", file=sys.stderr)
             return
         raise TimeoutError
