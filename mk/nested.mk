@@ -6,9 +6,10 @@
 #                 cloud kernel and QEMU when missing; rebuilt only when an input changes)
 #   make check-nested
 #                 builds it and runs the whole suite with the kvm tests inside it.
-#                 Opt-in: a full run under TCG is not yet timed, and known failures
-#                 there are listed in docs/nested-testing.md.  `make check`
-#                 sets SKYVM_NESTED=0, so its kvm tests skip with that reason printed.
+#                 Opt-in: two full runs were green (499 passed, 0 failed, 4 skipped in
+#                 336 s and 421 s on 2 cores), but TCG's own faults (docs/nested-testing.md,
+#                 "Limits") are worked around rather than gone, so `make check` sets
+#                 SKYVM_NESTED=0 and its kvm tests skip with that reason printed.
 NESTED_OUT := build/nested
 
 .PHONY: nested
