@@ -9,12 +9,13 @@
  *       peers are interleaved and share whatever else the machine is doing.
  *       One JSON line per run (cmd = the command's index, from 0):
  *       {"cmd":..,"wall_ns":..,"maxrss_kib":..,"status":..,"user_us":..,"sys_us":..[,"guest_kib":..,
- *       "anon_kib":..,"file_kib":..]}
+ *       "anon_kib":..,"file_kib":..,"hwm_kib":..]}
  *       maxrss_kib is the child's peak RSS (wait4's ru_maxrss).  With --preload,
  *       SO (bench/guestmem.c) is LD_PRELOADed with BENCH_GUEST_BYTES=M MiB and
  *       reports the RSS of the child's guest-memory mapping (an anonymous mapping
  *       of exactly M MiB) when it is unmapped or at exit: guest_kib, with the
- *       process's RssAnon and RssFile at that moment.
+ *       process's RssAnon and RssFile at that moment and its VmHWM (peak RSS
+ *       since exec; maxrss_kib also counts the forked stopwatch before exec).
  *   timeit --parallel P --count N [--ok CODE] -- CMD...
  *       N runs, P at a time (a new one starts as soon as one ends); one line:
  *       {"wall_ns":..,"completed":..,"failed":..}: completed counts the runs that
@@ -173,13 +174,14 @@ static int run_repeat(char **argv, int runs, const char *preload, unsigned long 
 				char buf[64] = "";
 				ssize_t n = pread(gfd, buf, sizeof(buf) - 1, 0);
 
-				long g, a, f;
+				long g, a, f, hwm;
 
 				if (n > 0) {
 					buf[n] = 0;
-					if (sscanf(buf, "%ld %ld %ld", &g, &a, &f) == 3)
+					if (sscanf(buf, "%ld %ld %ld %ld", &g, &a, &f, &hwm) == 4)
 						printf(",\"guest_kib\":%ld,\"anon_kib\":%ld,"
-						       "\"file_kib\":%ld", g, a, f);
+						       "\"file_kib\":%ld,\"hwm_kib\":%ld", g, a, f,
+						       hwm);
 				}
 				close(gfd);
 			}
