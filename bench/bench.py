@@ -2,7 +2,7 @@
 """skyvm's benchmarks, each a ratio against a peer run in this same script (docs/bench.md).
 
   start        exec to exit of the embedded default guest vs bare_kvm creating the same
-               KVM objects and running a tiny real-mode guest
+               KVM objects and running a tiny 64-bit guest
   start-lnx    the same with the objects a Linux guest needs (irqchip, PIT2, 128 MiB)
   qemu         QEMU microvm booting the same default guest as a PVH ELF
   rss          peak RSS beyond the guest memory touched: skyvm, bare_kvm, QEMU
@@ -230,7 +230,7 @@ def bench_start(env, res, runs):
     s = {n: stats(walls(v), v) for n, v in r.items()}
     res["start"] = {
         "what": "exec to exit: `skyvm run` (embedded default guest, 1 vCPU, 32 MiB) vs "
-                "bare_kvm (same KVM objects, real-mode guest that exits at once)",
+                "bare_kvm (same KVM objects, 64-bit guest that exits at once)",
         "bare": s["bare"], "skyvm": s["skyvm"],
         "ratio": ratio(s["skyvm"]["median_ms"], s["bare"]["median_ms"]),
         "ratio_of_min": ratio(s["skyvm"]["min_ms"], s["bare"]["min_ms"]),
