@@ -11,6 +11,7 @@
 #include "cpu/spec.h"
 #include "exitcodes.h"
 #include "util/err.h"
+#include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
 #define RUN_MAX_CPUS 4096
@@ -62,7 +63,7 @@ static const char run_help[] =
 	"  121    KVM could not run an instruction (KVM_EXIT_INTERNAL_ERROR)\n"
 	"  122    KVM_EXIT_FAIL_ENTRY\n"
 	"  123    an exit skyvm does not handle\n"
-	"  124    --timeout expired\n"
+	"  124    --timeout expired; where each vCPU was follows on stderr\n"
 	"  125    the guest exceeded --max-output (or flooded a VMM port)\n";
 
 enum {
@@ -100,12 +101,22 @@ static int check_readable(const char *what, const char *path)
 	return 0;
 }
 
-static void report_end(const struct vm *vm, int code, bool verbose)
+static void report_end(struct vm *vm, int code, bool verbose)
 {
 	unsigned long total = 0;
 
 	if (code != EXIT_OK || verbose)
 		fprintf(stderr, "skyvm: %s (exit %d)\n", vm->stop_reason, code);
+	/* A hung guest: say where each vCPU was (map RIP with the kernel's System.map). */
+	if (code == EXIT_TIMEOUT) {
+		fprintf(stderr, "skyvm: where each vCPU was when the time ran out:\n");
+		for (unsigned i = 0; i < vm->ncpus; i++) {
+			char report[1024];
+
+			vcpu_describe(&vm->vcpus[i], NULL, 0, report, sizeof(report));
+			fputs(report, stderr);
+		}
+	}
 	for (int k = 0; k < EMU_KIND_COUNT; k++)
 		total += atomic_load(&vm->emulated.n[k]);
 	if (total) {

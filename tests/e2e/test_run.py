@@ -176,6 +176,9 @@ def test_timeout_ends_a_hung_guest(kvm, skyvm):
     r = skyvm("run", "--cmdline", "test=hang", "--timeout", 1, timeout=30)
     assert r.returncode == 124, r.stderr
     assert "--timeout" in r.stderr
+    # where the vCPU was: the hang loop's registers, for mapping RIP to code
+    assert "where each vCPU was" in r.stderr
+    assert re.search(r"vCPU 0 \(APIC id 0\), RIP 0x[0-9a-f]{16}", r.stderr), r.stderr
 
 
 def test_output_flood_is_stopped(kvm, skyvm):
