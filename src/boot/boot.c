@@ -47,6 +47,24 @@ int boot_write_gdt(struct guest_mem *m)
 	return 0;
 }
 
+/*
+ * Linux with CONFIG_EFI picks EFI reboot on a hardware-reduced ACPI machine
+ * (efi_reboot_required()); without EFI runtime services it falls back to
+ * BOOT_BIOS, a far jump to F000:FFF0.  A PC has its firmware there; skyvm
+ * has this: mov al, 0xFE; out 0x64, al; hlt; jmp back to the hlt.
+ */
+const uint8_t boot_reset_stub[7] = { 0xB0, 0xFE, 0xE6, 0x64, 0xF4, 0xEB, 0xFD };
+
+int boot_write_reset_stub(struct guest_mem *m)
+{
+	void *p = guest_ptr(m, LAYOUT_RESET_VECTOR, sizeof(boot_reset_stub));
+
+	if (!p)
+		return err_set("guest memory too small for the reset vector");
+	memcpy(p, boot_reset_stub, sizeof(boot_reset_stub));
+	return 0;
+}
+
 void boot_gdt_to_segment(uint64_t desc, unsigned selector, struct kvm_segment *out)
 {
 	uint32_t limit = (uint32_t)((desc & 0xFFFF) | ((desc >> 32) & 0xF0000));
@@ -123,7 +141,8 @@ int boot_load(struct guest_mem *m, const struct boot_config *c, struct boot_entr
 			       (unsigned long long)(m->size >> 10));
 	if (acpi_build(m, c->ncpus, c->apic_ids, &rsdp) < 0)
 		return -1;
-	if (boot_write_gdt(m) < 0 || boot_build_identity_map(m) < 0)
+	if (boot_write_gdt(m) < 0 || boot_write_reset_stub(m) < 0 ||
+	    boot_build_identity_map(m) < 0)
 		return -1;
 
 	if (boot_is_elf(c->kernel, c->kernel_len))

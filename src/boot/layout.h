@@ -10,6 +10,7 @@
  *   0x0002_0000  kernel command line (up to 64 KiB)
  *   0x0008_0000  top of the initial stack for the embedded guests
  *   0x000E_0000  ACPI: RSDP (in the legacy BIOS scan area), then XSDT, FADT, DSDT, MADT
+ *   0x000F_FFF0  the x86 reset vector: a stub that resets through the i8042
  *   0x0010_0000  kernel image (bzImage protected-mode part, ELF PT_LOAD as linked)
  *   ...          RAM up to min(memory, 3 GiB)
  *   0xC000_0000  32-bit hole: PCI/MMIO, IOAPIC, LAPIC, KVM's TSS and identity map
@@ -32,7 +33,8 @@
 #define LAYOUT_BOOT_STACK 0x80000ULL
 #define LAYOUT_EBDA_START 0x9FC00ULL    /* low RAM ends here in the e820 map */
 #define LAYOUT_ACPI_START 0xE0000ULL    /* RSDP here, tables after it */
-#define LAYOUT_ACPI_END 0x100000ULL
+#define LAYOUT_ACPI_END 0xFFFF0ULL      /* the reset vector follows */
+#define LAYOUT_RESET_VECTOR 0xFFFF0ULL  /* F000:FFF0, where a CPU starts after reset */
 #define LAYOUT_KERNEL_START 0x100000ULL
 
 #define LAYOUT_HOLE_START 0xC0000000ULL /* RAM above this moves to 4 GiB */

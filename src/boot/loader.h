@@ -36,6 +36,15 @@ int boot_build_identity_map(struct guest_mem *m);
 int boot_write_gdt(struct guest_mem *m);
 
 /*
+ * Write the reset-vector stub at LAYOUT_RESET_VECTOR (boot.c): real-mode code
+ * that pulses the reset line through the i8042 (port 0x64 <- 0xFE), so a guest
+ * that jumps to F000:FFF0 to reboot, as Linux's machine_real_restart() does,
+ * ends the VM like a reset instead of running through zeroed memory forever.
+ */
+extern const uint8_t boot_reset_stub[7];
+int boot_write_reset_stub(struct guest_mem *m);
+
+/*
  * Copy the command line (NULL = "") with its NUL to LAYOUT_CMDLINE; `max_len`
  * is the longest the kernel accepts, without the NUL.  Errors name `name`.
  */

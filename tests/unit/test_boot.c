@@ -152,6 +152,29 @@ static void test_gdt_in_memory(void **state)
 	guest_mem_free(&m);
 }
 
+static void test_reset_vector_resets_through_the_i8042(void **state)
+{
+	struct guest_mem m;
+	const uint8_t *p;
+
+	(void)state;
+	assert_int_equal(guest_mem_init(&m, 4 * MiB), 0);
+	assert_int_equal(boot_write_reset_stub(&m), 0);
+	/* F000:FFF0 in real mode */
+	p = guest_ptr(&m, 0xF0000 + 0xFFF0, 7);
+	/* mov al, 0xFE; out 0x64, al; hlt; jmp -3 (back to the hlt) */
+	assert_int_equal(p[0], 0xB0);
+	assert_int_equal(p[1], 0xFE);
+	assert_int_equal(p[2], 0xE6);
+	assert_int_equal(p[3], 0x64);
+	assert_int_equal(p[4], 0xF4);
+	assert_int_equal(p[5], 0xEB);
+	assert_int_equal((int8_t)p[6], -3);
+	/* the ACPI tables stop before it */
+	assert_true(LAYOUT_ACPI_END <= LAYOUT_RESET_VECTOR);
+	guest_mem_free(&m);
+}
+
 static void test_gdt_to_segment(void **state)
 {
 	struct kvm_segment s;
@@ -231,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_e820_5g),
 		cmocka_unit_test(test_identity_map_0_to_4g),
 		cmocka_unit_test(test_gdt_in_memory),
+		cmocka_unit_test(test_reset_vector_resets_through_the_i8042),
 		cmocka_unit_test(test_gdt_to_segment),
 		cmocka_unit_test(test_no_vcpus_is_an_error),
 	};
