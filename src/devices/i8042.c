@@ -18,6 +18,7 @@
 #define STATUS_OBF 0x01
 #define STATUS_SYS 0x04
 #define STATUS_CMD 0x08 /* last write was a command */
+#define STATUS_UNLOCKED 0x10 /* keyboard not inhibited (Linux warns "Keylock active" otherwise) */
 
 enum pending { PEND_NONE, PEND_CTR, PEND_OUTPORT, PEND_AUX_OBUF, PEND_KBD_OBUF };
 
@@ -141,7 +142,7 @@ static int i8042_init(struct vm *vm)
 	if (!k)
 		return err_set("out of memory");
 	pthread_mutex_init(&k->lock, NULL);
-	k->status = STATUS_SYS;
+	k->status = STATUS_SYS | STATUS_UNLOCKED;
 	k->ctr = 0x30 | STATUS_SYS; /* kbd and aux disabled, system flag */
 	k->outport = 0x01;          /* reset line not asserted */
 	vm->devices[i8042_type.slot] = k;

@@ -111,6 +111,8 @@ def acpi_pnp_steps(log, i8042=True):
     if i8042:
         assert re.search(r"i8042: PNP: PS/2 Controller \[PNP0303:\w+\] at 0x60,0x64 irq \d+",
                          log, re.M), "the i8042 driver did not find the DSDT's PNP0303"
+        # status bit 4 set: the keyboard is not inhibited by a key lock
+        assert_absent(log, "an inhibited keyboard", r"i8042: Warning: Keylock active")
 
 
 def smp_line(cpus):
