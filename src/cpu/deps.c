@@ -63,9 +63,9 @@ const struct cpu_dependency cpu_dependencies[] = {
 	DEP("kvm-asyncpf", "kvm-asyncpf-vmexit"),
 };
 
-const size_t cpu_dependencies_count = sizeof(cpu_dependencies) / sizeof(cpu_dependencies[0]);
-
 #define NDEPS (sizeof(cpu_dependencies) / sizeof(cpu_dependencies[0]))
+
+const size_t cpu_dependencies_count = NDEPS;
 
 /*
  * The table's names resolved to features once: cpu_feature_find() is a linear
@@ -84,29 +84,24 @@ static void resolve_deps(void)
 	}
 }
 
-static size_t dep_index(const struct cpu_dependency *d)
+/* Dependency i's source feature is off in fs (resolve_deps() has run). */
+static bool dep_from_off(size_t i, const struct cpu_featureset *fs)
 {
-	pthread_once(&deps_resolved, resolve_deps);
-	return (size_t)(d - cpu_dependencies);
-}
-
-static bool dep_from_off(const struct cpu_dependency *d, const struct cpu_featureset *fs)
-{
-	const struct cpu_feature *from = dep_from[dep_index(d)];
+	const struct cpu_feature *from = dep_from[i];
 
 	return from && !featureset_has(fs, from);
 }
 
-/* The to-mask of d per word: one bit, or a whole word. */
-static void dep_to_mask(const struct cpu_dependency *d, struct cpu_featureset *mask)
+/* The to-mask of dependency i per word: one bit, or a whole word. */
+static void dep_to_mask(size_t i, struct cpu_featureset *mask)
 {
-	const struct cpu_feature *to;
+	const struct cpu_dependency *d = &cpu_dependencies[i];
+	const struct cpu_feature *to = dep_to[i];
 
 	if (!d->to) {
 		mask->w[d->to_word] = ~0u;
 		return;
 	}
-	to = dep_to[dep_index(d)];
 	if (to)
 		featureset_set(mask, to, true);
 }
@@ -115,15 +110,15 @@ void cpu_deps_apply(struct cpu_featureset *fs, struct cpu_featureset *cleared)
 {
 	bool changed = true;
 
+	pthread_once(&deps_resolved, resolve_deps);
 	while (changed) {
 		changed = false;
-		for (size_t i = 0; i < cpu_dependencies_count; i++) {
-			const struct cpu_dependency *d = &cpu_dependencies[i];
+		for (size_t i = 0; i < NDEPS; i++) {
 			struct cpu_featureset mask = { 0 };
 
-			if (!dep_from_off(d, fs))
+			if (!dep_from_off(i, fs))
 				continue;
-			dep_to_mask(d, &mask);
+			dep_to_mask(i, &mask);
 			for (int w = 0; w < FW_COUNT; w++) {
 				uint32_t drop = fs->w[w] & mask.w[w];
 
@@ -140,15 +135,15 @@ void cpu_deps_apply(struct cpu_featureset *fs, struct cpu_featureset *cleared)
 
 const char *cpu_deps_missing(const struct cpu_featureset *fs, enum feature_word w, unsigned bit)
 {
-	for (size_t i = 0; i < cpu_dependencies_count; i++) {
-		const struct cpu_dependency *d = &cpu_dependencies[i];
+	pthread_once(&deps_resolved, resolve_deps);
+	for (size_t i = 0; i < NDEPS; i++) {
 		struct cpu_featureset mask = { 0 };
 
-		if (!dep_from_off(d, fs))
+		if (!dep_from_off(i, fs))
 			continue;
-		dep_to_mask(d, &mask);
+		dep_to_mask(i, &mask);
 		if ((mask.w[w] >> bit) & 1u)
-			return d->from;
+			return cpu_dependencies[i].from;
 	}
 	return NULL;
 }
