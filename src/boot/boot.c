@@ -37,14 +37,21 @@ bool boot_is_elf(const uint8_t *img, size_t len)
 	return len >= 4 && img[0] == 0x7F && img[1] == 'E' && img[2] == 'L' && img[3] == 'F';
 }
 
-int boot_write_gdt(struct guest_mem *m)
+/* Copy a fixed structure to gpa; `what` names it when memory is too small. */
+static int write_fixed(struct guest_mem *m, uint64_t gpa, const void *data, size_t len,
+		       const char *what)
 {
-	void *p = guest_ptr(m, LAYOUT_BOOT_GDT, sizeof(boot_gdt));
+	void *p = guest_ptr(m, gpa, len);
 
 	if (!p)
-		return err_set("guest memory too small for the boot GDT");
-	memcpy(p, boot_gdt, sizeof(boot_gdt));
+		return err_set("guest memory too small for %s", what);
+	memcpy(p, data, len);
 	return 0;
+}
+
+int boot_write_gdt(struct guest_mem *m)
+{
+	return write_fixed(m, LAYOUT_BOOT_GDT, boot_gdt, sizeof(boot_gdt), "the boot GDT");
 }
 
 /*
@@ -57,12 +64,8 @@ const uint8_t boot_reset_stub[7] = { 0xB0, 0xFE, 0xE6, 0x64, 0xF4, 0xEB, 0xFD };
 
 int boot_write_reset_stub(struct guest_mem *m)
 {
-	void *p = guest_ptr(m, LAYOUT_RESET_VECTOR, sizeof(boot_reset_stub));
-
-	if (!p)
-		return err_set("guest memory too small for the reset vector");
-	memcpy(p, boot_reset_stub, sizeof(boot_reset_stub));
-	return 0;
+	return write_fixed(m, LAYOUT_RESET_VECTOR, boot_reset_stub, sizeof(boot_reset_stub),
+			   "the reset vector");
 }
 
 void boot_gdt_to_segment(uint64_t desc, unsigned selector, struct kvm_segment *out)
