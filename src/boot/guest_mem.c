@@ -14,7 +14,6 @@ int guest_mem_init(struct guest_mem *m, uint64_t size)
 	m->host = NULL;
 	m->size = 0;
 	m->low_size = 0;
-	m->anonymous = 0;
 	if (size == 0)
 		return err_set("guest memory size is 0");
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
@@ -23,7 +22,6 @@ int guest_mem_init(struct guest_mem *m, uint64_t size)
 		return err_errno("cannot map %llu MiB of guest memory",
 				 (unsigned long long)(size >> 20));
 	m->host = p;
-	m->anonymous = 1;
 	m->size = size;
 	m->low_size = size < LAYOUT_HOLE_START ? size : LAYOUT_HOLE_START;
 	return 0;
@@ -35,7 +33,6 @@ void guest_mem_free(struct guest_mem *m)
 		munmap(m->host, m->size);
 	m->host = NULL;
 	m->size = m->low_size = 0;
-	m->anonymous = 0;
 }
 
 #define PAGE 4096ULL
@@ -45,7 +42,8 @@ void guest_mem_zero(const struct guest_mem *m, uint8_t *p, uint64_t len)
 	uintptr_t start = (uintptr_t)p, end = start + len;
 	uintptr_t first = (start + PAGE - 1) & ~(PAGE - 1), last = end & ~(PAGE - 1);
 
-	if (!m->anonymous || first >= last ||
+	/* guest_mem_init() is the only source of m->host: a private anonymous mapping */
+	if (first >= last ||
 	    madvise((void *)first, last - first, MADV_DONTNEED) < 0) {
 		memset(p, 0, len);
 		return;

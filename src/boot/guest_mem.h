@@ -18,7 +18,6 @@ struct guest_mem {
 	uint8_t *host;     /* size bytes */
 	uint64_t size;     /* total RAM */
 	uint64_t low_size; /* RAM below the hole: min(size, LAYOUT_HOLE_START) */
-	int anonymous;     /* host is guest_mem_init()'s private anonymous mapping */
 };
 
 /* Map `size` bytes (anonymous, MAP_NORESERVE). Returns 0 or -1 (err_msg). */
