@@ -27,11 +27,14 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 OUT = os.path.join(ROOT, "build", "nested")
 QEMU = "qemu-system-x86_64"
 VIRTIOFSD = "/usr/lib/qemu/virtiofsd"
-BOOT_TIMEOUT = 180  # seconds from QEMU's start to READY; a boot takes ~10 under TCG
+# Seconds from QEMU's start to READY; a boot takes 10-25 under TCG on a loaded machine.
+BOOT_TIMEOUT = float(os.environ.get("SKYVM_NESTED_BOOT_TIMEOUT", "180"))
 # Host-side time limits of a run are multiplied by this: everything in the guest,
 # skyvm's own start-up included, runs on TCG.
 SLOWDOWN = float(os.environ.get("SKYVM_NESTED_SLOWDOWN", "3"))
 GUEST_MIB = 2048
+CPUS = 2
+PIN_WAIT = 120  # seconds for the static keys' holder to start, and for the CPUs to come up
 # Held open for the guest's whole life: two VMs, one without an irqchip and one with, each
 # with a vCPU that never runs.  KVM switches static keys (the preempt notifiers'
 # key, which __schedule tests, kvm_has_noapic_vcpu, apic_sw_disabled) when the first such
@@ -88,7 +91,44 @@ def _install_cleanup():
 
 
 class NestedError(Exception):
-    """The nested guest could not be started or stopped answering."""
+    """The nested guest could not be started or stopped answering.  `console`: the tail
+    of its console (and QEMU's and virtiofsd's logs) when there was a guest."""
+
+    def __init__(self, msg, console=""):
+        super().__init__(msg)
+        self.console = console
+
+
+class NestedUnavailable(NestedError):
+    """This machine cannot run the nested guest at all (not root, no QEMU, the initramfs
+    cannot be built): starting again would not help."""
+
+
+# Counted for the whole process (the test summary prints them): guests booted, boots that
+# did not come up, runs served, runs that found the guest wedged.
+STATS = {"boots": 0, "boot_failures": 0, "runs": 0, "wedged": 0}
+START_TRIES = 3  # a guest that does not come up is started again, at most twice
+
+
+def start_guest(say=None, tries=START_TRIES):
+    """A started NestedGuest.  A boot that does not come up is printed (with its console
+    tail) through say() and tried again, up to `tries` boots in all; then NestedError,
+    naming every failure.  NestedUnavailable (nothing to retry) is raised at once."""
+    say = say or (lambda line: print(line, file=sys.stderr, flush=True))
+    failures = []
+    for attempt in range(1, tries + 1):
+        try:
+            return NestedGuest().start()
+        except NestedUnavailable:
+            raise
+        except NestedError as e:
+            failures.append(str(e))
+            say(f"nested: the guest did not come up (boot {attempt} of {tries}): {e}\n"
+                f"--- its console and logs (tail) ---\n{e.console or '(none)'}"
+                + ("\nnested: starting a fresh guest" if attempt < tries else ""))
+    raise NestedError(f"the nested guest did not come up in {tries} boots: "
+                      + "; ".join(f"({i + 1}) {f.splitlines()[0]}"
+                                  for i, f in enumerate(failures)))
 
 
 def build():
@@ -114,13 +154,35 @@ class NestedGuest:
         self.next_id = 0
         self.done = {}  # DONE statuses read while waiting for another request
         self.resent = 0  # RUN lines the guest missed and got again
+        self.wedged = False  # a run found the guest itself stuck (no PONG)
 
     # ------------------------------------------------------------------ life cycle
 
     def start(self):
+        """Boot the guest and wait for READY (then KVM's static keys are pinned on).
+        NestedUnavailable when this machine cannot run it; NestedError, with the console
+        tail, when this boot did not come up (start_guest() tries again)."""
         reason = build()
         if reason:
-            raise NestedError(reason)
+            raise NestedUnavailable(reason)
+        STATS["boots"] += 1
+        try:
+            self._boot()
+        except (NestedError, TimeoutError, OSError) as e:
+            STATS["boot_failures"] += 1
+            console = "\n".join(x for x in (getattr(e, "console", ""),
+                                             self._logs() if self.dir else "") if x)
+            if isinstance(e, TimeoutError):
+                msg = "the guest stopped answering while it started (a RUN line got no STARTED)"
+            elif isinstance(e, OSError):
+                msg = f"talking to the guest failed: {e}"
+            else:
+                msg = str(e)
+            self._kill()
+            raise NestedError(msg, console) from None
+        return self
+
+    def _boot(self):
         self.buf = b""
         self.done = {}
         _install_cleanup()
@@ -139,7 +201,13 @@ class NestedGuest:
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(self.dir, "virtiofsd.log"), "w"))
         self._wait_for_path(vfs_sock, self.virtiofsd, "virtiofsd")
-        cmd = [QEMU, "-accel", f"tcg,thread={TCG_THREAD}", "-cpu", "max", "-smp", "2",
+        # With multi-threaded TCG the guest boots with one CPU online and brings the
+        # second up only after KVM's static keys are pinned on (_pin_static_keys): every
+        # patch of kernel text before that (module loads, the first VM) happens while one
+        # CPU runs, so no CPU can be left executing a stale translation of it.
+        append = ("console=ttyS0 quiet panic=-1 nokaslr unknown_nmi_panic panic_print=0x40"
+                  + (" maxcpus=1" if TCG_THREAD != "single" else ""))
+        cmd = [QEMU, "-accel", f"tcg,thread={TCG_THREAD}", "-cpu", "max", "-smp", str(CPUS),
                "-m", str(GUEST_MIB),
                "-object", f"memory-backend-memfd,id=mem,size={GUEST_MIB}M,share=on",
                "-numa", "node,memdev=mem", "-nodefaults", "-display", "none", "-no-reboot",
@@ -155,27 +223,29 @@ class NestedGuest:
                # nokaslr: the guest's kallsyms, saved once per kernel, name the
                # addresses the monitor shows when the guest is stuck; an NMI
                # from the monitor panics the guest with every CPU's backtrace.
-               "-append", "console=ttyS0 quiet panic=-1 nokaslr unknown_nmi_panic "
-               "panic_print=0x40"]
+               "-append", append]
         self.qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(self.dir, "qemu.log"), "w"))
         self._wait_for_path(ctl_sock, self.qemu, "QEMU")
         self.ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.ctl.connect(ctl_sock)
-        line = self._read_line(time.monotonic() + BOOT_TIMEOUT)
+        try:
+            line = self._read_line(time.monotonic() + BOOT_TIMEOUT)
+        except TimeoutError:
+            raise NestedError(f"no READY from the guest within {BOOT_TIMEOUT:.0f} s",
+                              self._why_no_answer()) from None
         if line != "READY":
             why = line[5:] if line.startswith("FAIL ") else f"unexpected {line!r}"
-            self.close()
             raise NestedError(f"the nested guest cannot run KVM: {why}")
         self._save_kallsyms()
         if TCG_THREAD != "single":
             self._pin_static_keys()
-        return self
+            self._online_cpus()
 
     def _pin_static_keys(self):
         """Start PIN_KEYS in the guest (it runs until the guest ends)."""
         rid, paths = self._request(["/usr/bin/python3", "-c", PIN_KEYS])
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + PIN_WAIT
         while time.monotonic() < deadline:
             if self._read(paths["out"]).strip() == "pinned":
                 return
@@ -188,9 +258,40 @@ class NestedGuest:
             except TimeoutError:
                 pass
         err = self._read(paths["err"]).strip().splitlines()
-        self.close()
-        raise NestedError("could not hold KVM's static keys on in the guest: "
-                          + (err[-1] if err else "no answer in 120 s"))
+        if err:
+            raise NestedError(f"could not hold KVM's static keys on in the guest: {err[-1]}")
+        raise NestedError("could not hold KVM's static keys on in the guest: no answer in "
+                          f"{PIN_WAIT} s", self._why_no_answer())
+
+    def _online_cpus(self):
+        """Bring the guest's other CPUs online (it booted with maxcpus=1)."""
+        sh = ("for c in /sys/devices/system/cpu/cpu[1-9]*/online; do echo 1 >$c || exit 1; "
+              "done; cat /sys/devices/system/cpu/online")
+        rid, paths = self._request(["/bin/sh", "-c", sh])
+        try:
+            status = self._wait_done(rid, time.monotonic() + PIN_WAIT)
+        except TimeoutError:
+            raise NestedError(f"bringing the guest's CPUs online: no answer in {PIN_WAIT} s",
+                              self._why_no_answer()) from None
+        online = self._read(paths["out"]).strip()
+        if status != 0 or online != f"0-{CPUS - 1}":
+            raise NestedError(f"bringing the guest's CPUs online failed ({status}): online "
+                              f"{online!r}, {self._read(paths['err']).strip()}")
+        for p in paths.values():
+            _unlink(p)
+
+    def _why_no_answer(self):
+        """For a boot that stopped answering: does /init still answer, and if not, where
+        are the guest's CPUs (the same report as for a wedged run)."""
+        try:
+            self.next_id += 1
+            did = str(self.next_id)
+            self.ctl.sendall(f"PING {did}\n".encode())
+            self._wait_for("PONG", did, time.monotonic() + 30)
+            return "(the guest's /init still answers PING)"
+        except (TimeoutError, NestedError, OSError):
+            return ("the guest's /init does not answer PING either: the guest is stuck\n"
+                    + self._stuck_guest_report())
 
     def close(self):
         if self.ctl:
@@ -227,11 +328,8 @@ class NestedGuest:
         deadline = time.monotonic() + 30
         while not os.path.exists(path):
             if proc.poll() is not None:
-                log = self._logs()
-                self.close()
-                raise NestedError(f"{what} exited with {proc.returncode}: {log}")
+                raise NestedError(f"{what} exited with {proc.returncode}")
             if time.monotonic() > deadline:
-                self._kill()
                 raise NestedError(f"{what} did not create {path}")
             time.sleep(0.02)
 
@@ -257,10 +355,10 @@ class NestedGuest:
                 chunk = self.ctl.recv(4096)
             except socket.timeout:
                 if not self.alive():
-                    raise NestedError(f"the nested guest died: {self._logs()}")
+                    raise NestedError("the nested guest died", self._logs())
                 continue
             if not chunk:
-                raise NestedError(f"the nested guest closed its control line: {self._logs()}")
+                raise NestedError("the nested guest closed its control line", self._logs())
             self.buf += chunk
         line, self.buf = self.buf.split(b"\n", 1)
         return line.decode(errors="replace").strip()
@@ -460,6 +558,7 @@ class NestedGuest:
             self.ctl.sendall(f"PING {did}\n".encode())
             self._wait_for("PONG", did, time.monotonic() + 60)
         except (TimeoutError, NestedError, OSError):
+            self.wedged = True
             report.append("the guest's init does not answer PING within 60 s: the guest "
                           "itself is stuck")
             report.append(self._host_side())
@@ -504,6 +603,7 @@ class NestedGuest:
             self.close()
             self.start()
         limit = min(timeout * SLOWDOWN, MAX_RUN)
+        STATS["runs"] += 1
         rid, paths = self._prepare(argv, cwd, env, input)
         try:
             self._send_run(rid, paths["sh"])
@@ -519,10 +619,13 @@ class NestedGuest:
                     reusable = True
                 except (TimeoutError, NestedError, OSError):
                     pass
+            wedged = self.wedged
+            if wedged:
+                STATS["wedged"] += 1
             if not reusable:
                 self._kill()  # the next run boots a fresh guest
             raise NestedTimeout(list(map(str, argv)), limit, partial["out"], partial["err"],
-                                diagnosis, console, reusable) from None
+                                diagnosis, console, reusable, wedged) from None
         except BaseException:
             # Interrupted (pytest-timeout, ^C) or the guest died: the run may still be
             # going on in there, so the next run gets a fresh guest.
@@ -553,11 +656,15 @@ def _unlink(path):
 class NestedTimeout(subprocess.TimeoutExpired):
     """A run in the nested guest did not finish in time; it has been killed."""
 
-    def __init__(self, cmd, timeout, output, stderr, diagnosis, console, reusable):
+    def __init__(self, cmd, timeout, output, stderr, diagnosis, console, reusable,
+                 wedged=False):
         super().__init__(cmd, timeout, output=output, stderr=stderr)
         self.diagnosis = diagnosis
         self.console = console
         self.reusable = reusable
+        # The guest itself stopped answering (its CPUs stuck, in the diagnosis), not just
+        # this run: a fault of the emulation, which a fresh guest may not repeat.
+        self.wedged = wedged
 
     def report(self, tail=3000):
         """Everything known about the stuck run, for a test failure."""
@@ -567,7 +674,8 @@ class NestedTimeout(subprocess.TimeoutExpired):
         return "\n".join([
             f"{' '.join(self.cmd)}: no answer within {self.timeout:.0f} s in the nested guest; "
             + ("killed, the guest goes on" if self.reusable
-               else "the guest was killed and is rebooted for the next run"),
+               else "the guest was killed and is rebooted for the next run")
+            + ("; the guest itself was wedged (its CPUs stuck)" if self.wedged else ""),
             "--- its stdout (tail) ---", last(self.output),
             "--- its stderr (tail) ---", last(self.stderr),
             "--- its threads ---",

@@ -29,9 +29,8 @@ def main():
     if not os.access(skyvm, os.X_OK):
         print(f"run.py: {skyvm} is not an executable: build it first", file=sys.stderr)
         return 125
-    guest = nested.NestedGuest()
     try:
-        guest.start()
+        guest = nested.start_guest()
     except nested.NestedError as e:
         print(f"run.py: {e}", file=sys.stderr)
         return 125

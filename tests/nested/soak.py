@@ -35,10 +35,9 @@ def main():
     args = opts.args[1:] if opts.args[:1] == ["--"] else opts.args
     commands = [args] if args else DEFAULT_COMMANDS
     skyvm = os.path.abspath(opts.skyvm)
-    guest = nested.NestedGuest()
     t0 = time.monotonic()
     try:
-        guest.start()
+        guest = nested.start_guest()
     except nested.NestedError as e:
         print(f"soak: {e}", file=sys.stderr)
         return 125
