@@ -2,21 +2,32 @@
 
 - `skyvm`: a function running the binary with arguments, returning CompletedProcess
   (text, captured, with a timeout so a hung VMM fails the test instead of CI).
-- `kvm`: use in any test that needs /dev/kvm.  With a usable /dev/kvm the test runs here.
-  Without one, when the nested harness can run (tests/nested, docs/nested-testing.md:
-  QEMU TCG emulating AMD SVM, with KVM loaded inside), every skyvm run of the test
-  (`skyvm(...)` and `run_skyvm(...)`) goes into that guest instead, and the test output
-  says so.  Only when neither works does it skip, with both reasons printed.
-  SKYVM_NESTED=0 turns the nested harness off.
+- `kvm`: use in any test that needs /dev/kvm.  Where /dev/kvm opens, the test runs here.
+  Where it does not, every skyvm run of the test (`skyvm(...)` and `run_skyvm(...)`) goes
+  into the nested-KVM guest (tests/nested, docs/nested-testing.md: QEMU TCG emulating AMD
+  SVM, with KVM loaded inside), one guest shared by the whole session, and the test output
+  says so.  SKYVM_NESTED=0 turns that off (the kvm tests then skip, and the summary says
+  why); SKYVM_NESTED=always uses the nested guest even where /dev/kvm opens.
+  A kvm test never silently skips: where the nested guest cannot start (booted three
+  times, each failure printed with the guest's console tail), every kvm test FAILS with
+  the reason, and a kvm test that skips while KVM is there (here or nested) fails too.
   A nested run that does not answer in time (nested.MAX_RUN at most) is diagnosed (its
   threads' kernel stacks and gdb backtraces), killed and reported as the test's failure,
-  with the guest's console tail; the next test gets a working guest.
+  with the guest's console tail; the next test gets a working guest.  When the guest
+  itself was wedged (it stopped answering, its CPUs stuck: a fault of the emulation, not
+  of skyvm), that test runs once more on a fresh guest, printed and counted; a skyvm
+  failure or hang is never retried.
+- SKYVM_NESTED_STATS=FILE: at the end, a JSON object with where the kvm tests ran, the
+  nested guest's boots and runs, and the retries (tests/run.sh prints it).
 - Every test has a last-resort time limit when python3-pytest-timeout is installed
   (scripts/deps.sh installs it): TEST_LIMIT seconds, NESTED_TEST_LIMIT for tests that run
   under nested KVM; SKYVM_TEST_TIMEOUT overrides both.  The limit fails that test (SIGALRM)
   and the run goes on; a test's own @pytest.mark.timeout wins.
 """
+import fcntl
+import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -36,13 +47,30 @@ NESTED_TEST_LIMIT = 1200
 
 
 def kvm_unavailable_reason():
-    """None when /dev/kvm can be opened read-write, else why not."""
+    """None when /dev/kvm can be opened read-write and answers KVM_GET_API_VERSION,
+    else why not."""
     try:
         fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
     except OSError as e:
         return f"/dev/kvm unusable on this machine ({e.strerror})"
-    os.close(fd)
+    try:
+        fcntl.ioctl(fd, 0xAE00)  # KVM_GET_API_VERSION
+    except OSError as e:
+        return f"/dev/kvm on this machine is not KVM ({e.strerror})"
+    finally:
+        os.close(fd)
     return None
+
+
+def kvm_mode():
+    """Where the kvm tests run: "/dev/kvm", "nested", or "off" (SKYVM_NESTED=0 and no
+    /dev/kvm here)."""
+    choice = os.environ.get("SKYVM_NESTED", "")
+    if choice == "always":
+        return "nested"
+    if kvm_unavailable_reason() is None:
+        return "/dev/kvm"
+    return "off" if choice == "0" else "nested"
 
 
 class _Nested:
@@ -52,26 +80,23 @@ class _Nested:
     reason = None  # why it cannot run, once that is known
     active = False
     tests = []
+    devkvm_tests = []
     current = None  # the node id of the kvm test running there
     timeouts = []   # (node id, command) of runs that did not answer
+    wedged = None   # the node id of the test whose run found the guest wedged
+    retried = []    # (node id, what happened) of tests run again after a wedged guest
     config = None
 
 
 def _nested_guest():
     if _Nested.reason is None and (_Nested.guest is None or not _Nested.guest.alive()):
-        if os.environ.get("SKYVM_NESTED") == "0":
-            _Nested.reason = ("off (SKYVM_NESTED=0, as in `make check`); "
-                              "`make check-nested` runs these tests there")
-        else:
-            try:
-                _Nested.guest = nested.NestedGuest().start()
-            except nested.NestedError as e:
-                _Nested.reason = str(e)
+        try:
+            _Nested.guest = nested.start_guest(say=_say)
+        except nested.NestedError as e:
+            _Nested.reason = str(e)
+            _say(f"\nnested: {e}\nnested: every test that needs KVM fails: set "
+                 f"SKYVM_NESTED=0 to skip them instead on a machine that cannot run it")
     return None if _Nested.reason else _Nested.guest
-
-
-def _nested_wanted():
-    return os.environ.get("SKYVM_NESTED") != "0" and kvm_unavailable_reason() is not None
 
 
 def pytest_configure(config):
@@ -79,10 +104,13 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:  # tests/run.sh counts where these ran, or that they skipped
+        if "kvm" in getattr(item, "fixturenames", ()):
+            item.user_properties.append(("needs_kvm", "1"))
     if not config.pluginmanager.hasplugin("timeout"):
         return
     override = os.environ.get("SKYVM_TEST_TIMEOUT")
-    nested_tests = _nested_wanted()
+    nested_tests = kvm_mode() == "nested"
     for item in items:
         if item.get_closest_marker("timeout"):
             continue
@@ -97,22 +125,44 @@ def pytest_collection_modifyitems(config, items):
 
 def _say(line):
     """A line on pytest's terminal now, not only in the failure report at the end."""
-    tr = _Nested.config and _Nested.config.pluginmanager.get_plugin("terminalreporter")
+    pm = _Nested.config and _Nested.config.pluginmanager
+    tr = pm and pm.get_plugin("terminalreporter")
     if tr:
-        tr.write_line(line)
+        capman = pm.get_plugin("capturemanager")
+        if capman:  # past the test's output capture, to the terminal
+            with capman.global_and_fixture_disabled():
+                tr.write_line(line)
+        else:
+            tr.write_line(line)
+    else:
+        print(line, file=sys.stderr, flush=True)
+
+
+OFF_REASON = "KVM tests off (SKYVM_NESTED=0)"
+# Skips of tests that are outside `make check` by design, each with its own target: the
+# Debian cloud-kernel boots (`make check-slow`; minutes each, and a stock kernel cannot
+# reach user space on a restricted PVM host's /dev/kvm).  They are counted apart.
+OPT_IN = ("slow: ",)
 
 
 @pytest.fixture
 def kvm(request):
-    reason = kvm_unavailable_reason()
-    if not reason:
+    mode = kvm_mode()
+    if mode == "/dev/kvm":
+        _Nested.devkvm_tests.append(request.node.nodeid)
+        request.node.user_properties.append(("kvm", "/dev/kvm"))
         yield "/dev/kvm"
         return
+    if mode == "off":
+        pytest.skip(f"{OFF_REASON}: {kvm_unavailable_reason()}")
     if _nested_guest() is None:
-        pytest.skip(f"{reason}; nested KVM on QEMU TCG unavailable: {_Nested.reason}")
+        pytest.fail(f"needs KVM: {kvm_unavailable_reason() or 'SKYVM_NESTED=always'}, and "
+                    f"{_Nested.reason} (SKYVM_NESTED=0 skips the KVM tests instead)",
+                    pytrace=False)
     print(f"nested: {request.node.nodeid} runs skyvm under nested KVM on QEMU TCG "
           f"(AMD SVM emulated; no /dev/kvm here)")
-    _Nested.tests.append(request.node.nodeid)
+    if request.node.nodeid not in _Nested.tests:  # a retried test counts once
+        _Nested.tests.append(request.node.nodeid)
     request.node.user_properties.append(("kvm", "nested KVM on QEMU TCG"))
     _Nested.active = True
     _Nested.current = request.node.nodeid
@@ -123,9 +173,79 @@ def kvm(request):
         _Nested.current = None
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A kvm test that skips where KVM is there (this machine's or the nested guest's)
+    is a failure: it would hide that a guest was never booted."""
+    outcome = yield
+    rep = outcome.get_result()
+    if not rep.skipped or "kvm" not in getattr(item, "fixturenames", ()):
+        return
+    if hasattr(rep, "wasxfail") or kvm_mode() == "off":
+        return
+    where = dict(item.user_properties).get("kvm")
+    if where is None:  # skipped before the kvm fixture ran (a skipif mark, another fixture)
+        where = "/dev/kvm" if kvm_mode() == "/dev/kvm" else "nested KVM on QEMU TCG"
+    reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+    if reason.removeprefix("Skipped: ").startswith(OPT_IN):
+        item.user_properties.append(("opt_in", "1"))  # junit takes them at teardown
+        return
+    rep.outcome = "failed"
+    rep.longrepr = (f"a test that needs KVM skipped although KVM is there ({where}): "
+                    f"{reason}\nEvery test that needs KVM runs where KVM is available; "
+                    f"only SKYVM_NESTED=0 on a machine without /dev/kvm skips them.")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Runs a kvm test under nested KVM once more, on a fresh guest, when its first run
+    found the nested guest itself wedged; only the second run is reported."""
+    if kvm_mode() != "nested" or "kvm" not in getattr(item, "fixturenames", ()):
+        return None
+    from _pytest.runner import runtestprotocol
+    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    _Nested.wedged = None
+    reports = runtestprotocol(item, nextitem=nextitem, log=False)
+    if _Nested.wedged == item.nodeid and any(r.failed for r in reports):
+        failed = next(r for r in reports if r.failed)
+        text = str(failed.longrepr)
+        _Nested.retried.append((item.nodeid, text))
+        _say(f"\nnested: {item.nodeid}: the nested guest was wedged (it stopped answering, "
+             f"its CPUs stuck; the diagnosis follows); running the test once more on a fresh "
+             f"guest\n{text[-6000:]}\nnested: retrying {item.nodeid}")
+        item.user_properties.append(("nested_retry", "wedged guest"))
+        _Nested.wedged = None
+        # pytest-timeout's alarm covers the whole protocol: give the retry its own limit.
+        if signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+            signal.setitimer(signal.ITIMER_REAL, float(
+                os.environ.get("SKYVM_TEST_TIMEOUT") or NESTED_TEST_LIMIT))
+        reports = runtestprotocol(item, nextitem=nextitem, log=False)
+    for rep in reports:
+        item.ihook.pytest_runtest_logreport(report=rep)
+    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
+
+
 def pytest_sessionfinish(session, exitstatus):
     if _Nested.guest is not None:
         _Nested.guest.close()
+    path = os.environ.get("SKYVM_NESTED_STATS")
+    if path:
+        mode = kvm_mode()
+        with open(path, "w") as f:
+            json.dump({
+                "mode": mode,
+                "nested_wanted": os.environ.get("SKYVM_NESTED", ""),
+                "devkvm_tests": len(_Nested.devkvm_tests),
+                "nested_tests": len(_Nested.tests),
+                "nested_runs": nested.STATS["runs"],
+                "nested_boots": nested.STATS["boots"],
+                "nested_boot_failures": nested.STATS["boot_failures"],
+                "nested_wedged": nested.STATS["wedged"],
+                "retried": [t for t, _ in _Nested.retried],
+                "timeouts": [t for t, _ in _Nested.timeouts],
+                "nested_unavailable": _Nested.reason,
+            }, f)
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -138,7 +258,13 @@ def pytest_terminal_summary(terminalreporter):
             terminalreporter.write_line(f"  {t}")
         for t, cmd in _Nested.timeouts:
             terminalreporter.write_line(f"  TIMED OUT: {t}: {cmd}")
-    elif _Nested.reason:
+        for t, _ in _Nested.retried:
+            terminalreporter.write_line(f"  RETRIED after a wedged guest: {t}")
+        terminalreporter.write_line(
+            f"nested: {nested.STATS['runs']} runs in {nested.STATS['boots']} guest boots "
+            f"({nested.STATS['boot_failures']} did not come up), {len(_Nested.retried)} "
+            f"tests retried after a wedged guest")
+    if _Nested.reason:
         terminalreporter.write_line(f"nested KVM on QEMU TCG unavailable: {_Nested.reason}")
 
 
@@ -155,9 +281,15 @@ def run_skyvm(*args, timeout=120, input=None, env=None):
         except nested.NestedTimeout as t:
             cmd = " ".join(["skyvm", *map(str, args)])
             _Nested.timeouts.append((_Nested.current, cmd))
+            if t.wedged:
+                _Nested.wedged = _Nested.current
             _say(f"\nnested: {_Nested.current}: `{cmd}` did not answer within "
-                 f"{t.timeout:.0f} s; killed" + ("" if t.reusable else ", guest rebooted"))
+                 f"{t.timeout:.0f} s; killed" + ("" if t.reusable else ", guest rebooted")
+                 + ("; the guest itself was wedged" if t.wedged else ""))
             pytest.fail(f"{_Nested.current}: {t.report()}", pytrace=False)
+        except nested.NestedError as err:  # QEMU died: not retried (the guest was killed)
+            pytest.fail(f"{_Nested.current}: {err}\n--- the guest's console and logs ---\n"
+                        f"{err.console}", pytrace=False)
     return subprocess.run([SKYVM, *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, input=input, env=e, errors="replace")
 

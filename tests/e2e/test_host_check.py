@@ -158,9 +158,13 @@ def test_the_text_report_says_the_same(kvm):
 def test_a_pvm_host_shows_what_a_restricted_host_does(kvm):
     doc = host_check()
     if not doc["kvm"]["hypercalls_hang"]:
+        # Not a restricted host: what it must show instead is checked here; the PVM
+        # expectations below do not apply (a kvm test does not skip: conftest.py).
         assert doc["instructions"]["vmcall"] == "ok"
         assert doc["guest_syscalls_work"], doc["syscall_detail"]
-        pytest.skip("hardware KVM: the restricted-host expectations do not apply")
+        print("hardware KVM: vmcall and guest syscalls work; the restricted-host "
+              "expectations do not apply")
+        return
     # HOST-KVM.md: vmcall never returns, SYSCALL does not reach CPL0, some bits are forced
     assert doc["instructions"]["vmcall"] == "hang"
     assert not doc["guest_syscalls_work"]
