@@ -5,6 +5,8 @@
 #                     and rebuild only when an input changes, so this is
 #                     cheap when nothing did
 #   make check        builds them first (check-prereqs), then the tests boot them
+#                     (the kernel comes from ${XDG_CACHE_HOME:-~/.cache}/skyvm/linux/
+#                     when its inputs are unchanged: guests/linux/build-kernel.sh)
 #   make check-slow   also installs Debian's cloud kernel and boots it
 #
 # SKYVM_TEST_KERNEL_DIR=DIR (on make's command line or in the environment)
