@@ -252,6 +252,7 @@ def pytest_sessionfinish(session, exitstatus):
                 "nested_boots": nested.STATS["boots"],
                 "nested_boot_failures": nested.STATS["boot_failures"],
                 "nested_wedged": nested.STATS["wedged"],
+                "nested_resent": nested.STATS["resent"],
                 "retried": [t for t, _ in _Nested.retried],
                 "timeouts": [t for t, _ in _Nested.timeouts],
                 "nested_unavailable": _Nested.reason,

@@ -105,8 +105,8 @@ class NestedUnavailable(NestedError):
 
 
 # Counted for the whole process (the test summary prints them): guests booted, boots that
-# did not come up, runs served, runs that found the guest wedged.
-STATS = {"boots": 0, "boot_failures": 0, "runs": 0, "wedged": 0}
+# did not come up, runs served, runs that found the guest wedged, RUN lines sent again.
+STATS = {"boots": 0, "boot_failures": 0, "runs": 0, "wedged": 0, "resent": 0}
 START_TRIES = 3  # a guest that does not come up is started again, at most twice
 
 
@@ -398,6 +398,7 @@ class NestedGuest:
                 continue
             if attempt:
                 self.resent += attempt
+                STATS["resent"] += attempt
                 what = ("its STARTED was lost on the way back" if again == "again"
                         else "the RUN line was lost on the way in")
                 bad = [f"{k} {v}" for k, v in self.done.items() if k.startswith("BAD ")]
