@@ -90,6 +90,8 @@ if stats.get("mode") == "off":
     line += " (off: SKYVM_NESTED=0 was set; the tests that need KVM skipped)"
 print(line + "; skipped: " + (", ".join(f"{n} {why}" for why, n in reasons.most_common())
                               or "none"))
+if stats.get("why_nested"):
+    print(f"kvm tests ran in the nested guest because {stats['why_nested']}")
 if stats.get("mode") == "nested" or stats.get("nested_boots"):
     print(f"nested: {stats.get('nested_runs', 0)} runs, {len(stats.get('retried', []))} "
           f"retried after a wedged guest ({stats.get('nested_boots', 0)} guest boots, "

@@ -62,14 +62,27 @@ def kvm_unavailable_reason():
     return None
 
 
+def kvm_restricted_reason():
+    """Why this machine's /dev/kvm, though it opens, is not where the kvm tests run by
+    default: a PVM-style KVM (kvm_pvm) interprets guest kernel code and cannot run a
+    stock Linux guest's user space (../shared/docs/HOST-KVM.md).  None on hardware KVM."""
+    if os.path.exists("/sys/module/kvm_pvm"):
+        return ("/dev/kvm here is kvm_pvm, a restricted KVM that cannot run stock Linux "
+                "guests (docs/nested-testing.md)")
+    return None
+
+
 def kvm_mode():
     """Where the kvm tests run: "/dev/kvm", "nested", or "off" (SKYVM_NESTED=0 and no
-    /dev/kvm here)."""
+    /dev/kvm here).  SKYVM_NESTED=always: the nested guest even where /dev/kvm opens;
+    SKYVM_NESTED=never: /dev/kvm even where it is a restricted (PVM) one."""
     choice = os.environ.get("SKYVM_NESTED", "")
     if choice == "always":
         return "nested"
     if kvm_unavailable_reason() is None:
-        return "/dev/kvm"
+        if choice == "never" or kvm_restricted_reason() is None:
+            return "/dev/kvm"
+        return "nested"
     return "off" if choice == "0" else "nested"
 
 
@@ -164,11 +177,13 @@ def kvm(request):
     if mode == "off":
         pytest.skip(f"{OFF_REASON}: {kvm_unavailable_reason()}")
     if _nested_guest() is None:
-        pytest.fail(f"needs KVM: {kvm_unavailable_reason() or 'SKYVM_NESTED=always'}, and "
+        pytest.fail(f"needs KVM: {kvm_unavailable_reason() or kvm_restricted_reason() or 'SKYVM_NESTED=always'}, and "
                     f"{_Nested.reason} (SKYVM_NESTED=0 skips the KVM tests instead)",
                     pytrace=False)
+    why = (kvm_unavailable_reason() or kvm_restricted_reason()
+           or "SKYVM_NESTED=always")
     print(f"nested: {request.node.nodeid} runs skyvm under nested KVM on QEMU TCG "
-          f"(AMD SVM emulated; no /dev/kvm here)")
+          f"(AMD SVM emulated; {why})")
     if request.node.nodeid not in _Nested.tests:  # a retried test counts once
         _Nested.tests.append(request.node.nodeid)
     request.node.user_properties.append(("kvm", "nested KVM on QEMU TCG"))
@@ -256,6 +271,8 @@ def pytest_sessionfinish(session, exitstatus):
                 "retried": [t for t, _ in _Nested.retried],
                 "timeouts": [t for t, _ in _Nested.timeouts],
                 "nested_unavailable": _Nested.reason,
+                "why_nested": (None if mode != "nested" else kvm_unavailable_reason()
+                               or kvm_restricted_reason() or "SKYVM_NESTED=always"),
             }, f)
 
 
