@@ -11,8 +11,9 @@
  * Discard and write-zeroes are not offered.
  *
  * Malformed requests have defined answers (docs/virtio.md):
- *   - no room for the header or no writable status byte: the chain is
- *     returned unanswered (used length 0) and reported once;
+ *   - no room for the 16-byte header or no writable status byte: there is
+ *     no way to answer, so the queue is failed like a hostile ring
+ *     (DEVICE_NEEDS_RESET, reported once), as QEMU does;
  *   - a data length not a multiple of 512, or sectors beyond the capacity
  *     (checked in 64 bits): VIRTIO_BLK_S_IOERR;
  *   - an unknown type: VIRTIO_BLK_S_UNSUPP.
@@ -64,12 +65,12 @@ struct virtio_blk_req {
 };
 
 /* Parse outcomes */
-#define VIRTIO_BLK_PARSE_DROP (-1) /* no header or no status byte: unanswerable */
+#define VIRTIO_BLK_PARSE_BROKEN (-1) /* no header or no status byte: unanswerable */
 #define VIRTIO_BLK_PARSE_OK 0
 
 /*
  * Parse a chain against a disk of `capacity` sectors.  Returns
- * VIRTIO_BLK_PARSE_DROP, or PARSE_OK with r filled and *status_out the
+ * VIRTIO_BLK_PARSE_BROKEN (err_msg says why), or PARSE_OK with r filled and *status_out the
  * answer to give without I/O (VIRTIO_BLK_S_OK when the request is good and
  * needs doing, IOERR/UNSUPP when it is refused).  Pure: no I/O.
  */
