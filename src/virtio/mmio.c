@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/guest_mem.h"
 #include "util/err.h"
 #include "virtio/virtqueue.h"
 
@@ -24,6 +25,17 @@ struct virtio_mmio {
 	bool bad_access_reported;
 	bool refusal_reported;
 };
+
+static void *guest_mem_ptr(void *ctx, uint64_t gpa, uint64_t len)
+{
+	return guest_ptr(ctx, gpa, len);
+}
+
+void virtio_mem_from_guest(struct virtio_mem *vm, const struct guest_mem *m)
+{
+	vm->ptr = guest_mem_ptr;
+	vm->ctx = (void *)(uintptr_t)m; /* guest_ptr() takes it back as const */
+}
 
 void virtio_dev_init(struct virtio_dev *dev, const struct virtio_dev_ops *ops, const char *name)
 {
@@ -98,12 +110,12 @@ static uint64_t offered(struct virtio_mmio *t)
 	       VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);
 }
 
-struct virtio_mmio *virtio_mmio_new(struct virtio_dev *dev, const struct guest_mem *mem,
+struct virtio_mmio *virtio_mmio_new(struct virtio_dev *dev, const struct virtio_mem *mem,
 				    const struct virtio_mmio_host *host)
 {
 	struct virtio_mmio *t;
 
-	if (!dev || !host || !host->set_irq || !mem) {
+	if (!dev || !host || !host->set_irq || !mem || !mem->ptr) {
 		virtio_dev_free(dev);
 		err_set("virtio-mmio: a device, guest memory and an interrupt callback are required");
 		return NULL;

@@ -32,7 +32,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "boot/guest_mem.h"
 #include "virtio/virtio.h"
 
 #define VIRTIO_MMIO_SIZE 0x200       /* window the VMM maps per device */
@@ -89,7 +88,7 @@ struct virtio_mmio;
  * it).  `mem` and `host` must outlive it.  NULL with err_msg() on failure
  * (dev is then freed too).
  */
-struct virtio_mmio *virtio_mmio_new(struct virtio_dev *dev, const struct guest_mem *mem,
+struct virtio_mmio *virtio_mmio_new(struct virtio_dev *dev, const struct virtio_mem *mem,
 				    const struct virtio_mmio_host *host);
 void virtio_mmio_free(struct virtio_mmio *t);
 

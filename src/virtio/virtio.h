@@ -16,7 +16,7 @@
  * None of this touches KVM: the VMM maps a virtio_mmio at an MMIO window,
  * routes notifications to virtio_mmio_queue_notify() (from an ioeventfd) and
  * interrupts from the set_irq callback to an irqfd.  Guest memory is reached
- * only through guest_ptr() (boot/guest_mem.h).
+ * only through the VMM's bounds-checked accessor, struct virtio_mem.
  */
 #ifndef SKYVM_VIRTIO_VIRTIO_H
 #define SKYVM_VIRTIO_VIRTIO_H
@@ -49,6 +49,20 @@
 
 struct virtq;
 struct virtio_dev;
+struct guest_mem;
+
+/*
+ * Guest memory as the VMM lends it: ptr() returns the host address of
+ * [gpa, gpa + len) when all of it is RAM, else NULL (outside memory, the
+ * MMIO hole).  Nothing here holds a raw base pointer.
+ */
+struct virtio_mem {
+	void *(*ptr)(void *ctx, uint64_t gpa, uint64_t len);
+	void *ctx;
+};
+
+/* A virtio_mem over skyvm's guest RAM (guest_ptr() of boot/guest_mem.h). */
+void virtio_mem_from_guest(struct virtio_mem *vm, const struct guest_mem *m);
 
 /*
  * What a device tells the transport.  Every hook runs with dev->lock held

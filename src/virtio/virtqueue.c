@@ -17,6 +17,11 @@
 #define USED_BYTES(num) (6ULL + 8ULL * (num))
 #define USED_ELEM(q, i) ((q)->used + 4 + 8ULL * (i))
 
+static void *gptr(const struct virtq *q, uint64_t gpa, uint64_t len)
+{
+	return q->mem->ptr(q->mem->ctx, gpa, len);
+}
+
 static uint16_t *used_idx_ptr(struct virtq *q)
 {
 	return (uint16_t *)(void *)(q->used + 2);
@@ -27,7 +32,7 @@ static uint16_t *avail_event_ptr(struct virtq *q)
 	return (uint16_t *)(void *)USED_ELEM(q, q->num);
 }
 
-void virtq_init(struct virtq *q, unsigned index, const struct guest_mem *mem,
+void virtq_init(struct virtq *q, unsigned index, const struct virtio_mem *mem,
 		const struct virtq_host *host)
 {
 	memset(q, 0, sizeof(*q));
@@ -54,9 +59,9 @@ int virtq_enable(struct virtq *q, bool event_idx, bool indirect)
 			       "are not aligned to 16, 2 and 4 bytes", q->index,
 			       (unsigned long long)q->desc_gpa, (unsigned long long)q->avail_gpa,
 			       (unsigned long long)q->used_gpa);
-	q->desc = guest_ptr(q->mem, q->desc_gpa, 16 * n);
-	q->avail = guest_ptr(q->mem, q->avail_gpa, AVAIL_BYTES(n));
-	q->used = guest_ptr(q->mem, q->used_gpa, USED_BYTES(n));
+	q->desc = gptr(q, q->desc_gpa, 16 * n);
+	q->avail = gptr(q, q->avail_gpa, AVAIL_BYTES(n));
+	q->used = gptr(q, q->used_gpa, USED_BYTES(n));
 	if (!q->desc || !q->avail || !q->used) {
 		q->desc = NULL;
 		q->avail = NULL;
@@ -152,7 +157,7 @@ static int walk(struct virtq *q, uint16_t head, struct virtq_chain *c)
 					   "not a non-zero multiple of 16", (unsigned long long)i, d.len);
 				return -1;
 			}
-			table = guest_ptr(q->mem, d.addr, d.len);
+			table = gptr(q, d.addr, d.len);
 			if (!table) {
 				virtq_fail(q, "indirect table [0x%llx, +0x%x) is not guest RAM",
 					   (unsigned long long)d.addr, d.len);
@@ -169,7 +174,7 @@ static int walk(struct virtq *q, uint16_t head, struct virtq_chain *c)
 				   in_indirect ? " (indirect)" : "");
 			return -1;
 		}
-		p = guest_ptr(q->mem, d.addr, d.len);
+		p = gptr(q, d.addr, d.len);
 		if (!p) {
 			virtq_fail(q, "descriptor %llu%s: buffer [0x%llx, +0x%x) is not guest RAM",
 				   (unsigned long long)i, in_indirect ? " (indirect)" : "",

@@ -3,7 +3,7 @@
  * The split virtqueue (virtio 1.x spec 2.7), device side.
  *
  * virtq_pop() takes the next available descriptor chain and resolves every
- * descriptor to host memory through guest_ptr(); virtq_push() returns it on
+ * descriptor to host memory through the VMM's accessor (virtio_mem); virtq_push() returns it on
  * the used ring; virtq_notify() interrupts the driver unless it asked not to
  * (VIRTQ_AVAIL_F_NO_INTERRUPT, or the used_event index with EVENT_IDX).
  *
@@ -31,7 +31,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "boot/guest_mem.h"
+#include "virtio/virtio.h"
 
 #define VIRTQ_DESC_F_NEXT 1
 #define VIRTQ_DESC_F_WRITE 2
@@ -75,7 +75,7 @@ struct virtq {
 	uint16_t used_idx;       /* the device's copy of used->idx */
 	uint16_t signalled_used; /* used_idx at the last virtq_notify() */
 	bool signalled_valid;
-	const struct guest_mem *mem;
+	const struct virtio_mem *mem;
 	const struct virtq_host *host;
 	/* Host pointers to the rings, resolved by virtq_enable(). */
 	struct virtq_desc *desc;
@@ -95,7 +95,7 @@ struct virtq_chain {
 };
 
 /* Prepare a queue (once, at transport init). */
-void virtq_init(struct virtq *q, unsigned index, const struct guest_mem *mem,
+void virtq_init(struct virtq *q, unsigned index, const struct virtio_mem *mem,
 		const struct virtq_host *host);
 /* Back to the reset state: not ready, not broken, addresses 0, num = max. */
 void virtq_reset(struct virtq *q);
