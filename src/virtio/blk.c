@@ -33,6 +33,38 @@ static bool in_bounds(uint64_t sector, uint64_t len, uint64_t capacity)
 	return sector <= capacity && len / VIRTIO_BLK_SECTOR <= capacity - sector;
 }
 
+/*
+ * DISCARD / WRITE_ZEROES data: 16-byte {le64 sector, le32 sectors, le32
+ * flags} ranges after the header, copied into r so the guest cannot change
+ * them between this check and the I/O.
+ */
+static uint8_t parse_ranges(const struct virtq_chain *c, uint64_t capacity,
+			    struct virtio_blk_req *r)
+{
+	uint64_t data = c->out_len - HDR_BYTES;
+	uint8_t status = VIRTIO_BLK_S_OK;
+
+	if (data == 0 || data % 16 != 0 || data / 16 > VIRTIO_BLK_MAX_RANGES)
+		return VIRTIO_BLK_S_IOERR;
+	r->nranges = (unsigned)(data / 16);
+	for (unsigned i = 0; i < r->nranges; i++) {
+		struct virtio_blk_range *g = &r->range[i];
+		uint8_t raw[16];
+
+		virtq_chain_read(c, HDR_BYTES + 16ULL * i, raw, 16);
+		memcpy(&g->sector, raw, 8);
+		memcpy(&g->sectors, raw + 8, 4);
+		memcpy(&g->flags, raw + 12, 4);
+		if ((g->flags & ~VIRTIO_BLK_RANGE_F_UNMAP) ||
+		    (r->type == VIRTIO_BLK_T_DISCARD && (g->flags & VIRTIO_BLK_RANGE_F_UNMAP)))
+			return VIRTIO_BLK_S_UNSUPP;
+		if (g->sectors > VIRTIO_BLK_MAX_RANGE_SECTORS ||
+		    !in_bounds(g->sector, (uint64_t)g->sectors * VIRTIO_BLK_SECTOR, capacity))
+			status = VIRTIO_BLK_S_IOERR;
+	}
+	return status;
+}
+
 int virtio_blk_parse(const struct virtq_chain *c, uint64_t capacity, bool ro,
 		     struct virtio_blk_req *r, uint8_t *status_out)
 {
@@ -65,6 +97,13 @@ int virtio_blk_parse(const struct virtq_chain *c, uint64_t capacity, bool ro,
 		return VIRTIO_BLK_PARSE_OK;
 	case VIRTIO_BLK_T_GET_ID:
 		r->data_len = c->in_len - 1;
+		return VIRTIO_BLK_PARSE_OK;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		r->data_len = c->out_len - HDR_BYTES;
+		*status_out = parse_ranges(c, capacity, r);
+		if (*status_out == VIRTIO_BLK_S_OK && ro)
+			*status_out = VIRTIO_BLK_S_IOERR;
 		return VIRTIO_BLK_PARSE_OK;
 	default:
 		*status_out = VIRTIO_BLK_S_UNSUPP;
@@ -135,6 +174,61 @@ static int datasync(int fd)
 	return 0;
 }
 
+/* Discard is a hint: where the backend cannot punch holes, nothing happens. */
+static int discard(int fd, off_t off, off_t len)
+{
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) == 0)
+		return 0;
+	return errno == EOPNOTSUPP || errno == ENOSYS ? 0 : -1;
+}
+
+/* [off, off+len) must read back as zeros afterwards, whatever the backend. */
+static int write_zeroes(int fd, off_t off, off_t len, bool unmap)
+{
+	static const uint8_t zeros[65536];
+
+	/* A punched hole reads as zeros (files and, since 4.9, block devices). */
+	if (unmap && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) == 0)
+		return 0;
+	if (fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off, len) == 0)
+		return 0;
+	while (len > 0) {
+		size_t n = len < (off_t)sizeof(zeros) ? (size_t)len : sizeof(zeros);
+		ssize_t w = pwrite(fd, zeros, n, off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		off += w;
+		len -= w;
+	}
+	return 0;
+}
+
+static uint8_t do_ranges(struct virtio_blk *b, const struct virtio_blk_req *r)
+{
+	bool zero = r->type == VIRTIO_BLK_T_WRITE_ZEROES;
+	uint64_t feature = zero ? VIRTIO_BLK_F_WRITE_ZEROES : VIRTIO_BLK_F_DISCARD;
+
+	if (!(b->dev.features & VIRTIO_BIT(feature)))
+		return VIRTIO_BLK_S_UNSUPP;
+	for (unsigned i = 0; i < r->nranges; i++) {
+		const struct virtio_blk_range *g = &r->range[i];
+		off_t off = (off_t)(g->sector * VIRTIO_BLK_SECTOR);
+		off_t len = (off_t)g->sectors * (off_t)VIRTIO_BLK_SECTOR;
+
+		if (len == 0)
+			continue;
+		if (zero ? write_zeroes(b->fd, off, len, g->flags & VIRTIO_BLK_RANGE_F_UNMAP) < 0
+			 : discard(b->fd, off, len) < 0)
+			return VIRTIO_BLK_S_IOERR;
+	}
+	if (zero && !(b->dev.features & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH)) && datasync(b->fd) < 0)
+		return VIRTIO_BLK_S_IOERR;
+	return VIRTIO_BLK_S_OK;
+}
+
 static uint8_t do_request(struct virtio_blk *b, const struct virtq_chain *c,
 			  const struct virtio_blk_req *r)
 {
@@ -164,6 +258,9 @@ static uint8_t do_request(struct virtio_blk *b, const struct virtq_chain *c,
 		virtq_chain_write(c, 0, b->id, len);
 		return VIRTIO_BLK_S_OK;
 	}
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		return do_ranges(b, r);
 	default:
 		return VIRTIO_BLK_S_UNSUPP;
 	}
@@ -201,21 +298,33 @@ static uint64_t blk_features(struct virtio_dev *d)
 	struct virtio_blk *b = blk_of(d);
 
 	return VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
-	       VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) | (b->ro ? VIRTIO_BIT(VIRTIO_BLK_F_RO) : 0);
+	       VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) |
+	       (b->ro ? VIRTIO_BIT(VIRTIO_BLK_F_RO)
+		      : VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES));
 }
 
-/* struct virtio_blk_config up to blk_size (spec 5.2.4) */
-#define BLK_CONFIG_SIZE 24
+/* struct virtio_blk_config up to write_zeroes_may_unmap and its padding (spec 5.2.4) */
+#define BLK_CONFIG_SIZE 60
+
+static void put32(uint8_t *cfg, unsigned off, uint32_t v)
+{
+	memcpy(cfg + off, &v, 4);
+}
 
 static void blk_config_read(struct virtio_dev *d, uint32_t off, uint8_t *buf, uint32_t len)
 {
 	struct virtio_blk *b = blk_of(d);
 	uint8_t cfg[BLK_CONFIG_SIZE] = {0};
-	uint32_t seg_max = VIRTQ_NUM_MAX - 2, blk_size = VIRTIO_BLK_SECTOR;
 
-	memcpy(cfg + 0, &b->capacity, 8);  /* capacity */
-	memcpy(cfg + 12, &seg_max, 4);     /* seg_max: the header and status take two */
-	memcpy(cfg + 20, &blk_size, 4);    /* blk_size */
+	memcpy(cfg + 0, &b->capacity, 8);           /* capacity */
+	put32(cfg, 12, VIRTQ_NUM_MAX - 2);          /* seg_max: header and status take two */
+	put32(cfg, 20, VIRTIO_BLK_SECTOR);          /* blk_size */
+	put32(cfg, 36, VIRTIO_BLK_MAX_RANGE_SECTORS); /* max_discard_sectors */
+	put32(cfg, 40, VIRTIO_BLK_MAX_RANGES);      /* max_discard_seg */
+	put32(cfg, 44, 8);                          /* discard_sector_alignment: 4 KiB */
+	put32(cfg, 48, VIRTIO_BLK_MAX_RANGE_SECTORS); /* max_write_zeroes_sectors */
+	put32(cfg, 52, VIRTIO_BLK_MAX_RANGES);      /* max_write_zeroes_seg */
+	cfg[56] = 1;                                /* write_zeroes_may_unmap */
 	memcpy(buf, cfg + off, len);
 }
 

@@ -3,7 +3,8 @@
  * Fuzz target: the virtio-blk request parser and the device behind the
  * virtio-mmio transport, over guest RAM the input fills (layout in
  * virtio_fuzz.h).  Options byte: bit 0 read-only disk, bit 1 negotiate
- * VIRTIO_BLK_F_FLUSH, bit 2 EVENT_IDX, bit 3 INDIRECT_DESC.
+ * VIRTIO_BLK_F_FLUSH, bit 2 EVENT_IDX, bit 3 INDIRECT_DESC (DISCARD and
+ * WRITE_ZEROES are negotiated on the read-write disk).
  *
  * First every available chain is walked and parsed on its own (invariants:
  * a request answered OK is whole sectors within the capacity, in 64 bits;
@@ -116,6 +117,8 @@ static void bring_up(struct virtio_mmio *t, uint8_t opt, uint16_t num)
 		f |= VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);
 	if (opt & 1)
 		f |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
+	else
+		f |= VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
 	wr(t, VIRTIO_MMIO_STATUS, 0);
 	wr(t, VIRTIO_MMIO_STATUS, s);
 	wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
@@ -173,6 +176,18 @@ static void parse_all(uint8_t opt, uint16_t num)
 			FUZZ_CHECK(!(ro && r.type == VIRTIO_BLK_T_OUT));
 			FUZZ_CHECK(r.data_len == (r.type == VIRTIO_BLK_T_IN ? c.in_len - 1
 									    : c.out_len - 16));
+		} else if (r.type == VIRTIO_BLK_T_DISCARD || r.type == VIRTIO_BLK_T_WRITE_ZEROES) {
+			FUZZ_CHECK(!ro);
+			FUZZ_CHECK(r.nranges >= 1 && r.nranges <= VIRTIO_BLK_MAX_RANGES);
+			FUZZ_CHECK(r.data_len == 16ULL * r.nranges);
+			for (unsigned k = 0; k < r.nranges; k++) {
+				const struct virtio_blk_range *g = &r.range[k];
+
+				FUZZ_CHECK(g->sectors <= VIRTIO_BLK_MAX_RANGE_SECTORS);
+				FUZZ_CHECK((unsigned __int128)g->sector + g->sectors <= CAPACITY);
+				FUZZ_CHECK((g->flags & ~VIRTIO_BLK_RANGE_F_UNMAP) == 0);
+				FUZZ_CHECK(!(r.type == VIRTIO_BLK_T_DISCARD && g->flags));
+			}
 		} else {
 			FUZZ_CHECK(r.type == VIRTIO_BLK_T_FLUSH || r.type == VIRTIO_BLK_T_GET_ID);
 		}

@@ -90,7 +90,7 @@ def queue_seeds():
     seed("virtio_queue", "hostile-readable-after-writable", q8(), r)
 
 
-IN, OUT, FLUSH, GET_ID = 0, 1, 4, 8
+IN, OUT, FLUSH, GET_ID, DISCARD, WRITE_ZEROES = 0, 1, 4, 8, 11, 13
 HDR, STATUS, DATA = 0x2000, 0x2010, 0x2200
 
 
@@ -141,6 +141,16 @@ def blk_seeds():
     r.desc(t, 0, HDR, 16, NEXT, 1); r.desc(t, 1, DATA, 512, WRITE | NEXT, 2)
     r.desc(t, 2, STATUS, 1, WRITE); r.desc(0, 0, t, 48, INDIRECT); r.avail([0])
     seed("virtio_blk", "read-indirect", q8(INDIR | EVIDX), r)
+
+    for typ, name in ((DISCARD, "discard"), (WRITE_ZEROES, "write-zeroes")):
+        r = Ram(); blk_req(r, 0, typ, 0, 32, False)
+        r.put(DATA, struct.pack("<QII", 4, 3, 0) + struct.pack("<QII", 60, 4, 1 if typ == WRITE_ZEROES else 0))
+        r.avail([0])
+        seed("virtio_blk", f"{name}-two-ranges", q8(FLUSHF), r)
+        seed("virtio_blk", f"{name}-read-only", q8(RO), r)
+    r = Ram(); blk_req(r, 0, WRITE_ZEROES, 0, 16, False)
+    r.put(DATA, struct.pack("<QII", 62, 4, 0)); r.avail([0])
+    seed("virtio_blk", "write-zeroes-past-capacity", q8(), r)
 
     r = Ram(); r.blk_header(HDR, OUT, 0); r.desc(0, 0, HDR, 16); r.avail([0])
     seed("virtio_blk", "hostile-no-status", q8(), r)

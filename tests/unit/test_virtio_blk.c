@@ -311,9 +311,161 @@ static void test_unsupported(void **state)
 {
 	struct bt *b = bt_new(false, ~0ULL);
 
-	assert_int_equal(submit(b, 11 /* DISCARD, not offered */, 0, 16, false, false, NULL),
-			 VIRTIO_BLK_S_UNSUPP);
 	assert_int_equal(submit(b, 0xdeadbeef, 0, 0, false, false, NULL), VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(submit(b, 2, 0, 0, false, false, NULL), VIRTIO_BLK_S_UNSUPP);
+	bt_free(b);
+}
+
+/* Ranges for DISCARD / WRITE_ZEROES at BUF. */
+static void put_range(struct bt *b, unsigned i, uint64_t sector, uint32_t sectors, uint32_t flags)
+{
+	uint8_t *p = fake_ptr(&b->f, BUF + 16ULL * i, 16);
+
+	memcpy(p, &sector, 8);
+	memcpy(p + 8, &sectors, 4);
+	memcpy(p + 12, &flags, 4);
+}
+
+static void expect_image(struct bt *b, uint64_t from, uint64_t to, bool zero)
+{
+	uint8_t buf[SECTORS * 512];
+
+	assert_int_equal(pread(b->fd, buf, sizeof(buf), 0), sizeof(buf));
+	for (uint64_t i = from * 512; i < to * 512; i++) {
+		uint8_t want = zero ? 0 : pattern(i);
+
+		if (buf[i] != want)
+			fail_msg("image byte %llu is 0x%02x, expected 0x%02x",
+				 (unsigned long long)i, buf[i], want);
+	}
+}
+
+static void test_write_zeroes(void **state)
+{
+	for (int unmap = 0; unmap <= 1; unmap++) {
+		struct bt *b = bt_new(false, ~0ULL);
+
+		assert_true(virtio_mmio_dev(b->t)->features &
+			    VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES));
+		put_range(b, 0, 4, 3, unmap ? VIRTIO_BLK_RANGE_F_UNMAP : 0);
+		put_range(b, 1, 20, 1, 0);
+		assert_int_equal(submit(b, VIRTIO_BLK_T_WRITE_ZEROES, 0, 32, false, false, NULL),
+				 VIRTIO_BLK_S_OK);
+		expect_image(b, 0, 4, false);
+		expect_image(b, 4, 7, true);
+		expect_image(b, 7, 20, false);
+		expect_image(b, 20, 21, true);
+		expect_image(b, 21, SECTORS, false);
+		/* and the device reads zeros there too */
+		memset(fake_ptr(&b->f, BUF, 512), 0xff, 512);
+		assert_int_equal(submit(b, VIRTIO_BLK_T_IN, 5, 512, true, false, NULL),
+				 VIRTIO_BLK_S_OK);
+		assert_int_equal(*fake_ptr(&b->f, BUF + 7, 1), 0);
+		bt_free(b);
+	}
+}
+
+/* On a file of its own (not tmpfs), where FALLOC_FL_ZERO_RANGE may work. */
+static void test_write_zeroes_file(void **state)
+{
+	char path[] = "/tmp/skyvm-virtio-wz-XXXXXX";
+	int fd = mkstemp(path);
+	uint8_t img[SECTORS * 512];
+	struct bt *b;
+
+	assert_true(fd >= 0);
+	unlink(path);
+	for (size_t i = 0; i < sizeof(img); i++)
+		img[i] = pattern(i);
+	assert_int_equal(pwrite(fd, img, sizeof(img), 0), sizeof(img));
+	b = bt_new_fd(fd, false, ~0ULL);
+	put_range(b, 0, 8, 16, 0);
+	assert_int_equal(submit(b, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, false, NULL),
+			 VIRTIO_BLK_S_OK);
+	expect_image(b, 0, 8, false);
+	expect_image(b, 8, 24, true);
+	expect_image(b, 24, SECTORS, false);
+	put_range(b, 0, 30, 2, 0);
+	assert_int_equal(submit(b, VIRTIO_BLK_T_DISCARD, 0, 16, false, false, NULL),
+			 VIRTIO_BLK_S_OK);
+	expect_image(b, 24, 30, false); /* a discard's own sectors may read anything */
+	expect_image(b, 32, SECTORS, false);
+	bt_free(b);
+}
+
+static void test_discard(void **state)
+{
+	struct bt *b = bt_new(false, ~0ULL);
+
+	put_range(b, 0, 8, 8, 0);
+	assert_int_equal(submit(b, VIRTIO_BLK_T_DISCARD, 0, 16, false, false, NULL),
+			 VIRTIO_BLK_S_OK);
+	expect_image(b, 0, 8, false);
+	expect_image(b, 16, SECTORS, false);
+	bt_free(b);
+}
+
+static void test_ranges_refused(void **state)
+{
+	struct bt *b = bt_new(false, ~0ULL);
+	static const struct {
+		uint32_t type;
+		uint64_t sector;
+		uint32_t sectors, flags;
+		unsigned n;
+		uint8_t status;
+	} bad[] = {
+		{VIRTIO_BLK_T_DISCARD, 0, 1, VIRTIO_BLK_RANGE_F_UNMAP, 1, VIRTIO_BLK_S_UNSUPP},
+		{VIRTIO_BLK_T_WRITE_ZEROES, 0, 1, 2, 1, VIRTIO_BLK_S_UNSUPP},
+		{VIRTIO_BLK_T_DISCARD, 0, 1, 0x80000000u, 1, VIRTIO_BLK_S_UNSUPP},
+		{VIRTIO_BLK_T_WRITE_ZEROES, SECTORS, 1, 0, 1, VIRTIO_BLK_S_IOERR},
+		{VIRTIO_BLK_T_WRITE_ZEROES, SECTORS - 1, 2, 0, 1, VIRTIO_BLK_S_IOERR},
+		{VIRTIO_BLK_T_WRITE_ZEROES, UINT64_MAX, 1, 0, 1, VIRTIO_BLK_S_IOERR},
+		{VIRTIO_BLK_T_DISCARD, 0, VIRTIO_BLK_MAX_RANGE_SECTORS + 1, 0, 1, VIRTIO_BLK_S_IOERR},
+		{VIRTIO_BLK_T_DISCARD, 0, 1, 0, VIRTIO_BLK_MAX_RANGES + 1, VIRTIO_BLK_S_IOERR},
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint8_t s;
+
+		for (unsigned k = 0; k < bad[i].n; k++)
+			put_range(b, k, bad[i].sector, bad[i].sectors, bad[i].flags);
+		s = submit(b, bad[i].type, 0, 16 * bad[i].n, false, false, NULL);
+		if (s != bad[i].status)
+			fail_msg("case %zu: status %u, expected %u", i, s, bad[i].status);
+	}
+	/* not whole ranges */
+	put_range(b, 0, 0, 1, 0);
+	assert_int_equal(submit(b, VIRTIO_BLK_T_WRITE_ZEROES, 0, 8, false, false, NULL),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(submit(b, VIRTIO_BLK_T_WRITE_ZEROES, 0, 24, false, false, NULL),
+			 VIRTIO_BLK_S_IOERR);
+	expect_image(b, 0, SECTORS, false);
+	bt_free(b);
+}
+
+static void test_ranges_not_negotiated_or_ro(void **state)
+{
+	struct bt *b = bt_new(false, ~(VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) |
+				       VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES)));
+
+	put_range(b, 0, 0, 4, 0);
+	assert_int_equal(submit(b, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, false, NULL),
+			 VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(submit(b, VIRTIO_BLK_T_DISCARD, 0, 16, false, false, NULL),
+			 VIRTIO_BLK_S_UNSUPP);
+	expect_image(b, 0, SECTORS, false);
+	bt_free(b);
+
+	b = bt_new(true, ~0ULL);
+	assert_int_equal(mmio_device_features(b->t) & (VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) |
+						       VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES)), 0);
+	put_range(b, 0, 0, 4, 0);
+	assert_int_equal(submit(b, VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false, false, NULL),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(submit(b, VIRTIO_BLK_T_DISCARD, 0, 16, false, false, NULL),
+			 VIRTIO_BLK_S_IOERR);
+	expect_image(b, 0, SECTORS, false);
 	bt_free(b);
 }
 
@@ -408,6 +560,11 @@ int main(void)
 		cmocka_unit_test(test_get_id),
 		cmocka_unit_test(test_get_id_short_name),
 		cmocka_unit_test(test_unsupported),
+		cmocka_unit_test(test_write_zeroes),
+		cmocka_unit_test(test_write_zeroes_file),
+		cmocka_unit_test(test_discard),
+		cmocka_unit_test(test_ranges_refused),
+		cmocka_unit_test(test_ranges_not_negotiated_or_ro),
 		cmocka_unit_test(test_unanswerable),
 		cmocka_unit_test(test_header_split),
 		cmocka_unit_test(test_parse),

@@ -367,9 +367,16 @@ static void test_blk_config_space(void **state)
 	assert_int_equal(seg, VIRTQ_NUM_MAX - 2);
 	virtio_mmio_read(t, VIRTIO_MMIO_CONFIG + 1, 1, &b);
 	assert_int_equal(b, 1000 >> 8);
-	/* past the end of config space: 0, and a config write is ignored */
+	/* a read-only disk: no discard/write-zeroes offered */
+	assert_int_equal(mmio_device_features(t) & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD), 0);
+	virtio_mmio_read(t, VIRTIO_MMIO_CONFIG + 40, 4, &lo);
+	assert_int_equal(lo, VIRTIO_BLK_MAX_RANGES); /* max_discard_seg */
+	b = 0;
+	virtio_mmio_read(t, VIRTIO_MMIO_CONFIG + 56, 1, &b);
+	assert_int_equal(b, 1); /* write_zeroes_may_unmap */
+	/* past the end of config space (60 bytes): 0, and a config write is ignored */
 	lo = 0xffffffff;
-	virtio_mmio_read(t, VIRTIO_MMIO_CONFIG + 22, 4, &lo);
+	virtio_mmio_read(t, VIRTIO_MMIO_CONFIG + 58, 4, &lo);
 	assert_int_equal(lo, 0);
 	mmio_wr(t, VIRTIO_MMIO_CONFIG, 5);
 	virtio_mmio_read(t, VIRTIO_MMIO_CONFIG, 8, &cap);
