@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Writes the seed corpora of the virtio fuzz targets (tests/fuzz/corpus/
-virtio_queue/ and virtio_blk/): one small input per normal and per hostile
-case.  Input format (virtio_fuzz.h): an options byte (bits 4-7: log2 queue
+virtio_queue/, virtio_blk/, virtio_mmio/): one small input per normal and per
+hostile case.  Input format (virtio_fuzz.h): an options byte (bits 4-7: log2 queue
 size), then guest RAM from 0 (descriptors at 0, avail at 0x1000, used at
 0x1800).  Run from the repository root after changing the format."""
 import os
@@ -168,6 +168,55 @@ def blk_seeds():
     seed("virtio_blk", "read-then-write", q8(FLUSHF), r)
 
 
+# ---- virtio_mmio: byte 0 = device (mod 3: blk, rng, console) + 3 * number of accesses
+RD, WR, NOTIFY, INPUT = 0, 1, 8, 16
+SZ4 = 2 << 1
+
+
+def acc(kind, off=0, val=0):
+    return struct.pack("<BBHI", kind, 0, off, val)
+
+
+def bring_up(nq, feat_hi=1, feat_lo=0):
+    ops = [acc(WR | SZ4, 0x70, 0), acc(WR | SZ4, 0x70, 1), acc(WR | SZ4, 0x70, 3),
+           acc(WR | SZ4, 0x24, 0), acc(WR | SZ4, 0x20, feat_lo),
+           acc(WR | SZ4, 0x24, 1), acc(WR | SZ4, 0x20, feat_hi),
+           acc(WR | SZ4, 0x70, 11), acc(RD | SZ4, 0x70)]
+    for q in range(nq):
+        base = 0x4000 * q  # queue q's rings at 0x4000*q (+0x1000 avail, +0x1800 used)
+        ops += [acc(WR | SZ4, 0x30, q), acc(WR | SZ4, 0x38, 8),
+                acc(WR | SZ4, 0x80, base), acc(WR | SZ4, 0x90, base + AVAIL),
+                acc(WR | SZ4, 0xa0, base + USED), acc(WR | SZ4, 0x44, 1)]
+    return ops + [acc(WR | SZ4, 0x70, 15)]
+
+
+def mmio_seed(name, device, ops, ram):
+    d = "tests/fuzz/corpus/virtio_mmio"
+    os.makedirs(d, exist_ok=True)
+    assert len(ops) <= 85
+    with open(f"{d}/{name}", "wb") as f:
+        f.write(bytes([device + 3 * len(ops)]) + b"".join(ops) + bytes(ram.b))
+
+
+def mmio_seeds():
+    r = Ram(); r.desc(0, 0, 0x8000, 64, WRITE); r.avail([0])
+    mmio_seed("rng-request", 1, bring_up(1) + [acc(WR | SZ4, 0x50, 0), acc(RD | SZ4, 0x60),
+                                               acc(WR | SZ4, 0x64, 1)], r)
+    r = Ram(); blk_req(r, 0, IN, 1, 512, True); r.avail([0])
+    mmio_seed("blk-read", 0, bring_up(1) + [acc(NOTIFY, 0, 0), acc(RD | (3 << 1), 0x100),
+                                            acc(RD | (0 << 1), 0x10c)], r)
+    r = Ram(); r.put(0x8000, b"hello"); r.desc(0x4000, 0, 0x8000, 5)
+    r.put(0x4000 + AVAIL + 2, struct.pack("<HH", 1, 0))
+    r.desc(0, 0, 0x8100, 16, WRITE); r.avail([0])
+    mmio_seed("console-tx-rx", 2, bring_up(2) + [acc(WR | SZ4, 0x50, 1), acc(WR | SZ4, 0x50, 0),
+                                                  acc(INPUT), acc(WR | SZ4, 0x108, 0x41)], r)
+    mmio_seed("refused-features", 1, bring_up(1, feat_hi=0), Ram())
+    mmio_seed("legacy-driver-ok", 0, [acc(WR | SZ4, 0x70, 7), acc(RD | SZ4, 0x70)], Ram())
+    mmio_seed("bad-sizes", 1, [acc(RD | (1 << 1), 0x0), acc(WR | (0 << 1), 0x70, 1),
+                               acc(RD | SZ4, 0x2), acc(RD | (3 << 1), 0x1fc)], Ram())
+
+
 if __name__ == "__main__":
     queue_seeds()
     blk_seeds()
+    mmio_seeds()
