@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -389,6 +391,78 @@ static void test_blk_config_space(void **state)
 	fake_free(&f);
 }
 
+/*
+ * Two threads as in the VMM: a "vCPU" posts requests, reads and acks
+ * InterruptStatus and reads Status through the registers, while an "event
+ * loop" thread keeps calling virtio_mmio_queue_notify().  Every request must
+ * complete exactly once, with no deadlock (the test would hang) and no
+ * sanitizer report.
+ */
+#define THREAD_REQUESTS 3000
+
+struct threaded {
+	struct mt *m;
+	int done;
+	unsigned kicks;
+};
+
+static void count_kick(void *opaque, unsigned q)
+{
+	__atomic_fetch_add(&((struct fake_host *)opaque)->notifies, 1, __ATOMIC_RELAXED);
+}
+
+static void *event_loop(void *arg)
+{
+	struct threaded *th = arg;
+
+	while (!__atomic_load_n(&th->done, __ATOMIC_ACQUIRE)) {
+		virtio_mmio_queue_notify(th->m->t, 0);
+		th->kicks++;
+		sched_yield();
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	struct threaded th = {.m = mt_new()};
+	struct mt *m = th.m;
+	uint64_t avail = FAKE_RING(0) + 0x1000, used = FAKE_RING(0) + 0x2000;
+	uint16_t *avail_idx = (uint16_t *)(void *)fake_ptr(&m->f, avail + 2, 2);
+	uint16_t *used_idx = (uint16_t *)(void *)fake_ptr(&m->f, used + 2, 2);
+	pthread_t loop;
+	unsigned acks = 0;
+
+	m->fh.h.queue_notify = count_kick;
+	mmio_bring_up(m->t, &m->f, 1, ~0ULL);
+	for (unsigned i = 0; i < 8; i++)
+		fake_desc(&m->f, 0, i, FAKE_DATA + 64 * i, 64, VIRTQ_DESC_F_WRITE, 0);
+	assert_int_equal(pthread_create(&loop, NULL, event_loop, &th), 0);
+	for (unsigned i = 0; i < THREAD_REQUESTS; i++) {
+		fake_put16(&m->f, avail + 4 + 2 * (i % 8), (uint16_t)(i % 8));
+		__atomic_store_n(avail_idx, (uint16_t)(i + 1), __ATOMIC_RELEASE);
+		mmio_wr(m->t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+		while (__atomic_load_n(used_idx, __ATOMIC_ACQUIRE) != (uint16_t)(i + 1)) {
+			uint32_t isr = mmio_rd(m->t, VIRTIO_MMIO_INTERRUPT_STATUS);
+
+			if (isr) {
+				mmio_wr(m->t, VIRTIO_MMIO_INTERRUPT_ACK, isr);
+				acks++;
+			}
+			assert_int_equal(mmio_rd(m->t, VIRTIO_MMIO_STATUS) &
+						 VIRTIO_STATUS_DEVICE_NEEDS_RESET, 0);
+			sched_yield();
+		}
+	}
+	__atomic_store_n(&th.done, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(loop, NULL), 0);
+	assert_int_equal(m->filled, THREAD_REQUESTS * 64);
+	assert_int_equal(m->fh.notifies, THREAD_REQUESTS);
+	assert_int_equal(virtio_mmio_errors(m->t), 0);
+	assert_int_equal(m->fh.logs, 0);
+	mt_free(m);
+}
+
 static void test_new_rejects(void **state)
 {
 	struct fake f;
@@ -418,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_needs_reset),
 		cmocka_unit_test(test_bad_access_sizes),
 		cmocka_unit_test(test_blk_config_space),
+		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_new_rejects),
 	};
 
