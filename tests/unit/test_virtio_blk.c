@@ -473,6 +473,26 @@ static void test_ranges_not_negotiated_or_ro(void **state)
 static void test_unanswerable(void **state)
 {
 	struct bt *b = bt_new(false, ~0ULL);
+	int irqs;
+
+	/* a good request, then one without a status byte, in one notify */
+	assert_int_equal(submit(b, VIRTIO_BLK_T_IN, 0, 512, true, false, NULL), VIRTIO_BLK_S_OK);
+	mmio_wr(b->t, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	fake_used_event(&b->f, 0, 1); /* as Linux does: interrupt after used entry 1 */
+	irqs = b->fh.irq_raised;
+	fake_desc(&b->f, 0, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+	fake_desc(&b->f, 0, 1, STATUS, 1, VIRTQ_DESC_F_WRITE, 0);
+	fake_desc(&b->f, 0, 4, HDR, 16, 0, 0);
+	fake_avail(&b->f, 0, 0);
+	fake_avail(&b->f, 0, 4);
+	mmio_wr(b->t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(fake_used_idx(&b->f, 0), 2); /* the good one was answered */
+	assert_int_equal(b->fh.irq_raised, irqs + 2); /* its interrupt, then the config one */
+	assert_int_equal(mmio_rd(b->t, VIRTIO_MMIO_INTERRUPT_STATUS),
+			 VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+	assert_true(virtio_mmio_status(b->t) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	bt_free(b);
+	b = bt_new(false, ~0ULL);
 
 	fake_desc(&b->f, 0, 0, HDR, 16, 0, 0);
 	fake_avail(&b->f, 0, 0);
