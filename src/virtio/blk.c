@@ -278,11 +278,8 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned qi)
 		uint8_t status;
 
 		if (virtio_blk_parse(c, b->capacity, b->ro, &r, &status) < 0) {
-			/* the requests already answered still get their interrupt */
-			if (pushed)
-				virtq_notify(q);
 			virtq_fail(q, "%s", err_msg());
-			return;
+			break; /* those answered before still get their interrupt */
 		}
 		if (status == VIRTIO_BLK_S_OK)
 			status = do_request(b, c, &r);

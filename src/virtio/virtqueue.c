@@ -279,18 +279,21 @@ bool virtq_should_notify(struct virtq *q)
 	uint16_t old, now, event;
 	bool valid;
 
-	if (!q->ready || q->broken)
+	if (!q->ready)
+		return false;
+	/* A broken queue still signals what it returned before it broke. */
+	if (q->broken && q->used_idx == q->signalled_used)
 		return false;
 	/* used->idx must be visible before the driver's flags/event are read */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (!q->event_idx)
-		return !(__atomic_load_n(&q->avail[0], __ATOMIC_RELAXED) &
-			 VIRTQ_AVAIL_F_NO_INTERRUPT);
 	old = q->signalled_used;
 	valid = q->signalled_valid;
 	now = q->used_idx;
 	q->signalled_used = now;
 	q->signalled_valid = true;
+	if (!q->event_idx)
+		return !(__atomic_load_n(&q->avail[0], __ATOMIC_RELAXED) &
+			 VIRTQ_AVAIL_F_NO_INTERRUPT);
 	if (!valid)
 		return true;
 	event = __atomic_load_n(&q->avail[2 + q->num], __ATOMIC_RELAXED);

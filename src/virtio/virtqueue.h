@@ -73,7 +73,7 @@ struct virtq {
 	bool indirect;           /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
 	uint16_t last_avail;     /* next avail ring slot the device reads */
 	uint16_t used_idx;       /* the device's copy of used->idx */
-	uint16_t signalled_used; /* used_idx at the last virtq_notify() */
+	uint16_t signalled_used; /* used_idx at the last virtq_should_notify() */
 	bool signalled_valid;
 	const struct virtio_mem *mem;
 	const struct virtq_host *host;
@@ -124,7 +124,8 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c);
 void virtq_push(struct virtq *q, const struct virtq_chain *c, uint32_t written);
 /*
  * After one or more pushes: true when the driver wants an interrupt now
- * (and remembers that it was told).  virtq_notify() asks and calls
+ * (and remembers that it was told).  A broken queue still signals the
+ * buffers it returned before it broke, nothing after.  virtq_notify() asks and calls
  * host->interrupt when so.
  */
 bool virtq_should_notify(struct virtq *q);

@@ -225,6 +225,25 @@ static void test_console_emerg_write(void **state)
 	dt_free(d);
 }
 
+/* A good buffer and then a hostile one in one notify: the good one is signalled. */
+static void test_rng_good_then_bad(void **state)
+{
+	struct dt *d = dt_new(false);
+
+	fake_desc(&d->f, 0, 0, FAKE_DATA, 16, VIRTQ_DESC_F_WRITE, 0);
+	fake_desc(&d->f, 0, 1, FAKE_DATA, 16, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	fake_avail(&d->f, 0, 0);
+	fake_avail(&d->f, 0, 1);
+	mmio_wr(d->t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(fake_used_idx(&d->f, 0), 1);
+	assert_int_equal(used_len(d, 0, 0), 16);
+	assert_int_equal(mmio_rd(d->t, VIRTIO_MMIO_INTERRUPT_STATUS),
+			 VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(d->fh.irq_raised, 2);
+	assert_int_equal(d->fh.logs, 1);
+	dt_free(d);
+}
+
 /* A hostile chain on the console's tx queue leaves the rng (another device) alone. */
 static void test_devices_independent(void **state)
 {
@@ -251,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_rng_fills),
 		cmocka_unit_test(test_rng_limits),
 		cmocka_unit_test(test_rng_getrandom),
+		cmocka_unit_test(test_rng_good_then_bad),
 		cmocka_unit_test(test_console_tx),
 		cmocka_unit_test(test_console_rx),
 		cmocka_unit_test(test_console_emerg_write),

@@ -73,6 +73,8 @@ static void expect_broken(struct qt *t, const char *what)
 	fake_avail(&t->f, 0, 0);
 	assert_int_equal(virtq_pop(&t->q, &t->c), VIRTQ_POP_BROKEN);
 	assert_int_equal(t->broken, 1);
+	/* what was returned before the break may be signalled once, then nothing */
+	virtq_should_notify(&t->q);
 	assert_false(virtq_should_notify(&t->q));
 }
 
@@ -508,6 +510,27 @@ static void test_indirect_longer_than_queue(void **state)
 	qt_free(t);
 }
 
+/* Buffers returned before the queue broke are still signalled, once. */
+static void test_notify_across_break(void **state)
+{
+	struct qt *t = qt_new(4 * FAKE_MIB, 8, false, false);
+
+	fake_desc(&t->f, 0, 0, FAKE_DATA, 8, VIRTQ_DESC_F_WRITE, 0);
+	fake_desc(&t->f, 0, 1, FAKE_DATA, 0, VIRTQ_DESC_F_WRITE, 0);
+	fake_avail(&t->f, 0, 0);
+	fake_avail(&t->f, 0, 1);
+	assert_int_equal(virtq_pop(&t->q, &t->c), VIRTQ_POP_CHAIN);
+	virtq_push(&t->q, &t->c, 8);
+	assert_int_equal(virtq_pop(&t->q, &t->c), VIRTQ_POP_BROKEN);
+	virtq_push(&t->q, &t->c, 8); /* ignored: the queue is broken */
+	assert_int_equal(fake_used_idx(&t->f, 0), 1);
+	virtq_notify(&t->q);
+	assert_int_equal(t->interrupts, 1);
+	virtq_notify(&t->q);
+	assert_int_equal(t->interrupts, 1);
+	qt_free(t);
+}
+
 static void test_reset_recovers(void **state)
 {
 	struct qt *t = qt_new(4 * FAKE_MIB, 8, false, false);
@@ -559,6 +582,7 @@ int main(void)
 		cmocka_unit_test(test_indirect_bad_tables),
 		cmocka_unit_test(test_indirect_loop),
 		cmocka_unit_test(test_indirect_longer_than_queue),
+		cmocka_unit_test(test_notify_across_break),
 		cmocka_unit_test(test_reset_recovers),
 	};
 
