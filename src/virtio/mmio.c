@@ -16,7 +16,12 @@ struct virtio_mmio {
 	struct virtq vq[VIRTIO_MAX_QUEUES];
 	unsigned nq;
 	uint32_t status;             /* under dev->lock */
-	uint32_t isr;                /* atomic: read and acked without the lock */
+	/* InterruptStatus: changed (with the set_irq call that goes with it)
+	 * under irq_lock only, so the vCPU's interrupt handler, which reads and
+	 * acks it, never waits for dev->lock and the I/O done under it.  Lock
+	 * order: dev->lock, then irq_lock. */
+	pthread_mutex_t irq_lock;
+	uint32_t isr;
 	uint32_t dev_features_sel, drv_features_sel, queue_sel;
 	uint64_t driver_features;
 	uint32_t config_generation;
@@ -66,8 +71,20 @@ static void report(struct virtio_mmio *t, const char *msg)
 
 static void raise_irq(struct virtio_mmio *t, uint32_t bit)
 {
+	pthread_mutex_lock(&t->irq_lock);
 	__atomic_fetch_or(&t->isr, bit, __ATOMIC_SEQ_CST);
 	t->host->set_irq(t->host->opaque, 1);
+	pthread_mutex_unlock(&t->irq_lock);
+}
+
+/* Clear `bits`; lower the line when none is left (ACK, reset). */
+static void clear_irq(struct virtio_mmio *t, uint32_t bits)
+{
+	pthread_mutex_lock(&t->irq_lock);
+	if (__atomic_load_n(&t->isr, __ATOMIC_SEQ_CST) &&
+	    __atomic_and_fetch(&t->isr, ~bits, __ATOMIC_SEQ_CST) == 0)
+		t->host->set_irq(t->host->opaque, 0);
+	pthread_mutex_unlock(&t->irq_lock);
 }
 
 /*
@@ -134,6 +151,7 @@ struct virtio_mmio *virtio_mmio_new(struct virtio_dev *dev, const struct virtio_
 	}
 	t->dev = dev;
 	t->host = host;
+	pthread_mutex_init(&t->irq_lock, NULL);
 	t->nq = dev->ops->num_queues;
 	t->qhost.opaque = t;
 	t->qhost.broken = queue_broken;
@@ -149,6 +167,7 @@ void virtio_mmio_free(struct virtio_mmio *t)
 	if (!t)
 		return;
 	virtio_dev_free(t->dev);
+	pthread_mutex_destroy(&t->irq_lock);
 	free(t);
 }
 
@@ -186,8 +205,7 @@ static void do_reset(struct virtio_mmio *t)
 	dev->active = false;
 	if (dev->ops->reset)
 		dev->ops->reset(dev);
-	if (__atomic_exchange_n(&t->isr, 0, __ATOMIC_SEQ_CST))
-		t->host->set_irq(t->host->opaque, 0);
+	clear_irq(t, ~0u);
 }
 
 void virtio_mmio_reset(struct virtio_mmio *t)
@@ -378,10 +396,6 @@ static void write_reg(struct virtio_mmio *t, uint64_t off, uint32_t v, bool *not
 			*nq = v;
 		}
 		break;
-	case VIRTIO_MMIO_INTERRUPT_ACK:
-		if (__atomic_and_fetch(&t->isr, ~v, __ATOMIC_SEQ_CST) == 0)
-			t->host->set_irq(t->host->opaque, 0);
-		break;
 	case VIRTIO_MMIO_STATUS:
 		write_status(t, v);
 		break;
@@ -449,6 +463,14 @@ void virtio_mmio_write(struct virtio_mmio *t, uint64_t off, unsigned size, const
 	bool notify = false;
 	unsigned q = 0;
 
+	if (off == VIRTIO_MMIO_INTERRUPT_ACK && size == 4) {
+		/* without dev->lock, like the InterruptStatus read */
+		uint32_t v;
+
+		memcpy(&v, data, 4);
+		clear_irq(t, v);
+		return;
+	}
 	pthread_mutex_lock(&t->dev->lock);
 	if (off >= VIRTIO_MMIO_CONFIG) {
 		if (config_access_ok(t, off, size) && t->dev->ops->config_write)

@@ -18,8 +18,10 @@
  *
  * Threads: vCPUs call read/write, the event loop calls queue_notify and
  * device input (e.g. virtio_console_input); the device's lock serializes
- * them.  The hooks in virtio_mmio_host are called with that lock held and
- * must not call back into this device.
+ * them.  Reading InterruptStatus and writing InterruptACK take only a small
+ * interrupt lock, never the device's, so a vCPU's interrupt handler does not
+ * wait for disk I/O.  The hooks in virtio_mmio_host are called with a lock
+ * held and must not call back into this device.
  *
  * Hostile drivers: a broken queue or a refused step sets
  * DEVICE_NEEDS_RESET in Status, raises a configuration-change interrupt
