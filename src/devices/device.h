@@ -49,8 +49,9 @@ struct device_host {
 	void (*set_irq)(void *ctx, unsigned gsi, bool level);
 	/* KVM_IRQFD: writing to fd pulses gsi (edge).  0 or -1 (err_msg). */
 	int (*irqfd)(void *ctx, unsigned gsi, int fd, bool assign);
-	/* KVM_IOEVENTFD: a guest write of `len` bytes at addr signals fd. */
-	int (*ioeventfd)(void *ctx, uint64_t addr, unsigned len, bool pio, int fd, bool assign);
+	/* KVM_IOEVENTFD: a guest write of `len` bytes of value `data` at addr signals fd. */
+	int (*ioeventfd)(void *ctx, uint64_t addr, unsigned len, uint64_t data, bool pio, int fd,
+			 bool assign);
 	/* End the VM with `code` (the first stop wins). */
 	void (*stop)(void *ctx, int code, const char *reason);
 	/* Append 32-bit words to a vCPU's report stream (the probe protocol). */

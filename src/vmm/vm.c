@@ -92,12 +92,13 @@ static int host_irqfd(void *ctx, unsigned gsi, int fd, bool assign)
 	return KVM_CHECKED(vm->fd, KVM_IRQFD, &irqfd);
 }
 
-static int host_ioeventfd(void *ctx, uint64_t addr, unsigned len, bool pio, int fd, bool assign)
+static int host_ioeventfd(void *ctx, uint64_t addr, unsigned len, uint64_t data, bool pio,
+			   int fd, bool assign)
 {
 	struct vm *vm = ctx;
 	struct kvm_ioeventfd io = {
-		.addr = addr, .len = len, .fd = fd,
-		.flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+		.datamatch = data, .addr = addr, .len = len, .fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
 			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
 	};
 
