@@ -25,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -505,6 +507,39 @@ static void on_quit_key(void *ctx)
 	vm_stop(ctx, EXIT_OK, "Ctrl-A x on the console");
 }
 
+/*
+ * With the terminal in raw mode, a SIGTERM, SIGHUP or SIGINT (kill, a closed
+ * terminal) ends the VM through the loop, so the terminal is restored on the
+ * way out instead of being left raw.  The signals are blocked before any
+ * thread starts, so only the loop's signalfd sees them.
+ */
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+
+	if (read(vm->signal_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return;
+	vm_stop(vm, 128 + (int)si.ssi_signo, "terminated by signal %u (terminal restored)",
+		si.ssi_signo);
+}
+
+static int catch_terminal_signals(struct vm *vm)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return err_set("pthread_sigmask");
+	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm->signal_fd < 0)
+		return err_errno("signalfd");
+	return event_loop_add(&vm->loop, vm->signal_fd, EPOLLIN, on_signal, vm);
+}
+
 /* Console output left in the buffer is written while the reader takes it. */
 #define CONSOLE_STALL_MS 250
 
@@ -518,6 +553,7 @@ int vm_run(struct vm *vm)
 	/* A console reader that goes away is an EPIPE to count, not a death. */
 	signal(SIGPIPE, SIG_IGN);
 	if (console_attach(&vm->console, &vm->loop, on_quit_key, vm) < 0 ||
+	    (vm->console.raw_tty && catch_terminal_signals(vm) < 0) ||
 	    (vm->cfg->timeout_s > 0 &&
 	     event_loop_timer(&vm->loop, vm->cfg->timeout_s, on_timeout, vm) < 0) ||
 	    event_loop_start(&vm->loop) < 0) {
@@ -539,6 +575,11 @@ int vm_run(struct vm *vm)
 		vcpu_join(&vm->vcpus[i]);
 	event_loop_stop(&vm->loop);
 	console_finish(&vm->console, CONSOLE_STALL_MS);
+	if (vm->signal_fd > 0) {
+		event_loop_remove(&vm->loop, vm->signal_fd);
+		close(vm->signal_fd);
+		vm->signal_fd = -1;
+	}
 	return vm->exit_code;
 }
 

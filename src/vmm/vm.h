@@ -99,6 +99,7 @@ struct vm {
 	struct console console;
 	struct event_loop loop;
 	bool loop_ready;
+	int signal_fd;            /* SIGTERM/SIGHUP/SIGINT while the terminal is raw; 0: none */
 
 	pthread_mutex_t lock;
 	pthread_cond_t stopped_cond;

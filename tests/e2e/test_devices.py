@@ -215,3 +215,29 @@ def test_ctrl_a_x_on_a_terminal_ends_the_vm_and_restores_it(kvm):
         os.close(slave)
     assert code == 0
     assert after == before
+
+
+def test_sigterm_on_a_terminal_restores_it(kvm):
+    """kill(1) while the terminal is raw: the VM ends (128 + SIGTERM) through the
+    event loop and the terminal is restored, not left raw."""
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    p = subprocess.Popen([SKYVM, "run", "--cmdline", "test=hang", "--timeout", "60"],
+                         stdin=slave, stdout=slave, stderr=slave)
+    out = b""
+    deadline = time.monotonic() + 30
+    try:
+        while b"test=hang" not in out and time.monotonic() < deadline:
+            if select.select([master], [], [], 1)[0]:
+                out += os.read(master, 4096)
+        assert b"test=hang" in out, out
+        p.send_signal(signal.SIGTERM)
+        code = p.wait(timeout=30)
+        after = termios.tcgetattr(slave)
+    finally:
+        if p.poll() is None:
+            p.kill()
+        os.close(master)
+        os.close(slave)
+    assert code == 128 + signal.SIGTERM
+    assert after == before
