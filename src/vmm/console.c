@@ -116,7 +116,7 @@ static void flush_ring(struct console *c)
 
 static void arm(struct console *c, bool on)
 {
-	if (!c->loop || c->out_armed == on)
+	if (!c->loop || c->out_armed == on || c->out_gone)
 		return;
 	if (event_loop_modify(c->loop, c->out_fd, on ? EPOLLOUT : 0) == 0)
 		c->out_armed = on;
@@ -165,7 +165,7 @@ bool console_write(struct console *c, const void *buf, size_t len)
 	c->written += len;
 	if (c->out_fd < 0 || !len) {
 		/* discarded by choice: --console none */
-	} else if (c->out_gone) {
+	} else if (c->out_gone || c->finished) {
 		c->dropped += len;
 	} else if (c->out_async) {
 		write_async(c, buf, len);
@@ -273,8 +273,13 @@ static void on_output(void *opaque, uint32_t events)
 	if (events & (EPOLLERR | EPOLLHUP))
 		c->out_gone = true;
 	flush_ring(c);
-	if (!c->len)
+	if (c->out_gone) {
+		/* epoll reports ERR/HUP whatever it is asked for: stop watching. */
+		event_loop_remove(c->loop, c->out_fd);
+		c->out_armed = false;
+	} else if (!c->len) {
 		arm(c, false);
+	}
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -367,8 +372,12 @@ void console_finish(struct console *c, int stall_ms)
 		}
 		c->dropped += c->len;
 		c->len = 0;
+		/* Blocking again from here: later output (devices' last flush) is dropped
+		 * rather than allowed to wait for a reader that stalled. */
+		c->finished = true;
 	}
 	restore(c);
+	c->loop = NULL;
 	pthread_mutex_unlock(&c->lock);
 }
 

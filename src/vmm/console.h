@@ -39,6 +39,7 @@ struct console {
 	int out_flags;    /* fcntl flags to restore */
 	bool out_gone;    /* the reader closed it (EPIPE) or it failed */
 	bool out_armed;   /* EPOLLOUT requested */
+	bool finished;    /* console_finish() ran on an async descriptor: drop the rest */
 	uint8_t *buf;     /* ring of CONSOLE_BUFFER bytes (async only) */
 	size_t head, len;
 	uint64_t written; /* guest bytes accepted */

@@ -245,6 +245,7 @@ static void test_console_output_never_blocks(void **state)
 	/* The reader is gone: EPIPE is counted, not fatal. */
 	c.out_async = false;
 	c.out_gone = false;
+	c.finished = false;
 	signal(SIGPIPE, SIG_IGN);
 	console_write(&c, chunk, 10);
 	assert_true(c.out_gone);
