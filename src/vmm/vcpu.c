@@ -216,7 +216,9 @@ static int handle_io(struct vcpu *v)
 	struct machine *m = &v->vm->machine;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	struct device *d = NULL;
-	const struct dev_region *r = machine_find(&m->pio, run->io.port, run->io.size, &d);
+	/* By the first port, as a PC bus decodes: a 4-byte access to a 1-port device
+	 * (the probe and block ports) is that device's. */
+	const struct dev_region *r = machine_find(&m->pio, run->io.port, 1, &d);
 
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		if (run->io.direction == KVM_EXIT_IO_OUT) {
