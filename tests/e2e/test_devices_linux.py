@@ -24,7 +24,7 @@ from conftest import ROOT
 from test_linux import BZIMAGE, LINUX, host_check, model_spec, need
 
 BUSYBOX = "/bin/busybox"
-TIMEOUT = 300  # seconds for a boot; an interpreted boot under load takes minutes
+TIMEOUT = 480  # seconds for a boot: an interpreted boot under load takes minutes (TEST_LIMIT 600)
 DATA_BYTES = 64 << 20
 DATA_LINE = b"skyvm virtio-blk data\n"
 
