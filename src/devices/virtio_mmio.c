@@ -35,6 +35,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "devices/device.h"
@@ -76,6 +77,7 @@ struct vdev {
 	bool ro;
 	/* virtio-console */
 	int rx_fd;                 /* eventfd: the guest added receive buffers */
+	int retry_fd;              /* timerfd: offer kept input again while any is kept */
 	pthread_mutex_t pending_lock;
 	uint8_t *pending;
 	size_t npending;
@@ -167,6 +169,26 @@ static void console_rx_ready(void *opaque)
 	}
 }
 
+#define RETRY_NS 100000000L /* 100 ms */
+
+/*
+ * While input is kept, a periodic timer offers it again: Linux posts its
+ * receive buffers (and notifies) before it sets DRIVER_OK, when the device
+ * still ignores notifications, so rx_ready alone may never come.
+ */
+static void arm_retry(struct vdev *v, bool on)
+{
+	struct itimerspec its = { 0 };
+
+	if (v->retry_fd < 0)
+		return;
+	if (on) {
+		its.it_value.tv_nsec = RETRY_NS;
+		its.it_interval.tv_nsec = RETRY_NS;
+	}
+	timerfd_settime(v->retry_fd, 0, &its, NULL);
+}
+
 /* Offer what was kept; on the loop thread. */
 static void offer_pending(struct vdev *v)
 {
@@ -177,6 +199,7 @@ static void offer_pending(struct vdev *v)
 		memmove(v->pending, v->pending + took, v->npending - took);
 		v->npending -= took;
 	}
+	arm_retry(v, v->npending != 0);
 	pthread_mutex_unlock(&v->pending_lock);
 }
 
@@ -208,6 +231,17 @@ static void on_rx_ready(void *opaque, uint32_t events)
 	offer_pending(v);
 }
 
+static void on_retry(void *opaque, uint32_t events)
+{
+	struct vdev *v = opaque;
+	uint64_t n;
+
+	if (read(v->retry_fd, &n, sizeof(n)) < 0) {
+		/* not expired yet */
+	}
+	offer_pending(v);
+}
+
 /* ---- lifecycle */
 
 static int vcreate(struct device *d, enum vkind kind, const char *opts)
@@ -223,7 +257,7 @@ static int vcreate(struct device *d, enum vkind kind, const char *opts)
 	d->state = v;
 	v->dev = d;
 	v->kind = kind;
-	v->irq_fd = v->rx_fd = v->image_fd = -1;
+	v->irq_fd = v->rx_fd = v->retry_fd = v->image_fd = -1;
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		v->notify_fd[q] = -1;
 	pthread_mutex_init(&v->pending_lock, NULL);
@@ -395,6 +429,14 @@ static int vrealize(struct device *d)
 			v->rx_fd = -1;
 			return -1;
 		}
+		v->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (v->retry_fd < 0)
+			return err_errno("timerfd_create");
+		if (event_loop_add(h->loop, v->retry_fd, EPOLLIN, on_retry, v) < 0) {
+			close(v->retry_fd);
+			v->retry_fd = -1;
+			return -1;
+		}
 		/* The guest console's input now goes here, not to the UART. */
 		console_set_input(h->console, console_typed, v, true);
 	}
@@ -413,6 +455,12 @@ static void vunrealize(struct device *d)
 				event_loop_remove(h->loop, v->rx_fd);
 			close(v->rx_fd);
 			v->rx_fd = -1;
+		}
+		if (v->retry_fd >= 0) {
+			if (h->loop)
+				event_loop_remove(h->loop, v->retry_fd);
+			close(v->retry_fd);
+			v->retry_fd = -1;
 		}
 		if (v->input_dropped)
 			fprintf(stderr, "skyvm: %s: %llu typed bytes dropped (the guest read none)\n",

@@ -203,3 +203,37 @@ def test_ext4_root_on_virtio_blk(kvm, skyvm, tmp_path):
     subprocess.run(["debugfs", "-R", f"dump /data {out}", str(img)], check=True,
                    capture_output=True)
     assert hashlib.sha256(out.read_bytes()).hexdigest() == expected_data_sha256()
+
+
+# ---------------------------------------------------------------- virtio-console
+
+HVC_INIT = """#!/bin/sh
+mount -t proc proc /proc
+echo "SKYVM-HVC: console is $(cat /proc/consoles | head -1)"
+poweroff -f
+"""
+
+
+def test_virtio_console_as_the_only_console(kvm, skyvm, tmp_path):
+    """console=hvc0 and nothing else: the kernel log and /init's output arrive
+    through virtio-console.  (Host input to the guest through it is not checked:
+    a line on stdin did not reach /init's `read` under nested KVM; open.)"""
+    kernel_has("CONFIG_VIRTIO_MMIO", "CONFIG_VIRTIO_CONSOLE")
+    h = host_check(skyvm)
+    initrd = make_initramfs(tmp_path / "initrd.cpio", HVC_INIT,
+                            ["sh", "mount", "cat", "head", "poweroff", "echo"])
+    spec = model_spec(h)
+    argv = ["run", "--kernel", need(BZIMAGE), "--cpus", 1, "--memory", 256, "--cpu", spec,
+            "--cmdline", f"console=hvc0 panic=-1 {h['kernel_cmdline']}".strip(),
+            "--initrd", initrd, "--console", "virtio", "--timeout", TIMEOUT, "-v"]
+    print("$ skyvm " + " ".join(map(str, argv)))
+    p = skyvm(*argv, timeout=TIMEOUT + 60)
+    log = (p.stdout + p.stderr).replace("\r\n", "\n")
+    print(f"exit {p.returncode}; log tail:\n{log[-3000:]}")
+    assert "Run /init as init process" in p.stdout  # the kernel's log, through hvc0
+    if not userspace(h):
+        assert p.returncode != 124, "the guest hung until --timeout"
+        return
+    assert re.search(r"SKYVM-HVC: console is hvc0", p.stdout), "not on hvc0"
+    assert p.returncode == 0, p.stderr
+    assert "guest powered off (ACPI S5" in p.stderr
