@@ -216,8 +216,9 @@ poweroff -f
 
 def test_virtio_console_as_the_only_console(kvm, skyvm, tmp_path):
     """console=hvc0 and nothing else: the kernel log and /init's output arrive
-    through virtio-console.  (Host input to the guest through it is not checked:
-    a line on stdin did not reach /init's `read` under nested KVM; open.)"""
+    through virtio-console.  (Host input is not checked here: input present at
+    start reaches the guest's receive ring at DRIVER_OK, before Linux's hvc tty
+    is open, and Linux drops it; docs/devices.md, "Open".)"""
     kernel_has("CONFIG_VIRTIO_MMIO", "CONFIG_VIRTIO_CONSOLE")
     h = host_check(skyvm)
     initrd = make_initramfs(tmp_path / "initrd.cpio", HVC_INIT,
