@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virtio-console (virtio spec 1.2, 5.3), one port (Linux's hvc0), no
- * multiport: queue 0 receives (host -> guest), queue 1 transmits.
+ * virtio-console (virtio spec 1.2, 5.3), one port (Linux's hvc0): queue 0
+ * receives (host -> guest), queue 1 transmits.  VIRTIO_CONSOLE_F_MULTIPORT
+ * is offered with max_nr_ports 1: queues 2 and 3 carry control messages.
+ * The driver says DEVICE_READY, the device answers PORT_ADD(0); the driver
+ * says PORT_READY(0), the device answers CONSOLE_PORT(0) and PORT_OPEN(0).
+ * Input is held until the driver sends PORT_OPEN(0, 1): without it, Linux
+ * sets DRIVER_OK before its port exists and drops what arrives meanwhile.
+ * Malformed control messages (short, unknown event, port id other than 0)
+ * are returned unread and counted; the device goes on.
  *
  * Output: every byte the guest sends on queue 1 goes to ops->write, which
  * must not block (the VMM's bounded, non-blocking character backend; it
@@ -21,7 +28,18 @@
 #include "virtio/virtio.h"
 
 #define VIRTIO_CONSOLE_F_SIZE 0
+#define VIRTIO_CONSOLE_F_MULTIPORT 1
 #define VIRTIO_CONSOLE_F_EMERG_WRITE 2
+
+/* Control events (spec 5.3.6.2) */
+#define VIRTIO_CONSOLE_DEVICE_READY 0
+#define VIRTIO_CONSOLE_PORT_ADD 1
+#define VIRTIO_CONSOLE_PORT_REMOVE 2
+#define VIRTIO_CONSOLE_PORT_READY 3
+#define VIRTIO_CONSOLE_CONSOLE_PORT 4
+#define VIRTIO_CONSOLE_RESIZE 5
+#define VIRTIO_CONSOLE_PORT_OPEN 6
+#define VIRTIO_CONSOLE_PORT_NAME 7
 
 struct virtio_console_ops {
 	void *opaque;
@@ -42,5 +60,11 @@ struct virtio_dev *virtio_console_new(const struct virtio_console_opts *o);
  * call it from the VMM's event loop, never from a virtio_mmio_host hook.
  */
 size_t virtio_console_input(struct virtio_dev *dev, const void *buf, size_t len);
+
+/* Whether input is taken now: active, and with MULTIPORT the port is open. */
+bool virtio_console_port_open(struct virtio_dev *dev);
+/* Control messages ignored as malformed (short, unknown event, bad port id,
+ * a reply that had no room). */
+unsigned long virtio_console_bad_control(struct virtio_dev *dev);
 
 #endif
