@@ -25,7 +25,9 @@ struct virtio_console {
 	struct virtio_console_ops ops;
 	struct virtq_chain chain;
 	/* MULTIPORT state, under dev.lock */
+	bool offer_multiport;
 	bool port_open;  /* the driver sent PORT_OPEN(0, 1) */
+	bool written;    /* without MULTIPORT: the driver transmitted on port 0 */
 	struct ctrl_msg out[CTRL_PENDING];
 	unsigned nout;
 	unsigned long bad_control;
@@ -36,9 +38,16 @@ static bool multiport(const struct virtio_console *con)
 	return con->dev.features & VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT);
 }
 
+/* Input is taken: with MULTIPORT after PORT_OPEN, without after the first transmit. */
+static bool takes_input(const struct virtio_console *con)
+{
+	return con->dev.active && (multiport(con) ? con->port_open : con->written);
+}
+
 static void tx(struct virtio_console *con, struct virtq *q)
 {
 	bool pushed = false;
+	bool was = con->written;
 
 	while (virtq_pop(q, &con->chain) == VIRTQ_POP_CHAIN) {
 		for (unsigned i = 0; i < con->chain.n_out; i++)
@@ -46,9 +55,12 @@ static void tx(struct virtio_console *con, struct virtq *q)
 				       con->chain.iov[i].iov_len);
 		virtq_push(q, &con->chain, 0);
 		pushed = true;
+		con->written = true;
 	}
 	if (pushed)
 		virtq_notify(q);
+	if (!was && con->written && !multiport(con) && con->ops.rx_ready)
+		con->ops.rx_ready(con->ops.opaque);
 }
 
 /* Hand queued control messages to the driver's control receive buffers. */
@@ -165,6 +177,7 @@ static void console_reset(struct virtio_dev *d)
 	struct virtio_console *con = (struct virtio_console *)d;
 
 	con->port_open = false;
+	con->written = false;
 	con->nout = 0;
 }
 
@@ -174,7 +187,7 @@ bool virtio_console_port_open(struct virtio_dev *d)
 	bool open;
 
 	pthread_mutex_lock(&d->lock);
-	open = d->active && (!multiport(con) || con->port_open);
+	open = takes_input(con);
 	pthread_mutex_unlock(&d->lock);
 	return open;
 }
@@ -199,9 +212,9 @@ size_t virtio_console_input(struct virtio_dev *d, const void *buf, size_t len)
 	bool pushed = false;
 
 	pthread_mutex_lock(&d->lock);
-	/* With MULTIPORT, nothing until the driver says the port is open: Linux
-	 * drops what arrives before its console port is set up. */
-	while (d->active && (!multiport(con) || con->port_open) && done < len && virtq_pop(q, &con->chain) == VIRTQ_POP_CHAIN) {
+	/* Nothing until the port is known to be set up: Linux drops what
+	 * arrives before (see console.h). */
+	while (takes_input(con) && done < len && virtq_pop(q, &con->chain) == VIRTQ_POP_CHAIN) {
 		uint64_t n = virtq_chain_write(&con->chain, 0, in + done, len - done);
 
 		virtq_push(q, &con->chain, (uint32_t)n);
@@ -216,7 +229,10 @@ size_t virtio_console_input(struct virtio_dev *d, const void *buf, size_t len)
 
 static uint64_t console_features(struct virtio_dev *d)
 {
-	return VIRTIO_BIT(VIRTIO_CONSOLE_F_EMERG_WRITE) | VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT);
+	struct virtio_console *con = (struct virtio_console *)d;
+
+	return VIRTIO_BIT(VIRTIO_CONSOLE_F_EMERG_WRITE) |
+	       (con->offer_multiport ? VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT) : 0);
 }
 
 /* struct virtio_console_config: cols, rows, max_nr_ports, emerg_wr */
@@ -273,5 +289,6 @@ struct virtio_dev *virtio_console_new(const struct virtio_console_opts *o)
 	}
 	virtio_dev_init(&con->dev, &console_ops, o->name);
 	con->ops = o->ops;
+	con->offer_multiport = o->multiport;
 	return &con->dev;
 }

@@ -210,15 +210,20 @@ def test_ext4_root_on_virtio_blk(kvm, skyvm, tmp_path):
 HVC_INIT = """#!/bin/sh
 mount -t proc proc /proc
 echo "SKYVM-HVC: console is $(cat /proc/consoles | head -1)"
+line=none
+read -t 120 line
+echo "SKYVM-HVC: got [$line]"
 poweroff -f
 """
+HVC_LINE = "skyvm-typed-4711"
 
 
 def test_virtio_console_as_the_only_console(kvm, skyvm, tmp_path):
     """console=hvc0 and nothing else: the kernel log and /init's output arrive
-    through virtio-console.  (Host input is not checked here: input present at
-    start reaches the guest's receive ring at DRIVER_OK, before Linux's hvc tty
-    is open, and Linux drops it; docs/devices.md, "Open".)"""
+    through virtio-console, and a line on skyvm's stdin (there before the guest
+    boots) reaches /init's `read` on hvc0: the device holds it until Linux's
+    PORT_OPEN (VIRTIO_CONSOLE_F_MULTIPORT), so it is not dropped while the port
+    is being set up."""
     kernel_has("CONFIG_VIRTIO_MMIO", "CONFIG_VIRTIO_CONSOLE")
     h = host_check(skyvm)
     initrd = make_initramfs(tmp_path / "initrd.cpio", HVC_INIT,
@@ -228,7 +233,7 @@ def test_virtio_console_as_the_only_console(kvm, skyvm, tmp_path):
             "--cmdline", f"console=hvc0 panic=-1 {h['kernel_cmdline']}".strip(),
             "--initrd", initrd, "--console", "virtio", "--timeout", TIMEOUT, "-v"]
     print("$ skyvm " + " ".join(map(str, argv)))
-    p = skyvm(*argv, timeout=TIMEOUT + 60)
+    p = skyvm(*argv, timeout=TIMEOUT + 60, input=HVC_LINE + "\n")
     log = (p.stdout + p.stderr).replace("\r\n", "\n")
     print(f"exit {p.returncode}; log tail:\n{log[-3000:]}")
     assert "Run /init as init process" in p.stdout  # the kernel's log, through hvc0
@@ -236,5 +241,10 @@ def test_virtio_console_as_the_only_console(kvm, skyvm, tmp_path):
         assert p.returncode != 124, "the guest hung until --timeout"
         return
     assert re.search(r"SKYVM-HVC: console is hvc0", p.stdout), "not on hvc0"
+    # /init's own echo, not the tty's: the tty echo has no "got [...]" around it
+    got = re.search(r"SKYVM-HVC: got \[(.*?)\]", p.stdout)
+    assert got, "/init did not report its read"
+    assert got.group(1) == HVC_LINE, f"host input did not reach the guest: got [{got.group(1)}]"
     assert p.returncode == 0, p.stderr
     assert "guest powered off (ACPI S5" in p.stderr
+
