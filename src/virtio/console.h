@@ -1,7 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virtio-console (virtio spec 1.2, 5.3), one port (Linux's hvc0), no
- * multiport: queue 0 receives (host -> guest), queue 1 transmits.
+ * virtio-console (virtio spec 1.2, 5.3), one port (Linux's hvc0): queue 0
+ * receives (host -> guest), queue 1 transmits.
+ *
+ * When input is taken.  Linux (drivers/char/virtio_console.c) sets DRIVER_OK
+ * and posts port 0's receive buffers before the port is listed and marked
+ * connected, and discards what arrives in that window; so input is held
+ * until the port is known to be set up:
+ *  - without MULTIPORT (what skyvm offers): until the driver first transmits
+ *    on port 0 (Linux's put_chars finds the port only once it is set up;
+ *    with console=hvc0 the kernel log does that at once);
+ *  - with VIRTIO_CONSOLE_F_MULTIPORT (opts.multiport; max_nr_ports 1, queues
+ *    2 and 3 carry control messages): the driver says DEVICE_READY, the
+ *    device answers PORT_ADD(0); PORT_READY(0) -> CONSOLE_PORT(0) and
+ *    PORT_OPEN(0); input is taken after the driver's PORT_OPEN(0, 1), until
+ *    PORT_OPEN(0, 0) or reset.  Malformed control messages (short, unknown
+ *    event, port id other than 0) are returned unread and counted.  Not
+ *    offered by skyvm: Linux sets its console port up from a workqueue, so
+ *    with console=hvc0 init may open /dev/console before hvc0 exists.
  *
  * Output: every byte the guest sends on queue 1 goes to ops->write, which
  * must not block (the VMM's bounded, non-blocking character backend; it
@@ -21,7 +37,18 @@
 #include "virtio/virtio.h"
 
 #define VIRTIO_CONSOLE_F_SIZE 0
+#define VIRTIO_CONSOLE_F_MULTIPORT 1
 #define VIRTIO_CONSOLE_F_EMERG_WRITE 2
+
+/* Control events (spec 5.3.6.2) */
+#define VIRTIO_CONSOLE_DEVICE_READY 0
+#define VIRTIO_CONSOLE_PORT_ADD 1
+#define VIRTIO_CONSOLE_PORT_REMOVE 2
+#define VIRTIO_CONSOLE_PORT_READY 3
+#define VIRTIO_CONSOLE_CONSOLE_PORT 4
+#define VIRTIO_CONSOLE_RESIZE 5
+#define VIRTIO_CONSOLE_PORT_OPEN 6
+#define VIRTIO_CONSOLE_PORT_NAME 7
 
 struct virtio_console_ops {
 	void *opaque;
@@ -32,6 +59,7 @@ struct virtio_console_ops {
 struct virtio_console_opts {
 	const char *name; /* "virtio-console0" */
 	struct virtio_console_ops ops;
+	bool multiport;   /* offer VIRTIO_CONSOLE_F_MULTIPORT */
 };
 
 struct virtio_dev *virtio_console_new(const struct virtio_console_opts *o);
@@ -42,5 +70,11 @@ struct virtio_dev *virtio_console_new(const struct virtio_console_opts *o);
  * call it from the VMM's event loop, never from a virtio_mmio_host hook.
  */
 size_t virtio_console_input(struct virtio_dev *dev, const void *buf, size_t len);
+
+/* Whether input is taken now (see above). */
+bool virtio_console_port_open(struct virtio_dev *dev);
+/* Control messages ignored as malformed (short, unknown event, bad port id,
+ * a reply that had no room). */
+unsigned long virtio_console_bad_control(struct virtio_dev *dev);
 
 #endif

@@ -59,7 +59,15 @@ static void con_rx_ready(void *opaque)
 	((struct dt *)opaque)->rx_ready++;
 }
 
+static struct dt *dt_new_mask(bool console, uint64_t mask, unsigned nq);
+
+/* Without MULTIPORT (the single-port layout older drivers use). */
 static struct dt *dt_new(bool console)
+{
+	return dt_new_mask(console, ~VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT), console ? 2 : 1);
+}
+
+static struct dt *dt_new_mask(bool console, uint64_t mask, unsigned nq)
 {
 	struct dt *d = calloc(1, sizeof(*d));
 	struct virtio_dev *dev;
@@ -70,14 +78,15 @@ static struct dt *dt_new(bool console)
 	if (console)
 		dev = virtio_console_new(&(struct virtio_console_opts){
 			.name = "virtio-console0",
-			.ops = {.opaque = d, .write = con_write, .rx_ready = con_rx_ready}});
+			.ops = {.opaque = d, .write = con_write, .rx_ready = con_rx_ready},
+			.multiport = nq == 4});
 	else
 		dev = virtio_rng_new(&(struct virtio_rng_opts){.name = "virtio-rng0",
 							       .fill = seq_fill, .opaque = d});
 	assert_non_null(dev);
 	d->t = virtio_mmio_new(dev, &d->f.vm, &d->fh.h);
 	assert_non_null(d->t);
-	mmio_bring_up(d->t, &d->f, console ? 2 : 1, ~0ULL);
+	mmio_bring_up(d->t, &d->f, nq, mask);
 	return d;
 }
 
@@ -182,6 +191,17 @@ static void test_console_tx(void **state)
 	dt_free(d);
 }
 
+/* The driver transmits `text` on port 0 (descriptor 2 of queue 1). */
+static void con_tx(struct dt *d, const char *text)
+{
+	size_t n = strlen(text);
+
+	memcpy(fake_ptr(&d->f, FAKE_DATA + 512, n), text, n);
+	fake_desc(&d->f, 1, 2, FAKE_DATA + 512, (uint32_t)n, 0, 0);
+	fake_avail(&d->f, 1, 2);
+	mmio_wr(d->t, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+}
+
 static void test_console_rx(void **state)
 {
 	struct dt *d = dt_new(true);
@@ -196,6 +216,18 @@ static void test_console_rx(void **state)
 	fake_avail(&d->f, 0, 1);
 	mmio_wr(d->t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	assert_int_equal(d->rx_ready, 1);
+	/* buffers, but the driver has not transmitted yet: Linux's port may not be
+	 * set up (it drops input then), so input is held */
+	assert_false(virtio_console_port_open(dev));
+	assert_int_equal(virtio_console_input(dev, "0123456789", 10), 0);
+	assert_int_equal(fake_used_idx(&d->f, 0), 0);
+	/* the first transmit: the backend is told to offer what it kept */
+	con_tx(d, "login: ");
+	assert_int_equal(d->rx_ready, 2);
+	assert_true(virtio_console_port_open(dev));
+	assert_int_equal(d->fh.irq_raised, 1);
+	con_tx(d, "again");
+	assert_int_equal(d->rx_ready, 2); /* only the first one */
 	/* 10 bytes offered, 8 fit */
 	assert_int_equal(virtio_console_input(dev, "0123456789", 10), 8);
 	assert_memory_equal(fake_ptr(&d->f, FAKE_DATA, 4), "0123", 4);
@@ -203,11 +235,26 @@ static void test_console_rx(void **state)
 	assert_int_equal(fake_used_idx(&d->f, 0), 2);
 	assert_int_equal(used_len(d, 0, 0), 4);
 	assert_int_equal(used_len(d, 0, 1), 4);
-	assert_int_equal(d->fh.irq_raised, 1);
 	assert_int_equal(virtio_console_input(dev, "89", 2), 0);
 	/* after a reset the device takes no input */
 	mmio_wr(d->t, VIRTIO_MMIO_STATUS, 0);
+	assert_false(virtio_console_port_open(dev));
 	assert_int_equal(virtio_console_input(dev, "x", 1), 0);
+	dt_free(d);
+}
+
+/* MULTIPORT is offered only when asked for (skyvm does not: see console.h). */
+static void test_console_multiport_offer(void **state)
+{
+	struct dt *d = dt_new(true);
+
+	assert_false(mmio_device_features(d->t) & VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT));
+	dt_free(d);
+	d = dt_new_mask(true, ~0ULL, 4);
+	assert_true(mmio_device_features(d->t) & VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT));
+	/* with MULTIPORT a transmit does not open the port: PORT_OPEN does */
+	con_tx(d, "x");
+	assert_false(virtio_console_port_open(virtio_mmio_dev(d->t)));
 	dt_free(d);
 }
 
@@ -222,6 +269,179 @@ static void test_console_emerg_write(void **state)
 	virtio_mmio_write(d->t, VIRTIO_MMIO_CONFIG + 8, 4, &c);
 	assert_int_equal(d->out_len, 1);
 	assert_int_equal(d->out[0], 'E');
+	dt_free(d);
+}
+
+/* ---- MULTIPORT control queues (queue 2: device -> driver, queue 3: driver -> device) */
+
+#define CRX 2
+#define CTX 3
+#define CRX_BUF (FAKE_DATA + 0x1000) /* 8 buffers of 16 bytes */
+#define CTX_BUF (FAKE_DATA + 0x2000)
+
+static struct dt *dt_mp(void)
+{
+	struct dt *d = dt_new_mask(true, ~0ULL, 4);
+
+	assert_true(d->t && (virtio_mmio_dev(d->t)->features &
+			     VIRTIO_BIT(VIRTIO_CONSOLE_F_MULTIPORT)));
+	/* the driver fills the control receive queue, as Linux does at probe */
+	for (unsigned i = 0; i < 8; i++) {
+		fake_desc(&d->f, CRX, i, CRX_BUF + 16 * i, 16, VIRTQ_DESC_F_WRITE, 0);
+		fake_avail(&d->f, CRX, (uint16_t)i);
+	}
+	mmio_wr(d->t, VIRTIO_MMIO_QUEUE_NOTIFY, CRX);
+	assert_int_equal(fake_used_idx(&d->f, CRX), 0); /* nothing to say yet */
+	return d;
+}
+
+/* The driver sends one control message of `len` bytes (descriptor `slot`). */
+static void ctrl_send_len(struct dt *d, unsigned slot, uint32_t id, uint16_t event,
+			  uint16_t value, uint32_t len)
+{
+	uint8_t b[8];
+
+	memcpy(b, &id, 4);
+	memcpy(b + 4, &event, 2);
+	memcpy(b + 6, &value, 2);
+	memcpy(fake_ptr(&d->f, CTX_BUF + 16 * slot, 8), b, 8);
+	fake_desc(&d->f, CTX, slot, CTX_BUF + 16 * slot, len, 0, 0);
+	fake_avail(&d->f, CTX, (uint16_t)slot);
+	mmio_wr(d->t, VIRTIO_MMIO_QUEUE_NOTIFY, CTX);
+}
+
+static void ctrl_send(struct dt *d, unsigned slot, uint32_t id, uint16_t event, uint16_t value)
+{
+	ctrl_send_len(d, slot, id, event, value, 8);
+}
+
+/* Control message number `n` the device wrote (into control buffer n). */
+static void ctrl_got(struct dt *d, unsigned n, uint32_t id, uint16_t event, uint16_t value)
+{
+	uint8_t *b = fake_ptr(&d->f, CRX_BUF + 16 * n, 8);
+	uint32_t gid;
+	uint16_t gev, gval;
+
+	assert_true(fake_used_idx(&d->f, CRX) > n);
+	assert_int_equal(used_len(d, CRX, (uint16_t)n), 8);
+	memcpy(&gid, b, 4);
+	memcpy(&gev, b + 4, 2);
+	memcpy(&gval, b + 6, 2);
+	assert_int_equal(gid, id);
+	assert_int_equal(gev, event);
+	assert_int_equal(gval, value);
+}
+
+static void give_rx_buffer(struct dt *d)
+{
+	fake_desc(&d->f, 0, 0, FAKE_DATA, 16, VIRTQ_DESC_F_WRITE, 0);
+	fake_avail(&d->f, 0, 0);
+	mmio_wr(d->t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+}
+
+/* Linux's sequence: DEVICE_READY, PORT_READY, then PORT_OPEN; input waits for it. */
+static void test_console_multiport_handshake(void **state)
+{
+	struct dt *d = dt_mp();
+	struct virtio_dev *dev = virtio_mmio_dev(d->t);
+
+	give_rx_buffer(d);
+	assert_int_equal(d->rx_ready, 1);
+	/* buffers, but the port is not open: input is held */
+	assert_false(virtio_console_port_open(dev));
+	assert_int_equal(virtio_console_input(dev, "hi\n", 3), 0);
+	assert_int_equal(fake_used_idx(&d->f, 0), 0);
+
+	ctrl_send(d, 0, 0xffffffffu, VIRTIO_CONSOLE_DEVICE_READY, 1);
+	assert_int_equal(fake_used_idx(&d->f, CTX), 1);
+	assert_int_equal(used_len(d, CTX, 0), 0);
+	ctrl_got(d, 0, 0, VIRTIO_CONSOLE_PORT_ADD, 1);
+	assert_int_equal(fake_used_idx(&d->f, CRX), 1);
+
+	ctrl_send(d, 1, 0, VIRTIO_CONSOLE_PORT_READY, 1);
+	ctrl_got(d, 1, 0, VIRTIO_CONSOLE_CONSOLE_PORT, 1);
+	ctrl_got(d, 2, 0, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	assert_int_equal(fake_used_idx(&d->f, CRX), 3);
+	assert_false(virtio_console_port_open(dev));
+	assert_int_equal(virtio_console_input(dev, "hi\n", 3), 0);
+
+	ctrl_send(d, 2, 0, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	assert_int_equal(d->rx_ready, 2); /* the VMM is told to offer what it kept */
+	assert_true(virtio_console_port_open(dev));
+	assert_int_equal(virtio_console_input(dev, "hi\n", 3), 3);
+	assert_memory_equal(fake_ptr(&d->f, FAKE_DATA, 3), "hi\n", 3);
+	assert_int_equal(used_len(d, 0, 0), 3);
+
+	/* the guest closes the port: input is held again */
+	ctrl_send(d, 3, 0, VIRTIO_CONSOLE_PORT_OPEN, 0);
+	assert_false(virtio_console_port_open(dev));
+	give_rx_buffer(d);
+	assert_int_equal(virtio_console_input(dev, "x", 1), 0);
+	assert_int_equal(virtio_console_bad_control(dev), 0);
+
+	/* a reset forgets the open port */
+	ctrl_send(d, 4, 0, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	assert_true(virtio_console_port_open(dev));
+	mmio_wr(d->t, VIRTIO_MMIO_STATUS, 0);
+	assert_false(virtio_console_port_open(dev));
+	dt_free(d);
+}
+
+/* Replies wait for control buffers; a buffer too short for one is returned empty. */
+static void test_console_multiport_reply_waits(void **state)
+{
+	struct dt *d = dt_new_mask(true, ~0ULL, 4);
+	struct virtio_dev *dev = virtio_mmio_dev(d->t);
+
+	ctrl_send(d, 0, 0xffffffffu, VIRTIO_CONSOLE_DEVICE_READY, 1);
+	assert_int_equal(fake_used_idx(&d->f, CRX), 0);
+	/* a 4-byte control buffer, then a good one */
+	fake_desc(&d->f, CRX, 0, CRX_BUF, 4, VIRTQ_DESC_F_WRITE, 0);
+	fake_desc(&d->f, CRX, 1, CRX_BUF + 16, 16, VIRTQ_DESC_F_WRITE, 0);
+	fake_avail(&d->f, CRX, 0);
+	fake_avail(&d->f, CRX, 1);
+	mmio_wr(d->t, VIRTIO_MMIO_QUEUE_NOTIFY, CRX);
+	assert_int_equal(fake_used_idx(&d->f, CRX), 2);
+	assert_int_equal(used_len(d, CRX, 0), 4);
+	ctrl_got(d, 1, 0, VIRTIO_CONSOLE_PORT_ADD, 1);
+	assert_int_equal(virtio_console_bad_control(dev), 1);
+	/* a flood of DEVICE_READY with no control buffers: replies beyond 8 dropped */
+	for (unsigned i = 0; i < 12; i++)
+		ctrl_send(d, i % 8, 0, VIRTIO_CONSOLE_DEVICE_READY, 1);
+	assert_int_equal(virtio_console_bad_control(dev), 1 + 4);
+	assert_int_equal(d->fh.logs, 0);
+	dt_free(d);
+}
+
+/* Hostile control messages: each is returned unread, counted, and changes nothing. */
+static void test_console_multiport_hostile(void **state)
+{
+	struct dt *d = dt_mp();
+	struct virtio_dev *dev = virtio_mmio_dev(d->t);
+
+	/* PORT_OPEN for port 1 (there is only port 0) */
+	ctrl_send(d, 0, 1, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	assert_false(virtio_console_port_open(dev));
+	assert_int_equal(virtio_console_bad_control(dev), 1);
+	/* PORT_OPEN for port 0, but only 6 bytes long (value cut off) */
+	ctrl_send_len(d, 1, 0, VIRTIO_CONSOLE_PORT_OPEN, 1, 6);
+	assert_false(virtio_console_port_open(dev));
+	assert_int_equal(virtio_console_bad_control(dev), 2);
+	/* an unknown event, and a device-to-driver event sent the wrong way */
+	ctrl_send(d, 2, 0, 99, 1);
+	ctrl_send(d, 3, 0, VIRTIO_CONSOLE_PORT_ADD, 1);
+	assert_false(virtio_console_port_open(dev));
+	assert_int_equal(virtio_console_bad_control(dev), 4);
+	/* none of them got a reply, all were returned, the device still works */
+	assert_int_equal(fake_used_idx(&d->f, CRX), 0);
+	assert_int_equal(fake_used_idx(&d->f, CTX), 4);
+	assert_int_equal(d->fh.logs, 0);
+	assert_int_equal(virtio_mmio_status(d->t) & VIRTIO_STATUS_DEVICE_NEEDS_RESET, 0);
+	ctrl_send(d, 4, 0xffffffffu, VIRTIO_CONSOLE_DEVICE_READY, 1);
+	ctrl_got(d, 0, 0, VIRTIO_CONSOLE_PORT_ADD, 1);
+	ctrl_send(d, 5, 0, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	assert_true(virtio_console_port_open(dev));
+	assert_int_equal(virtio_console_bad_control(dev), 4);
 	dt_free(d);
 }
 
@@ -274,6 +494,10 @@ int main(void)
 		cmocka_unit_test(test_console_tx),
 		cmocka_unit_test(test_console_rx),
 		cmocka_unit_test(test_console_emerg_write),
+		cmocka_unit_test(test_console_multiport_offer),
+		cmocka_unit_test(test_console_multiport_handshake),
+		cmocka_unit_test(test_console_multiport_reply_waits),
+		cmocka_unit_test(test_console_multiport_hostile),
 		cmocka_unit_test(test_devices_independent),
 	};
 
