@@ -11,7 +11,7 @@
  * Input: the VMM calls virtio_console_input() with bytes from its backend;
  * it returns how many the guest had buffers for (possibly 0).  When the
  * guest then adds receive buffers, ops->rx_ready is called so the VMM can
- * offer what it kept.
+ * offer what it kept; so is the driver setting DRIVER_OK.
  */
 #ifndef SKYVM_VIRTIO_CONSOLE_H
 #define SKYVM_VIRTIO_CONSOLE_H
