@@ -26,7 +26,9 @@
 struct virtio_console_ops {
 	void *opaque;
 	void (*write)(void *opaque, const void *buf, size_t len); /* required */
-	void (*rx_ready)(void *opaque);                           /* may be NULL */
+	/* May be NULL.  Called with the device lock held: only schedule the
+	 * retry (e.g. write an eventfd), never call virtio_console_input here. */
+	void (*rx_ready)(void *opaque);
 };
 
 struct virtio_console_opts {
