@@ -190,12 +190,16 @@ static int build_version(const struct model_family *fam, int version, struct cpu
 	out->stepping = fam->stepping;
 	out->level = fam->level;
 	out->xlevel = fam->xlevel;
+	out->cache = fam->cache;
 	for (const char *const *f = fam->features; *f; f++)
 		if (set_feature(out, *f, true) < 0)
 			return err_wrap("model %s", fam->name);
-	for (size_t i = 0; i < fam->nversions && fam->versions[i].version <= version; i++)
+	for (size_t i = 0; i < fam->nversions && fam->versions[i].version <= version; i++) {
 		if (apply_props(out, fam->versions[i].props) < 0)
 			return err_wrap("model %s-v%d", fam->name, fam->versions[i].version);
+		if (fam->versions[i].cache)
+			out->cache = fam->versions[i].cache;
+	}
 	return apply_props(out, kvm_default_props) < 0 ? err_wrap("KVM defaults") : 0;
 }
 

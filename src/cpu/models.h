@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu/cache.h"
 #include "cpu/features.h"
 
 enum cpu_def_kind { CPU_DEF_NAMED, CPU_DEF_HOST, CPU_DEF_MAX, CPU_DEF_BASE, CPU_DEF_CUSTOM };
@@ -26,6 +27,7 @@ struct cpu_def {
 	uint32_t family, model, stepping;
 	uint32_t level, xlevel; /* max basic / extended leaf */
 	char model_id[49];      /* brand string */
+	const struct cpu_cache_info *cache; /* leaves 2, 4, 0x8000000[56], 0x8000001D; NULL = legacy */
 	struct cpu_featureset features;
 };
 

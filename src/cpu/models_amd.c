@@ -67,6 +67,7 @@ const struct model_family model_epyc = {
 	.level = 0xd,
 	.xlevel = 0x8000001e,
 	.model_id = "AMD EPYC Processor",
+	.cache = &cpu_cache_epyc, /* QEMU: .cache_info = &epyc_cache_info */
 	.features = epyc_features,
 	.versions = epyc_versions,
 	.nversions = sizeof(epyc_versions) / sizeof(epyc_versions[0]),
@@ -125,6 +126,7 @@ const struct model_family model_epyc_rome = {
 	.level = 0xd,
 	.xlevel = 0x8000001e,
 	.model_id = "AMD EPYC-Rome Processor",
+	.cache = &cpu_cache_epyc_rome, /* QEMU: .cache_info = &epyc_rome_cache_info */
 	.features = epyc_rome_features,
 	.versions = epyc_rome_versions,
 	.nversions = sizeof(epyc_rome_versions) / sizeof(epyc_rome_versions[0]),
@@ -177,6 +179,7 @@ const struct model_family model_epyc_milan = {
 	.level = 0xd,
 	.xlevel = 0x8000001e,
 	.model_id = "AMD EPYC-Milan Processor",
+	.cache = &cpu_cache_epyc_milan, /* QEMU: .cache_info = &epyc_milan_cache_info */
 	.features = epyc_milan_features,
 	.versions = epyc_milan_versions,
 	.nversions = sizeof(epyc_milan_versions) / sizeof(epyc_milan_versions[0]),
@@ -483,6 +486,7 @@ const struct model_family model_dhyana = {
 	.level = 0xd,
 	.xlevel = 0x8000001e,
 	.model_id = "Hygon Dhyana Processor",
+	.cache = &cpu_cache_epyc, /* QEMU: .cache_info = &epyc_cache_info */
 	.features = dhyana_features,
 	.versions = dhyana_versions,
 	.nversions = sizeof(dhyana_versions) / sizeof(dhyana_versions[0]),

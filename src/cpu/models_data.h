@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu/cache.h"
+
 /*
  * One property change: a feature name with "on"/"off", or one of
  * "vendor", "family", "model", "stepping", "level", "xlevel", "model-id".
@@ -27,6 +29,7 @@ struct model_version {
 	const char *alias;  /* e.g. "Skylake-Server-IBRS", or NULL */
 	const char *note;   /* QEMU's note, e.g. "ARCH_CAPABILITIES", or NULL */
 	const struct model_prop *props; /* changes from the previous version; NULL-name ended */
+	const struct cpu_cache_info *cache; /* new cache description from here on, or NULL */
 };
 
 struct model_family {
@@ -39,6 +42,7 @@ struct model_family {
 	const struct model_version *versions; /* 1, 2, ... in order */
 	size_t nversions;
 	int default_version; /* what the unversioned name resolves to */
+	const struct cpu_cache_info *cache; /* QEMU's cache_info; NULL = QEMU's legacy caches */
 };
 
 /* Generic and Intel models (models_intel.c). */
