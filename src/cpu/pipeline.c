@@ -134,7 +134,7 @@ int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
 		       struct cpu_result *r, FILE *warn)
 {
 	struct cpuid_table *supported;
-	struct cpu_featureset sup_fs, host_missing = { 0 };
+	struct cpu_featureset sup_fs, host_missing = { 0 }, levels_from;
 	struct cpu_custom_model *custom = NULL;
 	struct cpu_spec *spec;
 	uint32_t min_level, min_xlevel;
@@ -211,6 +211,9 @@ int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
 	/* 5. dependencies */
 	run_deps(r, warn, spec->check || spec->enforce);
 
+	/* QEMU sets the minimum levels from the features before filtering (x86_cpu_expand_features) */
+	levels_from = r->enabled;
+
 	/* 6. filter against the host */
 	cpu_filter_supported(&r->enabled, &sup_fs, &host_missing);
 	for (int w = 0; w < FW_COUNT; w++)
@@ -226,8 +229,13 @@ int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
 	if (r->migratable)
 		cpu_filter_migratable(&r->enabled, &r->user, &r->unmigratable);
 
-	/* Levels: what the model says, raised to reach every enabled word (QEMU's min-level). */
-	cpu_min_levels(&r->enabled, &min_level, &min_xlevel);
+	/*
+	 * Levels: what the model says, raised to reach every word the model and
+	 * options ask for, even one the host then filtered (QEMU's min-level).
+	 */
+	for (int w = 0; w < FW_COUNT; w++)
+		levels_from.w[w] &= ~r->unmigratable.w[w];
+	cpu_min_levels(&levels_from, &min_level, &min_xlevel);
 	if (!spec->has_level && !(custom && custom->props.has_level) && r->def.level < min_level)
 		r->def.level = min_level;
 	if (!spec->has_xlevel && !(custom && custom->props.has_xlevel) &&

@@ -791,6 +791,13 @@ static void test_qemu_fixed_leaves(void **state)
 	/* CPUID.8000000AH: revision 1, 16 ASIDs (Turin's KVM: 0x8000) */
 	assert_int_equal(cpuid_value(&result.table, 0x8000000a, 0, CPUID_EAX), 1);
 	assert_int_equal(cpuid_value(&result.table, 0x8000000a, 0, CPUID_EBX), 0x10);
+	/* min-xlevel follows what is asked for under KVM: svm is off, so Opteron_G3 stays at 8 */
+	configure(TURIN, "Opteron_G3");
+	assert_int_equal(cpuid_value(&result.table, 0x80000000, 0, CPUID_EAX), 0x80000008);
+	/* and what is asked for, even when the host then filters it (Turin has no SGX) */
+	configure(TURIN, "pentium,+sgx");
+	assert_true(in_set(&result.filtered, "sgx"));
+	assert_int_equal(cpuid_value(&result.table, 0, 0, CPUID_EAX), 7);
 	/* cmp-legacy with two cores on a non-Intel vendor */
 	if (configure_facts(TURIN, "kvm64", 2, false) < 0)
 		fail_msg("%s", err_msg());
