@@ -228,15 +228,20 @@ static int versioned_name(const struct model_family *fam, const char *name)
 	return (int)v;
 }
 
-/* The family and version `name` denotes, or NULL. */
-static const struct model_family *find_named(const char *name, int *version)
+/*
+ * The family and version `name` denotes, or NULL.  An unversioned name is
+ * the family's default version, or with `latest` its newest (QEMU's rule
+ * for -M microvm; pc and q35 use the default).
+ */
+static const struct model_family *find_named(const char *name, bool latest, int *version)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(model_families); i++) {
 		const struct model_family *fam = model_families[i];
 		int v;
 
 		if (!strcasecmp(name, fam->name)) {
-			*version = fam->default_version;
+			*version = latest && fam->nversions ? fam->versions[fam->nversions - 1].version
+							    : fam->default_version;
 			return fam;
 		}
 		v = versioned_name(fam, name);
@@ -323,6 +328,11 @@ static size_t suggest_models(const char *unknown, const char **out, size_t max)
 
 int cpu_model_resolve(const char *name, struct cpu_def *out)
 {
+	return cpu_model_resolve_latest(name, false, out);
+}
+
+int cpu_model_resolve_latest(const char *name, bool latest, struct cpu_def *out)
+{
 	const struct model_family *fam;
 	const char *close[4];
 	char msg[256];
@@ -340,7 +350,7 @@ int cpu_model_resolve(const char *name, struct cpu_def *out)
 		snprintf(out->name, sizeof(out->name), "%s", special_models[i].name);
 		return 0;
 	}
-	fam = find_named(name, &version);
+	fam = find_named(name, latest, &version);
 	if (fam)
 		return build_version(fam, version, out);
 

@@ -47,6 +47,12 @@ struct cpu_model_info {
  * the unknown model and suggesting close names.
  */
 int cpu_model_resolve(const char *name, struct cpu_def *out);
+/*
+ * The same, but with `latest` an unversioned name ("Westmere") means the
+ * model's newest version, as under QEMU's -M microvm; cpu_model_resolve()
+ * gives the version QEMU's pc and q35 machines give (v1 for every model).
+ */
+int cpu_model_resolve_latest(const char *name, bool latest, struct cpu_def *out);
 /* "named", "host", "max", "base" or "custom" (cpu list/show, JSON "kind"). */
 const char *cpu_def_kind_name(enum cpu_def_kind k);
 /* Enumerate versions: returns the number written (at most max). */

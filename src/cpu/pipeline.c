@@ -67,9 +67,12 @@ static void fill_from_host(struct cpu_def *def, const struct cpuid_table *suppor
  * (cpu_spec_apply_def, later).
  */
 static int resolve_model(const char *name, const struct cpuid_table *supported,
-			 const struct cpu_host_facts *facts, bool keep_vendor, struct cpu_def *def)
+			 const struct cpu_host_facts *facts, const struct cpu_spec *spec,
+			 struct cpu_def *def)
 {
-	if (cpu_model_resolve(name, def) < 0)
+	bool keep_vendor = spec->vendor_model;
+
+	if (cpu_model_resolve_latest(name, spec->version_latest, def) < 0)
 		return -1;
 	if (def->kind == CPU_DEF_HOST || def->kind == CPU_DEF_MAX || def->kind == CPU_DEF_BASE)
 		fill_from_host(def, supported, facts);
@@ -169,7 +172,7 @@ int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
 		}
 		if (cpu_custom_load(spec->model, custom) < 0)
 			goto out;
-		if (resolve_model(custom->base, supported, facts, spec->vendor_model, &r->def) < 0) {
+		if (resolve_model(custom->base, supported, facts, spec, &r->def) < 0) {
 			err_wrap("%s: base", spec->model);
 			goto out;
 		}
@@ -181,7 +184,7 @@ int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
 		snprintf(r->def.name, sizeof(r->def.name), "%s", custom->name);
 		r->def.kind = CPU_DEF_CUSTOM;
 	} else {
-		if (resolve_model(spec->model, supported, facts, spec->vendor_model, &r->def) < 0)
+		if (resolve_model(spec->model, supported, facts, spec, &r->def) < 0)
 			goto out;
 		model_defaults(&r->def, &sup_fs);
 	}

@@ -163,6 +163,14 @@ static int parse_option(struct cpu_spec *s, char *opt)
 	val = strchr(opt, '=');
 	if (val)
 		*val++ = '\0';
+	if (key_is(opt, "version")) {
+		if (!val || (strcmp(val, "latest") && strcmp(val, "default")))
+			return err_set("option 'version=%s': expected latest (an unversioned model "
+				       "name is its newest version, as QEMU -M microvm) or default",
+				       val ? val : "");
+		s->version_latest = !strcmp(val, "latest");
+		return 0;
+	}
 	if (key_is(opt, "vendor") && val && !strcmp(val, "model")) {
 		s->vendor_model = true;
 		s->has_vendor = false;

@@ -808,6 +808,33 @@ static void test_qemu_fixed_leaves(void **state)
 }
 
 /*
+ * Unversioned names: v1, as QEMU's pc and q35 machines resolve them; with
+ * version=latest the newest version, as QEMU's -M microvm does.  The
+ * differential run showed Westmere's and SandyBridge's brands differ there.
+ */
+static void test_unversioned_resolution_choice(void **state)
+{
+	char buf[49];
+
+	(void)state;
+	configure(ICELAKE, "Westmere");
+	assert_string_equal(result.def.name, "Westmere-v1");
+	configure(ICELAKE, "Westmere,version=latest");
+	assert_string_equal(result.def.name, "Westmere-v2");
+	cpu_brand_decode(&result.table, buf);
+	assert_string_equal(buf, "Westmere E56xx/L56xx/X56xx (IBRS update)");
+	configure(ICELAKE, "Skylake-Server,version=latest");
+	assert_string_equal(result.def.name, "Skylake-Server-v5");
+	/* a versioned name is what it says */
+	configure(ICELAKE, "Skylake-Server-v2,version=latest");
+	assert_string_equal(result.def.name, "Skylake-Server-v2");
+	configure(ICELAKE, "Skylake-Server,version=latest,version=default");
+	assert_string_equal(result.def.name, "Skylake-Server-v1");
+	assert_int_equal(configure_facts(ICELAKE, "Westmere,version=2", 1, false), -1);
+	assert_non_null(strstr(err_msg(), "version=2"));
+}
+
+/*
  * The by-design differences docs/cpu-models.md lists: kvm-msi-ext-dest-id
  * stays off (skyvm's IOAPIC is KVM's in-kernel one, which has no extended
  * destination ids; QEMU's microvm sets it with its split irqchip), and
@@ -882,6 +909,7 @@ int main(void)
 		cmocka_unit_test(test_qemu_host_brand_from_cpuid),
 		cmocka_unit_test(test_qemu_fixed_leaves),
 		cmocka_unit_test(test_design_differences_pinned),
+		cmocka_unit_test(test_unversioned_resolution_choice),
 		cmocka_unit_test(test_model_errors),
 		cmocka_unit_test(test_max_base),
 	};
