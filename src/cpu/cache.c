@@ -74,6 +74,24 @@ const struct cpu_cache_info cpu_cache_epyc_milan = {
 	.l2 = EPYC_L2,
 	.l3 = EPYC_L3(32),
 };
+/* EPYC-Milan-v2 (QEMU 8.1, epyc_milan_v2_cache_info): L3 without complex indexing. */
+const struct cpu_cache_info cpu_cache_epyc_milan_v2 = {
+	.l1d = EPYC_L1D,
+	.l1i = { CACHE_INSTRUCTION, 1, 32 * KIB, 64, 8, 1, 64, 1, .self_init = true,
+		 .no_invd_sharing = true },
+	.l2 = EPYC_L2,
+	.l3 = { CACHE_UNIFIED, 3, 32 * MIB, 64, 16, 1, 32768, 1, .self_init = true,
+		.inclusive = true },
+};
+/* EPYC-Genoa-v1 (QEMU 8.1, epyc_genoa_cache_info): 1 MiB L2. */
+const struct cpu_cache_info cpu_cache_epyc_genoa = {
+	.l1d = EPYC_L1D,
+	.l1i = { CACHE_INSTRUCTION, 1, 32 * KIB, 64, 8, 1, 64, 1, .self_init = true,
+		 .no_invd_sharing = true },
+	.l2 = { CACHE_UNIFIED, 2, 1 * MIB, 64, 8, 1, 2048, 1, .self_init = false },
+	.l3 = { CACHE_UNIFIED, 3, 32 * MIB, 64, 16, 1, 32768, 1, .self_init = true,
+		.inclusive = true },
+};
 
 /* Which description each group of leaves reads. */
 struct cache_view {

@@ -31,9 +31,13 @@ static const struct model_family *const model_families[] = {
 	&model_cascadelake_server,
 	&model_icelake_server,
 	&model_sapphirerapids,
+	&model_graniterapids,
+	&model_sierraforest,
+	&model_clearwaterforest,
 	&model_epyc,
 	&model_epyc_rome,
 	&model_epyc_milan,
+	&model_epyc_genoa,
 	/* Intel, oldest first */
 	&model_conroe,
 	&model_penryn,
@@ -145,6 +149,7 @@ static int apply_prop(struct cpu_def *def, const struct model_prop *p)
 	} const numbers[] = {
 		{ "family", &def->family },   { "model", &def->model }, { "stepping", &def->stepping },
 		{ "level", &def->level },     { "xlevel", &def->xlevel },
+		{ "avx10-version", &def->avx10_version },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(numbers); i++) {

@@ -166,7 +166,22 @@ static const char *const epyc_milan_features[] = {
 
 static const struct model_version epyc_milan_versions[] = {
 	{
-		.version = 1,
+		.version = 1, /* QEMU 6.1 */
+	},
+	{
+		.version = 2, /* QEMU 8.1; caches: L3 without complex indexing */
+		.props = (const struct model_prop[]) {
+			{ "model-id", "AMD EPYC-Milan-v2 Processor" },
+			{ "vaes", "on" },
+			{ "vpclmulqdq", "on" },
+			{ "stibp-always-on", "on" },
+			{ "amd-psfd", "on" },
+			{ "no-nested-data-bp", "on" },
+			{ "lfence-always-serializing", "on" },
+			{ "null-sel-clr-base", "on" },
+			{ NULL, NULL },
+		},
+		.cache = &cpu_cache_epyc_milan_v2,
 	},
 };
 
@@ -183,6 +198,66 @@ const struct model_family model_epyc_milan = {
 	.features = epyc_milan_features,
 	.versions = epyc_milan_versions,
 	.nversions = sizeof(epyc_milan_versions) / sizeof(epyc_milan_versions[0]),
+	.default_version = 1,
+};
+
+/* EPYC-Genoa-v1: QEMU 8.1 (Zen 4, family 25 model 17). */
+static const char *const epyc_genoa_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "monitor", "ssse3", "fma", "cx16", "pcid", "sse4.1", "sse4.2", "movbe",
+	"popcnt", "aes", "xsave", "avx", "f16c", "rdrand", "hypervisor",
+	/* 06H:EAX */
+	"arat",
+	/* 07H.0:EBX */
+	"fsgsbase", "bmi1", "avx2", "smep", "bmi2", "erms", "invpcid", "avx512f", "avx512dq",
+	"rdseed", "adx", "smap", "avx512ifma", "clflushopt", "clwb", "avx512cd", "sha-ni",
+	"avx512bw", "avx512vl",
+	/* 07H.0:ECX */
+	"avx512vbmi", "umip", "pku", "avx512vbmi2", "gfni", "vaes", "vpclmulqdq", "avx512vnni",
+	"avx512bitalg", "avx512-vpopcntdq", "la57", "rdpid",
+	/* 07H.0:EDX */
+	"fsrm",
+	/* 07H.1:EAX */
+	"avx512-bf16",
+	/* 0DH.1:EAX */
+	"xsaveopt", "xsavec", "xgetbv1", "xsaves",
+	/* 80000001H:EDX */
+	"syscall", "nx", "mmxext", "fxsr-opt", "pdpe1gb", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "svm", "cr8legacy", "abm", "sse4a", "misalignsse", "3dnowprefetch", "osvw",
+	"topoext", "perfctr-core",
+	/* 80000008H:EBX */
+	"clzero", "xsaveerptr", "wbnoinvd", "ibpb", "ibrs", "amd-stibp", "stibp-always-on",
+	"amd-ssbd", "amd-psfd",
+	/* 80000021H:EAX */
+	"no-nested-data-bp", "lfence-always-serializing", "null-sel-clr-base", "auto-ibrs",
+	/* 8000000AH:EDX */
+	"npt", "nrip-save", "vnmi", "svme-addr-chk",
+	NULL,
+};
+
+static const struct model_version epyc_genoa_versions[] = {
+	{
+		.version = 1, /* QEMU 8.1 */
+	},
+};
+
+const struct model_family model_epyc_genoa = {
+	.name = "EPYC-Genoa",
+	.vendor = "AuthenticAMD",
+	.family = 25,
+	.model = 17,
+	.stepping = 0,
+	.level = 0xd,
+	.xlevel = 0x80000022,
+	.model_id = "AMD EPYC-Genoa Processor",
+	.cache = &cpu_cache_epyc_genoa, /* QEMU: .cache_info = &epyc_genoa_cache_info */
+	.features = epyc_genoa_features,
+	.versions = epyc_genoa_versions,
+	.nversions = sizeof(epyc_genoa_versions) / sizeof(epyc_genoa_versions[0]),
 	.default_version = 1,
 };
 

@@ -17,7 +17,8 @@
 
 /*
  * One property change: a feature name with "on"/"off", or one of
- * "vendor", "family", "model", "stepping", "level", "xlevel", "model-id".
+ * "vendor", "family", "model", "stepping", "level", "xlevel", "model-id",
+ * "avx10-version" (CPUID.24H:EBX[7:0], QEMU's property of the same name).
  */
 struct model_prop {
 	const char *name;
@@ -51,10 +52,11 @@ extern const struct model_family model_qemu64, model_kvm64, model_qemu32, model_
 	model_conroe, model_penryn, model_nehalem, model_westmere, model_sandybridge,
 	model_ivybridge, model_haswell, model_broadwell, model_skylake_client, model_skylake_server,
 	model_cascadelake_server, model_cooperlake, model_icelake_server, model_sapphirerapids,
+	model_graniterapids, model_sierraforest, model_clearwaterforest,
 	model_denverton, model_snowridge, model_knightsmill;
 /* AMD and Hygon models (models_amd.c). */
 extern const struct model_family model_athlon, model_phenom, model_opteron_g1, model_opteron_g2,
 	model_opteron_g3, model_opteron_g4, model_opteron_g5, model_epyc, model_epyc_rome,
-	model_epyc_milan, model_dhyana;
+	model_epyc_milan, model_epyc_genoa, model_dhyana;
 
 #endif

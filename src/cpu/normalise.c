@@ -201,6 +201,45 @@ static int kvm_leaves(struct cpuid_table *t, const struct cpu_featureset *fs)
 	return 0;
 }
 
+static struct kvm_cpuid_entry2 *reset_leaf(struct cpuid_table *t, uint32_t leaf);
+
+/*
+ * AMX tile and TMUL leaves as QEMU writes them (cpu_x86_cpuid 0x1D/0x1E):
+ * one palette of 8 KiB in 8 tiles of 16 rows of 64 bytes; TMUL K 16, N 64.
+ */
+static int amx_leaves(struct cpuid_table *t)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	cpuid_remove_leaf(t, 0x1d);
+	cpuid_remove_leaf(t, 0x1e);
+	e = cpuid_get_or_add(t, 0x1d, 0, true);
+	if (!e)
+		return -1;
+	e->eax = 1; /* CPUID.(EAX=1DH,ECX=0):EAX highest palette */
+	e = cpuid_get_or_add(t, 0x1d, 1, true);
+	if (!e)
+		return -1;
+	/* palette 1: EAX total tile bytes | bytes per tile << 16, EBX bytes per row | names << 16,
+	 * ECX max rows */
+	e->eax = 0x2000 | 0x400u << 16;
+	e->ebx = 0x40 | 8u << 16;
+	e->ecx = 0x10;
+	e = cpuid_get_or_add(t, 0x1e, 0, true);
+	if (!e)
+		return -1;
+	e->ebx = 0x10 | 0x40u << 8; /* CPUID.(EAX=1EH,ECX=0):EBX TMUL max K, max N */
+	return 0;
+}
+
+/* AVX10 version: the model's, never above what the host reports (0: the host's). */
+static uint32_t avx10_version(const struct cpu_def *def, const struct cpuid_table *supported)
+{
+	uint32_t host = cpuid_value(supported, 0x24, 0, CPUID_EBX) & 0xff;
+
+	return def->avx10_version && def->avx10_version < host ? def->avx10_version : host;
+}
+
 static struct kvm_cpuid_entry2 *reset_leaf(struct cpuid_table *t, uint32_t leaf)
 {
 	struct kvm_cpuid_entry2 *e;
@@ -281,6 +320,22 @@ int cpu_build_table(struct cpuid_table *t, const struct cpuid_table *supported,
 		e->eax = e->ebx = e->ecx = e->edx = 0; /* CPUID.09H direct cache access: none */
 	if (def->level >= 7)
 		leaf7_subleaves(t, enabled);
+	if (def->level >= 0x1d && has(enabled, "amx-tile") && amx_leaves(t) < 0)
+		goto full;
+	if (def->level >= 0x24 && has(enabled, "avx10")) {
+		uint32_t word = cpuid_value(t, 0x24, 0, CPUID_EBX) & ~0xffu;
+
+		e = reset_leaf(t, 0x24);
+		if (!e)
+			goto full;
+		e->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		/*
+		 * CPUID.(EAX=24H,ECX=0): EAX max subleaf 0; EBX[7:0] the AVX10 version
+		 * (the model's, at most the host's), EBX[18:16] the vector lengths
+		 * (feature bits, already written)
+		 */
+		e->ebx = word | avx10_version(def, supported);
+	}
 	if (def->level >= 0xd && cpu_xsave_leaf(t, supported, enabled) < 0)
 		return -1;
 	if (def->xlevel >= 0x80000000) {

@@ -38,6 +38,8 @@ static void fill_from_host(struct cpu_def *def, const struct cpuid_table *suppor
 	else
 		cpu_brand_decode(supported, def->model_id);
 	def->cache = NULL;
+	/* CPUID.24H:EBX[7:0] AVX10 version: the host's (QEMU's max takes KVM's) */
+	def->avx10_version = cpuid_value(supported, 0x24, 0, CPUID_EBX) & 0xff;
 	def->level = cpuid_value(supported, 0, 0, CPUID_EAX);
 	def->xlevel = cpuid_value(supported, 0x80000000, 0, CPUID_EAX);
 	if (def->kind == CPU_DEF_BASE) {

@@ -808,6 +808,64 @@ static void test_qemu_fixed_leaves(void **state)
 }
 
 /*
+ * What the newer models put in CPUID beyond feature bits, as QEMU writes it:
+ * AVX10 version in leaf 0x24 (GraniteRapids-v2, QEMU 9.2: AVX10.1), the
+ * AMX palette and TMUL leaves 0x1D/0x1E (SapphireRapids, QEMU 8.0), and the
+ * cache descriptions of EPYC-Genoa-v1 and EPYC-Milan-v2 (QEMU 8.1).
+ */
+static void test_new_model_leaves(void **state)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	(void)state;
+	/* a Granite Rapids host reporting AVX10.1 with all vector lengths */
+	load(ICELAKE);
+	cpuid_find(&supported, 0, 0)->eax = 0x24;
+	cpuid_find(&supported, 7, 0)->eax = 1;
+	e = cpuid_get_or_add(&supported, 7, 1, true);
+	e->edx |= 1u << cpu_feature_find("avx10")->bit;
+	e = cpuid_get_or_add(&supported, 0x24, 0, true);
+	e->ebx = 0x7u << 16 | 2; /* version 2, 128/256/512 */
+	{
+		struct cpu_host_facts facts;
+		struct cpu_topology topo = { .cpus = 1 };
+
+		cpu_host_facts_default(&facts);
+		if (cpu_configure_with("GraniteRapids-v2", &supported, &facts, &topo, &result,
+				       NULL) < 0)
+			fail_msg("%s", err_msg());
+	}
+	assert_true(enabled("avx10"));
+	/* CPUID.24H: the model's version 1 (the host's 2 is higher), lengths 128/256/512 */
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EBX), 0x70001);
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EAX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0, 0, CPUID_EAX), 0x24);
+
+	/* AMX: palette 1 = 8 KiB in 8 tiles of 16 rows x 64 bytes; TMUL K=16 N=64 */
+	configure("tests/data/hosts/intel-sapphirerapids.json", "SapphireRapids-v3");
+	assert_true(enabled("amx-tile"));
+	assert_int_equal(cpuid_value(&result.table, 0x1d, 0, CPUID_EAX), 1);
+	assert_int_equal(cpuid_value(&result.table, 0x1d, 1, CPUID_EAX), 0x04002000);
+	assert_int_equal(cpuid_value(&result.table, 0x1d, 1, CPUID_EBX), 0x00080040);
+	assert_int_equal(cpuid_value(&result.table, 0x1d, 1, CPUID_ECX), 0x10);
+	assert_int_equal(cpuid_value(&result.table, 0x1e, 0, CPUID_EBX), 0x4010);
+
+	/* EPYC-Genoa-v1: 1 MiB 8-way L2 (code 6), 32 MiB L3 (64 x 512 KiB), xlevel 0x80000022 */
+	configure(TURIN, "EPYC-Genoa-v1");
+	assert_int_equal(cpuid_value(&result.table, 0x80000000, 0, CPUID_EAX), 0x80000022);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_ECX), 0x04006140);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EDX), 0x01008140);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 2, CPUID_ECX), 2047);
+	/* L3 inclusive, not complex-indexed (EDX[1] only) */
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 2);
+	/* EPYC-Milan-v2 drops the L3's complex indexing; v1 keeps it */
+	configure(TURIN, "EPYC-Milan-v2");
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 2);
+	configure(TURIN, "EPYC-Milan-v1");
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 6);
+}
+
+/*
  * Unversioned names: v1, as QEMU's pc and q35 machines resolve them; with
  * version=latest the newest version, as QEMU's -M microvm does.  The
  * differential run showed Westmere's and SandyBridge's brands differ there.
@@ -910,6 +968,7 @@ int main(void)
 		cmocka_unit_test(test_qemu_fixed_leaves),
 		cmocka_unit_test(test_design_differences_pinned),
 		cmocka_unit_test(test_unversioned_resolution_choice),
+		cmocka_unit_test(test_new_model_leaves),
 		cmocka_unit_test(test_model_errors),
 		cmocka_unit_test(test_max_base),
 	};
