@@ -380,7 +380,7 @@ int cpu_model_resolve_latest(const char *name, bool latest, struct cpu_def *out)
 size_t cpu_model_list(struct cpu_model_info *out, size_t max)
 {
 	/* Versioned names are built once per call; they outlive it, as the API promises. */
-	static char names[256][64];
+	static char names[256][64], origins[256][16];
 	size_t n = 0, slot = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(special_models) && n < max; i++) {
@@ -389,6 +389,7 @@ size_t cpu_model_list(struct cpu_model_info *out, size_t max)
 			.base_name = special_models[i].name,
 			.version = 0,
 			.note = special_models[i].note,
+			.origin = "skyvm",
 			.is_default = true,
 		};
 	}
@@ -399,14 +400,18 @@ size_t cpu_model_list(struct cpu_model_info *out, size_t max)
 			const struct model_version *v = &fam->versions[k];
 
 			snprintf(names[slot], sizeof(names[slot]), "%s-v%d", fam->name, v->version);
+			snprintf(origins[slot], sizeof(origins[slot]), "QEMU %s",
+				 v->qemu ? v->qemu : "<= 7.2");
 			out[n++] = (struct cpu_model_info){
-				.name = names[slot++],
+				.name = names[slot],
 				.base_name = fam->name,
 				.version = v->version,
 				.alias = v->alias,
 				.note = v->note,
+				.origin = origins[slot],
 				.is_default = v->version == fam->default_version,
 			};
+			slot++;
 		}
 	}
 	return n;

@@ -167,9 +167,11 @@ static const char *const epyc_milan_features[] = {
 static const struct model_version epyc_milan_versions[] = {
 	{
 		.version = 1, /* QEMU 6.1 */
+		.qemu = "6.1",
 	},
 	{
 		.version = 2, /* QEMU 8.1; caches: L3 without complex indexing */
+		.qemu = "8.1",
 		.props = (const struct model_prop[]) {
 			{ "model-id", "AMD EPYC-Milan-v2 Processor" },
 			{ "vaes", "on" },
@@ -242,6 +244,7 @@ static const char *const epyc_genoa_features[] = {
 static const struct model_version epyc_genoa_versions[] = {
 	{
 		.version = 1, /* QEMU 8.1 */
+		.qemu = "8.1",
 	},
 };
 

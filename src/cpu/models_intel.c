@@ -525,6 +525,7 @@ static const char *const sapphirerapids_features[] = {
 static const struct model_version sapphirerapids_versions[] = {
 	{
 		.version = 1, /* QEMU 8.0 */
+		.qemu = "8.0",
 		.note = "QEMU 8.0 definition",
 	},
 	{
@@ -534,10 +535,12 @@ static const struct model_version sapphirerapids_versions[] = {
 		 * CPUID is v1's.
 		 */
 		.version = 2,
+		.qemu = "8.1",
 		.note = "ARCH_CAPABILITIES: sbdr-ssdp-no fbsdp-no psdp-no (MSR, not modelled)",
 	},
 	{
 		.version = 3, /* QEMU 9.2 */
+		.qemu = "9.2",
 		.props = (const struct model_prop[]) {
 			{ "ss", "on" },
 			{ "tsc-adjust", "on" },
@@ -604,9 +607,11 @@ static const char *const graniterapids_features[] = {
 static const struct model_version graniterapids_versions[] = {
 	{
 		.version = 1, /* QEMU 8.1 */
+		.qemu = "8.1",
 	},
 	{
 		.version = 2, /* QEMU 9.2: AVX10.1 (leaf 0x24) */
+		.qemu = "9.2",
 		.props = (const struct model_prop[]) {
 			{ "ss", "on" },
 			{ "tsc-adjust", "on" },
@@ -676,10 +681,12 @@ static const char *const sierraforest_features[] = {
 static const struct model_version sierraforest_versions[] = {
 	{
 		.version = 1, /* QEMU 9.0 */
+		.qemu = "9.0",
 	},
 	{
 		/* QEMU 9.2; gds-no, rfds-no are ARCH_CAPABILITIES MSR bits (not modelled) */
 		.version = 2,
+		.qemu = "9.2",
 		.props = (const struct model_prop[]) {
 			{ "ss", "on" },
 			{ "tsc-adjust", "on" },
@@ -750,6 +757,7 @@ static const char *const clearwaterforest_features[] = {
 static const struct model_version clearwaterforest_versions[] = {
 	{
 		.version = 1, /* QEMU 10.1 */
+		.qemu = "10.1",
 	},
 };
 
