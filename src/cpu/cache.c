@@ -74,14 +74,33 @@ const struct cpu_cache_info cpu_cache_epyc_milan = {
 	.l2 = EPYC_L2,
 	.l3 = EPYC_L3(32),
 };
-/* EPYC-Milan-v2 (QEMU 8.1, epyc_milan_v2_cache_info): L3 without complex indexing. */
+/*
+ * QEMU 8.1's corrected versions (EPYC-v4, EPYC-Rome-v3, EPYC-Milan-v2:
+ * epyc_v4_cache_info, ...): the same caches with an L3 that is not
+ * complex-indexed, as the hardware reports it.
+ */
+#define EPYC_L3_V2(mib) { CACHE_UNIFIED, 3, (mib) * MIB, 64, 16, 1, (mib) * 1024, 1, \
+			  .self_init = true, .inclusive = true }
+const struct cpu_cache_info cpu_cache_epyc_v4 = {
+	.l1d = EPYC_L1D,
+	.l1i = { CACHE_INSTRUCTION, 1, 64 * KIB, 64, 4, 1, 256, 1, .self_init = true,
+		 .no_invd_sharing = true },
+	.l2 = EPYC_L2,
+	.l3 = EPYC_L3_V2(8),
+};
+const struct cpu_cache_info cpu_cache_epyc_rome_v3 = {
+	.l1d = EPYC_L1D,
+	.l1i = { CACHE_INSTRUCTION, 1, 32 * KIB, 64, 8, 1, 64, 1, .self_init = true,
+		 .no_invd_sharing = true },
+	.l2 = EPYC_L2,
+	.l3 = EPYC_L3_V2(16),
+};
 const struct cpu_cache_info cpu_cache_epyc_milan_v2 = {
 	.l1d = EPYC_L1D,
 	.l1i = { CACHE_INSTRUCTION, 1, 32 * KIB, 64, 8, 1, 64, 1, .self_init = true,
 		 .no_invd_sharing = true },
 	.l2 = EPYC_L2,
-	.l3 = { CACHE_UNIFIED, 3, 32 * MIB, 64, 16, 1, 32768, 1, .self_init = true,
-		.inclusive = true },
+	.l3 = EPYC_L3_V2(32),
 };
 /* EPYC-Genoa-v1 (QEMU 8.1, epyc_genoa_cache_info): 1 MiB L2. */
 const struct cpu_cache_info cpu_cache_epyc_genoa = {

@@ -40,7 +40,7 @@ struct cpu_cache_info {
 
 /* QEMU's models with their own caches (target/i386/cpu.c *_cache_info). */
 extern const struct cpu_cache_info cpu_cache_epyc, cpu_cache_epyc_rome, cpu_cache_epyc_milan,
-	cpu_cache_epyc_milan_v2, cpu_cache_epyc_genoa;
+	cpu_cache_epyc_milan_v2, cpu_cache_epyc_genoa, cpu_cache_epyc_v4, cpu_cache_epyc_rome_v3;
 
 struct cpu_topology;
 

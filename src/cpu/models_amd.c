@@ -56,6 +56,15 @@ static const struct model_version epyc_versions[] = {
 			{ NULL, NULL },
 		},
 	},
+	{
+		.version = 4, /* QEMU 8.1: caches as the hardware's (L3 not complex-indexed) */
+		.qemu = "8.1",
+		.props = (const struct model_prop[]) {
+			{ "model-id", "AMD EPYC-v4 Processor" },
+			{ NULL, NULL },
+		},
+		.cache = &cpu_cache_epyc_v4,
+	},
 };
 
 const struct model_family model_epyc = {
@@ -112,6 +121,24 @@ static const struct model_version epyc_rome_versions[] = {
 		.props = (const struct model_prop[]) {
 			{ "amd-ssbd", "on" },
 			{ "ibrs", "on" },
+			{ NULL, NULL },
+		},
+	},
+	{
+		.version = 3, /* QEMU 8.1: caches as the hardware's (L3 not complex-indexed) */
+		.qemu = "8.1",
+		.props = (const struct model_prop[]) {
+			{ "model-id", "AMD EPYC-Rome-v3 Processor" },
+			{ NULL, NULL },
+		},
+		.cache = &cpu_cache_epyc_rome_v3,
+	},
+	{
+		.version = 4, /* QEMU 9.0: erratum 1386, no XSAVES */
+		.qemu = "9.0",
+		.props = (const struct model_prop[]) {
+			{ "model-id", "AMD EPYC-Rome-v4 Processor (no XSAVES)" },
+			{ "xsaves", "off" },
 			{ NULL, NULL },
 		},
 	},

@@ -128,6 +128,11 @@ static const struct {
 	  "AMD EPYC-Milan-v2 Processor" },
 	{ "EPYC-Genoa-v1", "AuthenticAMD", 25, 17, 0, 0xd, 0x80000022, /* QEMU 8.1 */
 	  "AMD EPYC-Genoa Processor" },
+	{ "EPYC-v4", "AuthenticAMD", 23, 1, 2, 0xd, 0x8000001e, "AMD EPYC-v4 Processor" }, /* 8.1 */
+	{ "EPYC-Rome-v3", "AuthenticAMD", 23, 49, 0, 0xd, 0x8000001e, /* QEMU 8.1 */
+	  "AMD EPYC-Rome-v3 Processor" },
+	{ "EPYC-Rome-v4", "AuthenticAMD", 23, 49, 0, 0xd, 0x8000001e, /* QEMU 9.0 */
+	  "AMD EPYC-Rome-v4 Processor (no XSAVES)" },
 };
 
 static void test_signatures(void **state)
@@ -231,6 +236,12 @@ static const struct {
 	{ "EPYC-Genoa-v1", "vnmi", true },
 	{ "EPYC-Genoa-v1", "la57", true },
 	{ "EPYC-Genoa-v1", "topoext", true },
+	{ "EPYC-v4", "xsaves", true }, /* from v3 */
+	{ "EPYC-v4", "clzero", true },
+	{ "EPYC-Rome-v3", "xsaves", true },
+	{ "EPYC-Rome-v3", "ibrs", true }, /* from v2 */
+	{ "EPYC-Rome-v4", "xsaves", false },
+	{ "EPYC-Rome-v4", "amd-ssbd", true },
 };
 
 static void test_version_features(void **state)
@@ -318,7 +329,7 @@ static const struct {
 } unknown_models[] = {
 	{ "Skylake-Servr", "did you mean Skylake-Server", NULL },
 	{ "Haswel", "Haswell", NULL },
-	{ "epyc-rome-v3", "EPYC-Rome", NULL },
+	{ "epyc-rome-v9", "EPYC-Rome", NULL }, /* v3 and v4 exist since QEMU 8.1 / 9.0 */
 	{ "Skylake", "Skylake-Server", NULL },
 	{ "Skylake-Server-v9", "Skylake-Server", NULL },
 	{ "Skylake-Server-v0", "unknown CPU model 'Skylake-Server-v0'", NULL },

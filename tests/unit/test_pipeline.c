@@ -863,6 +863,15 @@ static void test_new_model_leaves(void **state)
 	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 2);
 	configure(TURIN, "EPYC-Milan-v1");
 	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 6);
+	/* EPYC-v4 and EPYC-Rome-v3 (QEMU 8.1) likewise; Rome-v4 keeps v3's caches */
+	configure(TURIN, "EPYC-v4");
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 2);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 1, CPUID_ECX), 255); /* 64K L1i */
+	configure(TURIN, "EPYC-v3");
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 6);
+	configure(TURIN, "EPYC-Rome-v4");
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 2);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_ECX), 16383);
 }
 
 /*
