@@ -303,11 +303,11 @@ static bool is_versioned(const char *name)
  * (at least 2), or starting with it ("Skylake" -> "Skylake-Client", ...).
  * Unversioned names come first; at most `max`.
  */
-static size_t suggest_models(const char *unknown, const char **out, size_t max)
+static size_t suggest_models(const char *unknown, const char **out, size_t max,
+			     char (*storage)[64])
 {
-	static char storage[256][64];
 	const char *names[256];
-	size_t count = all_model_names(names, storage, ARRAY_SIZE(names));
+	size_t count = all_model_names(names, storage, 256);
 	unsigned limit = (unsigned)strlen(unknown) / 3;
 	size_t n = 0;
 
@@ -341,6 +341,8 @@ int cpu_model_resolve_latest(const char *name, bool latest, struct cpu_def *out)
 	const struct model_family *fam;
 	const char *close[4];
 	char msg[256];
+	/* The suggestions' versioned names live here, in this call, not in a static buffer. */
+	char (*storage)[64];
 	size_t n, len;
 	int version;
 
@@ -359,7 +361,10 @@ int cpu_model_resolve_latest(const char *name, bool latest, struct cpu_def *out)
 	if (fam)
 		return build_version(fam, version, out);
 
-	n = suggest_models(name, close, ARRAY_SIZE(close));
+	storage = calloc(256, sizeof(*storage));
+	if (!storage)
+		return err_set("out of memory");
+	n = suggest_models(name, close, ARRAY_SIZE(close), storage);
 	len = 0;
 	msg[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
@@ -372,6 +377,7 @@ int cpu_model_resolve_latest(const char *name, bool latest, struct cpu_def *out)
 		memcpy(msg + len + (i ? 2 : 0), close[i], strlen(close[i]) + 1);
 		len += add;
 	}
+	free(storage); /* msg holds copies of the names */
 	if (n)
 		return err_set("unknown CPU model '%s'; did you mean %s?", name, msg);
 	return err_set("unknown CPU model '%s' (see 'skyvm cpu list')", name);

@@ -43,16 +43,21 @@ void cpu_vendor_encode(const char *vendor, uint32_t *ebx, uint32_t *ecx, uint32_
 	memcpy(ecx, v + 8, 4);
 }
 
+void cpu_vendor_from_regs(uint32_t ebx, uint32_t ecx, uint32_t edx, char out[13])
+{
+	memcpy(out, &ebx, 4);
+	memcpy(out + 4, &edx, 4);
+	memcpy(out + 8, &ecx, 4);
+	out[12] = '\0';
+}
+
 void cpu_vendor_decode(const struct cpuid_table *t, char out[13])
 {
 	const struct kvm_cpuid_entry2 *e = cpuid_find_const(t, 0, 0);
 
 	memset(out, 0, 13);
-	if (!e)
-		return;
-	memcpy(out, &e->ebx, 4);
-	memcpy(out + 4, &e->edx, 4);
-	memcpy(out + 8, &e->ecx, 4);
+	if (e)
+		cpu_vendor_from_regs(e->ebx, e->ecx, e->edx, out);
 }
 
 bool cpu_vendor_is_amd(const char *vendor)
@@ -300,7 +305,7 @@ int cpu_build_table(struct cpuid_table *t, const struct cpuid_table *supported,
 	/* CPUID.01H:EBX[7:0] brand index: none (the brand string is used) */
 	e->ebx &= ~0xffu;
 	/* CPUID.01H:ECX[27] OSXSAVE: KVM derives it from the guest's CR4 */
-	e->ecx &= ~(1u << 27);
+	e->ecx &= ~CPUID_1_ECX_OSXSAVE;
 	if (def->level >= 5) {
 		e = reset_leaf(t, 5);
 		if (!e)
