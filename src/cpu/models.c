@@ -57,6 +57,8 @@ static const struct model_family *const model_families[] = {
 	&model_opteron_g4,
 	&model_opteron_g5,
 	&model_dhyana,
+	/* Zhaoxin */
+	&model_yongfeng,
 	/* 32-bit and legacy desktop models */
 	&model_qemu32,
 	&model_kvm32,

@@ -776,6 +776,57 @@ const struct model_family model_clearwaterforest = {
 	.default_version = 1,
 };
 
+/* YongFeng-v1: QEMU 9.1 (Zhaoxin, family 7 model 11 stepping 3). */
+static const char *const yongfeng_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "acpi", "mmx", "fxsr", "sse", "sse2",
+	"ss",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "monitor", "ssse3", "fma", "cx16", "pcid", "sse4.1", "sse4.2",
+	"x2apic", "movbe", "popcnt", "tsc-deadline", "aes", "xsave", "avx", "f16c", "rdrand",
+	"hypervisor",
+	/* 07H.0:EBX */
+	"fsgsbase", "bmi1", "avx2", "smep", "bmi2", "invpcid", "rdseed", "adx", "smap", "sha-ni",
+	/* 07H.0:ECX */
+	"umip", "pku", "rdpid",
+	/* 07H.0:EDX */
+	"spec-ctrl", "arch-capabilities",
+	/* 0DH.1:EAX */
+	"xsaveopt",
+	/* 80000001H:EDX */
+	"syscall", "nx", "pdpe1gb", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "abm", "3dnowprefetch",
+	/* 80000007H:EDX (unmigratable: dropped while migratable=on, as in QEMU) */
+	"invtsc",
+	/* C0000001H:EDX: the PadLock units */
+	"xstore", "xstore-en", "xcrypt", "xcrypt-en", "ace2", "phe", "phe-en", "pmm", "pmm-en",
+	NULL,
+};
+
+static const struct model_version yongfeng_versions[] = {
+	{
+		.version = 1, /* QEMU 9.1 */
+		.qemu = "9.1",
+	},
+};
+
+const struct model_family model_yongfeng = {
+	.name = "YongFeng",
+	.vendor = "CentaurHauls",
+	.family = 7,
+	.model = 11,
+	.stepping = 3,
+	.level = 0x1f,
+	.xlevel = 0x80000008,
+	.model_id = "Zhaoxin YongFeng Processor",
+	.features = yongfeng_features,
+	.versions = yongfeng_versions,
+	.nversions = sizeof(yongfeng_versions) / sizeof(yongfeng_versions[0]),
+	.default_version = 1,
+};
+
 /* QEMU 7.2's other Intel and generic models, older and smaller parts. */
 
 /* qemu32: QEMU Virtual CPU version 2.5+ */

@@ -129,6 +129,8 @@ static const struct {
 	{ "EPYC-Genoa-v1", "AuthenticAMD", 25, 17, 0, 0xd, 0x80000022, /* QEMU 8.1 */
 	  "AMD EPYC-Genoa Processor" },
 	{ "EPYC-v4", "AuthenticAMD", 23, 1, 2, 0xd, 0x8000001e, "AMD EPYC-v4 Processor" }, /* 8.1 */
+	{ "YongFeng-v1", "CentaurHauls", 7, 11, 3, 0x1f, 0x80000008, /* QEMU 9.1 */
+	  "Zhaoxin YongFeng Processor" },
 	{ "EPYC-Rome-v3", "AuthenticAMD", 23, 49, 0, 0xd, 0x8000001e, /* QEMU 8.1 */
 	  "AMD EPYC-Rome-v3 Processor" },
 	{ "EPYC-Rome-v4", "AuthenticAMD", 23, 49, 0, 0xd, 0x8000001e, /* QEMU 9.0 */
@@ -237,6 +239,9 @@ static const struct {
 	{ "EPYC-Genoa-v1", "la57", true },
 	{ "EPYC-Genoa-v1", "topoext", true },
 	{ "EPYC-v4", "xsaves", true }, /* from v3 */
+	{ "YongFeng-v1", "xstore-en", true },
+	{ "YongFeng-v1", "sha-ni", true },
+	{ "YongFeng-v1", "avx512f", false },
 	{ "EPYC-v4", "clzero", true },
 	{ "EPYC-Rome-v3", "xsaves", true },
 	{ "EPYC-Rome-v3", "ibrs", true }, /* from v2 */
