@@ -170,7 +170,7 @@ def boot_both(runner, tmp_path, model, smp):
 @pytest.mark.timeout(4 * VMM_TIMEOUT + 600)  # up to four VMM runs, and a nested guest's boot
 @pytest.mark.parametrize("smp", SMPS)
 @pytest.mark.parametrize("model", MODELS)
-def test_guest_cpuid_equals_qemus(runner, names, tmp_path, model, smp):
+def test_guest_cpuid_equals_qemus(kvm, runner, names, tmp_path, model, smp):
     print(f"models under test: {SUBSET} ({', '.join(MODELS)})")
     qtext, stext, status = boot_both(runner, tmp_path, model, smp)
     try:
