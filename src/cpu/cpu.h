@@ -6,14 +6,18 @@
  * The stages, in order (each a function in src/cpu/, each testable without
  * /dev/kvm on a recorded supported-CPUID blob):
  *   1. supported   KVM_GET_SUPPORTED_CPUID (kvm/kvm.c grows the buffer on E2BIG)
- *   2. fixups      host quirks, in one place (cpu/fixups.c)
- *   3. model       named model, host/max/base, or file:PATH (cpu/models.c, cpu/custom.c)
+ *   2. fixups      host quirks, in one place (cpu/fixups.c): TSC-deadline and
+ *                  topoext offered, kvm-msi-ext-dest-id never
+ *   3. model       named model (the host's vendor, as QEMU under KVM),
+ *                  host/max/base, or file:PATH (cpu/models.c, cpu/custom.c)
  *   4. options     +f -f f=on|off vendor= family= ... (cpu/spec.c); -f beats +f
  *   5. deps        a table of {from, to}: when from is off, to is cleared (cpu/deps.c)
  *   6. filter      drop what the host lacks; one warning each; enforce = error
  *   7. migratable  drop unmigratable and nameless bits when migratable=on
- *   8. normalise   per vCPU: vendor/max leaf, APIC ids, topology, xsave sizes,
- *                  brand, KVM PV leaves (cpu/normalise.c)
+ *   8. normalise   vendor/max leaf, brand, xsave sizes, KVM PV leaves, the
+ *                  leaves QEMU writes itself (cpu/normalise.c), the caches
+ *                  (cpu/cache.c), then per vCPU APIC ids and topology
+ *                  (cpu/topology.c)
  *   9. KVM_SET_CPUID2 on each vCPU before its first KVM_RUN (kvm/vcpu.c)
  */
 #ifndef SKYVM_CPU_CPU_H

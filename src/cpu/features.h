@@ -103,6 +103,16 @@ static inline void featureset_set(struct cpu_featureset *s, const struct cpu_fea
 		s->w[f->word] &= ~(1u << f->bit);
 }
 
+/*
+ * CPUID bits that are no feature a model or user sets, named once here so
+ * that no other file spells a bit number: the OS's CR4 mirrors (KVM fills
+ * them at run time) and AMD's copies of leaf-1 EDX bits in 0x80000001.EDX
+ * (fpu ... pse36, mmx, fxsr), which follow leaf 1 on an AMD vendor.
+ */
+#define CPUID_1_ECX_OSXSAVE (1u << 27)   /* CPUID.01H:ECX[27] = CR4.OSXSAVE */
+#define CPUID_7_0_ECX_OSPKE (1u << 4)    /* CPUID.07H:ECX[4] = CR4.PKE */
+#define CPUID_8000_0001_EDX_AMD_ALIASES 0x0183f3ffu
+
 /* Read the feature words out of a CPUID table / write them into one. */
 void featureset_from_cpuid(struct cpu_featureset *s, const struct cpuid_table *t);
 int featureset_to_cpuid(const struct cpu_featureset *s, struct cpuid_table *t);

@@ -8,15 +8,15 @@
 #include <unistd.h>
 
 #include "cpu/features.h"
+#include "cpu/host.h"
 #include "util/err.h"
 
-#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
-#define CPUID_1_ECX_HYPERVISOR (1u << 31)
 
 void cpu_host_facts_default(struct cpu_host_facts *out)
 {
 	out->hypercalls_hang = false;
 	out->tsc_deadline_timer = true;
+	out->brand[0] = '\0';
 }
 
 void cpu_host_facts_probe(struct cpu_host_facts *out)
@@ -30,6 +30,7 @@ void cpu_host_facts_probe(struct cpu_host_facts *out)
 	 * hang a guest the first time it uses them.
 	 */
 	out->hypercalls_hang = access("/sys/module/kvm_pvm", F_OK) == 0;
+	cpu_host_brand(out->brand);
 	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
 		out->tsc_deadline_timer =
@@ -57,26 +58,34 @@ void cpu_fixup_hypercall_features(struct cpuid_table *t, bool hypercalls_hang)
 		e->eax &= ~clear;
 }
 
-void cpu_fixup_tsc_deadline(struct cpuid_table *t, bool tsc_deadline_timer)
+/* Set or clear the named feature's bit in `t`, where its leaf exists. */
+static void set_named(struct cpuid_table *t, const char *name, bool on)
 {
-	struct kvm_cpuid_entry2 *e = cpuid_find(t, 1, 0);
+	const struct cpu_feature *f = cpu_feature_find(name);
+	struct kvm_cpuid_entry2 *e;
+	uint32_t *r;
 
+	if (!f)
+		return;
+	e = cpuid_find(t, feature_words[f->word].leaf, feature_words[f->word].subleaf);
 	if (!e)
 		return;
-	/* CPUID.01H:ECX[24] TSC-Deadline: emulated by KVM's LAPIC when it has the cap. */
-	if (tsc_deadline_timer)
-		e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
-	else
-		e->ecx &= ~CPUID_1_ECX_TSC_DEADLINE;
+	r = cpuid_reg_ptr(e, feature_words[f->word].reg);
+	*r = on ? *r | 1u << f->bit : *r & ~(1u << f->bit);
+}
+
+void cpu_fixup_tsc_deadline(struct cpuid_table *t, bool tsc_deadline_timer)
+{
+	/* TSC-Deadline: emulated by KVM's LAPIC when it has the cap. */
+	set_named(t, "tsc-deadline", tsc_deadline_timer);
 }
 
 void cpu_fixup_vmm_bits(struct cpuid_table *t)
 {
-	struct kvm_cpuid_entry2 *e = cpuid_find(t, 1, 0);
+	struct kvm_cpuid_entry2 *e;
 
-	/* CPUID.01H:ECX[31] hypervisor: always true of a guest; KVM leaves it to us. */
-	if (e)
-		e->ecx |= CPUID_1_ECX_HYPERVISOR;
+	/* hypervisor: always true of a guest; KVM leaves it to us. */
+	set_named(t, "hypervisor", true);
 	/*
 	 * CPUID.40000001H:EDX KVM hints: KVM reports 0 because a hint is the
 	 * VMM's promise (a dedicated pCPU per vCPU), not a host capability;
@@ -85,6 +94,19 @@ void cpu_fixup_vmm_bits(struct cpuid_table *t)
 	e = cpuid_find(t, KVM_CPUID_FEATURES, 0);
 	if (e)
 		e->edx |= 1u << KVM_HINTS_REALTIME;
+	/*
+	 * kvm-msi-ext-dest-id is a promise about the VMM's IOAPIC and MSI
+	 * routing (15-bit destination ids), which only a userspace IOAPIC keeps
+	 * (QEMU sets it with a split irqchip).  skyvm's IOAPIC is KVM's
+	 * in-kernel one: never offered, whatever a table says.
+	 */
+	set_named(t, "kvm-msi-ext-dest-id", false);
+}
+
+void cpu_fixup_topoext(struct cpuid_table *t)
+{
+	/* Only where the table reaches its leaf: a host without 0x80000001 has no AMD leaves. */
+	set_named(t, "topoext", true);
 }
 
 int cpu_host_fixups(struct cpuid_table *t, const struct cpu_host_facts *facts)
@@ -94,5 +116,6 @@ int cpu_host_fixups(struct cpuid_table *t, const struct cpu_host_facts *facts)
 	cpu_fixup_hypercall_features(t, facts->hypercalls_hang);
 	cpu_fixup_tsc_deadline(t, facts->tsc_deadline_timer);
 	cpu_fixup_vmm_bits(t);
+	cpu_fixup_topoext(t);
 	return 0;
 }

@@ -12,12 +12,6 @@
 
 #include "cpu/cpu.h"
 
-/*
- * CPUID.80000001H:EDX bits that AMD defines as copies of CPUID.01H:EDX
- * (fpu ... pse36, mmx, fxsr): not features of their own.
- */
-#define CPUID_8000_0001_EDX_AMD_ALIASES 0x0183f3ffu
-
 /* CPUID.01H:EAX from family/model/stepping (extended fields when needed). */
 uint32_t cpu_signature_encode(uint32_t family, uint32_t model, uint32_t stepping);
 void cpu_signature_decode(uint32_t eax, uint32_t *family, uint32_t *model, uint32_t *stepping);
@@ -25,6 +19,8 @@ void cpu_signature_decode(uint32_t eax, uint32_t *family, uint32_t *model, uint3
 /* Leaf 0 register order: EBX, EDX, ECX hold the 12 vendor characters. */
 void cpu_vendor_encode(const char *vendor, uint32_t *ebx, uint32_t *ecx, uint32_t *edx);
 void cpu_vendor_decode(const struct cpuid_table *t, char out[13]);
+/* The same from leaf 0's (or 0x80000000's) registers. */
+void cpu_vendor_from_regs(uint32_t ebx, uint32_t ecx, uint32_t edx, char out[13]);
 bool cpu_vendor_is_amd(const char *vendor); /* AuthenticAMD or HygonGenuine */
 
 /* 0x80000002-4: 48 bytes of brand string, NUL-padded. */

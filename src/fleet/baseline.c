@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/normalise.h"
 #include "fleet/compare.h"
 #include "util/err.h"
 
@@ -32,14 +33,7 @@ static uint32_t range_base(uint32_t leaf)
 
 static void vendor_of(const struct cpuid_table *t, char out[13])
 {
-	uint32_t regs[3] = {
-		cpuid_value(t, 0, 0, CPUID_EBX),
-		cpuid_value(t, 0, 0, CPUID_EDX),
-		cpuid_value(t, 0, 0, CPUID_ECX),
-	};
-
-	memcpy(out, regs, 12);
-	out[12] = '\0';
+	cpu_vendor_decode(t, out); /* cpu/normalise.c: the one vendor decoder */
 }
 
 static int check_one_vendor(const struct cpuid_table *const *hosts, const char *const *names,

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cpu/normalise.h"
+
 /* What KVM puts in CPUID.40000000H:EBX,ECX,EDX, and what skyvm's guests see. */
 static const char kvm_signature[12] = { 'K', 'V', 'M', 'K', 'V', 'M', 'K', 'V', 'M', 0, 0, 0 };
 
@@ -54,12 +56,6 @@ void fleet_demand_from_model(struct fleet_demand *d, const struct cpu_def *def,
 void fleet_offer_from_cpuid(struct fleet_offer *o, const struct cpuid_table *t,
 			    const struct cpu_featureset *features)
 {
-	/* CPUID.0: the vendor string is EBX, EDX, ECX in that order. */
-	uint32_t vendor[3] = {
-		cpuid_value(t, 0, 0, CPUID_EBX),
-		cpuid_value(t, 0, 0, CPUID_EDX),
-		cpuid_value(t, 0, 0, CPUID_ECX),
-	};
 	/* CPUID.40000000H: the hypervisor signature is EBX, ECX, EDX. */
 	uint32_t signature[3] = {
 		cpuid_value(t, KVM_CPUID_SIGNATURE, 0, CPUID_EBX),
@@ -68,7 +64,7 @@ void fleet_offer_from_cpuid(struct fleet_offer *o, const struct cpuid_table *t,
 	};
 
 	memset(o, 0, sizeof(*o));
-	memcpy(o->vendor, vendor, 12);
+	cpu_vendor_decode(t, o->vendor); /* cpu/normalise.c: the one vendor decoder */
 	o->level = cpuid_value(t, 0, 0, CPUID_EAX);
 	o->xlevel = cpuid_value(t, 0x80000000u, 0, CPUID_EAX);
 	o->hv_level = cpuid_value(t, KVM_CPUID_SIGNATURE, 0, CPUID_EAX);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cpu/filter.h"
+#include "cpu/normalise.h"
 #include "util/err.h"
 
 #define ALL_BITS 0xffffffffu
@@ -20,9 +21,10 @@
  * is a difference, whatever the reason.
  */
 const struct verify_ignored_field verify_ignored[] = {
-	{ 0x1, 0, false, CPUID_ECX, 1u << 27, "osxsave",
+	{ 0x1, 0, false, CPUID_ECX, CPUID_1_ECX_OSXSAVE, "osxsave",
 	  "mirrors CR4.OSXSAVE, which the guest sets" },
-	{ 0x7, 0, false, CPUID_ECX, 1u << 4, "ospke", "mirrors CR4.PKE, which the guest sets" },
+	{ 0x7, 0, false, CPUID_ECX, CPUID_7_0_ECX_OSPKE, "ospke",
+	  "mirrors CR4.PKE, which the guest sets" },
 	{ 0x1, 0, false, CPUID_EBX, 0xff000000u, "initial APIC id",
 	  "per vCPU, filled by the topology" },
 	{ 0xb, 0, true, CPUID_EDX, ALL_BITS, "x2APIC id", "per vCPU, filled by the topology" },
@@ -52,11 +54,13 @@ uint32_t verify_ignored_mask(uint32_t leaf, uint32_t subleaf, enum cpuid_reg reg
 
 /* ---- what KVM answers from a table */
 
-/* "AuthenticAMD" and "HygonGenuine" as leaf 0 carries them (EBX, EDX, ECX). */
+/* AuthenticAMD or HygonGenuine in leaf 0 (decoded by cpu/normalise.c, as everywhere). */
 static bool vendor_is_amd_like(const struct kvm_cpuid_entry2 *basic)
 {
-	return (basic->ebx == 0x68747541 && basic->edx == 0x69746e65 && basic->ecx == 0x444d4163) ||
-	       (basic->ebx == 0x6f677948 && basic->edx == 0x6e65476e && basic->ecx == 0x656e6975);
+	char vendor[13];
+
+	cpu_vendor_from_regs(basic->ebx, basic->ecx, basic->edx, vendor);
+	return cpu_vendor_is_amd(vendor);
 }
 
 /*
