@@ -14,10 +14,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cpu_featureset fs, user;
 	struct cpu_def def;
 	char *text = fuzz_cstring(data, size);
+	int rc;
 
 	if (!text)
 		return 0;
-	if (cpu_spec_parse(text, &spec) == 0) {
+	rc = cpu_spec_parse(text, &spec);
+	fuzz_report(rc);
+	if (rc == 0) {
 		FUZZ_CHECK(spec.model[0] != '\0');
 		FUZZ_CHECK(memchr(spec.warnings, '\0', sizeof(spec.warnings)) != NULL);
 		memset(&fs, 0xff, sizeof(fs));

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/err.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /*
@@ -45,6 +47,17 @@ static inline int fuzz_has_control(const char *s)
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
 			return 1;
 	return 0;
+}
+
+/* With FUZZ_VERBOSE set, say how an input ended (for writing seeds). */
+static inline void fuzz_report(int rc)
+{
+	static int verbose = -1;
+
+	if (verbose < 0)
+		verbose = getenv("FUZZ_VERBOSE") != NULL;
+	if (verbose)
+		fprintf(stderr, "fuzz: %s\n", rc == 0 ? "accepted" : err_msg());
 }
 
 #endif
