@@ -30,8 +30,14 @@ FUZZ_CFLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE -Isrc -Itests/fuzz \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_LIB_OBJ := $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(filter-out src/main.c,$(SRC)))
 
-.PHONY: fuzz fuzz-build
+.PHONY: fuzz fuzz-build fuzz-cc
 fuzz-build: $(FUZZ_BINS)
+
+# A clear word instead of a compiler error when clang or libFuzzer is missing.
+fuzz-cc:
+	@echo 'int LLVMFuzzerTestOneInput(const char *d, long n); int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' | \
+		$(FUZZ_CC) -x c -fsanitize=fuzzer,address,undefined -o /dev/null - 2>/dev/null || \
+		{ echo "make fuzz: $(FUZZ_CC) cannot build libFuzzer targets (Debian: apt-get install clang libclang-rt-dev)" >&2; exit 1; }
 
 fuzz: fuzz-build
 	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_TIME=$(FUZZ_TIME) FUZZ_RUNS=$(FUZZ_RUNS) \
@@ -39,7 +45,7 @@ fuzz: fuzz-build
 
 # skyvm's own sources: -Werror is the gcc build's job; clang's extra opinions
 # are printed here but must not stop a fuzzing run.
-$(FUZZ_BUILD)/obj/%.o: src/%.c
+$(FUZZ_BUILD)/obj/%.o: src/%.c | fuzz-cc
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(filter-out -Werror,$(FUZZ_CFLAGS)) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
