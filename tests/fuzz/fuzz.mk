@@ -55,14 +55,14 @@ $(FUZZ_BUILD)/libskyvm.a: $(FUZZ_LIB_OBJ)
 	ar rcs $@ $^
 
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_BUILD)/libskyvm.a
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libskyvm.a $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -MF $@.d -o $@ $< $(FUZZ_BUILD)/libskyvm.a $(LDLIBS)
 
 # ---- the replay build for `make check`: plain $(CC), each entry point renamed
 FUZZ_REPLAY_OBJ := $(patsubst %,$(BUILD)/obj/fuzz/%.o,$(FUZZ_NAMES))
 
 $(BUILD)/obj/fuzz/%.o: tests/fuzz/%.c $(wildcard tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/fuzz -DLLVMFuzzerTestOneInput=fuzz_target_$* -c -o $@ $<
+	$(CC) $(CFLAGS) -Itests/fuzz -DLLVMFuzzerTestOneInput=fuzz_target_$* -MMD -MP -c -o $@ $<
 
 $(BUILD)/gen/fuzz_targets.c: tests/fuzz/gen-table.sh FORCE_FUZZ_TABLE
 	@mkdir -p $(dir $@)
@@ -82,4 +82,4 @@ $(BUILD)/tests/test_fuzz_corpus: tests/unit/test_fuzz_corpus.c $(FUZZ_REPLAY_OBJ
 .PHONY: FORCE_FUZZ_TABLE
 FORCE_FUZZ_TABLE:
 
--include $(FUZZ_LIB_OBJ:.o=.d)
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_BINS:=.d) $(FUZZ_REPLAY_OBJ:.o=.d)
