@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * acpi_build(): the tables in dependency order.  The RSDP's slot is taken
- * first so it sits exactly at LAYOUT_ACPI_START (16-byte aligned, inside the
- * legacy scan range), and is filled last, once the XSDT exists.
+ * acpi_build_tables(): the tables in dependency order.  The RSDP's slot is
+ * taken first so it sits exactly at LAYOUT_ACPI_START (16-byte aligned, inside
+ * the legacy scan range), and is filled last, once the XSDT exists.
  */
 #include "acpi/acpi.h"
 
@@ -28,21 +28,21 @@ static int check_apic_ids(unsigned ncpus, const unsigned *ids)
 	return 0;
 }
 
-int acpi_build(struct guest_mem *m, unsigned ncpus, const unsigned *apic_ids, uint64_t *rsdp)
+int acpi_build_tables(struct guest_mem *m, const struct acpi_config *c, uint64_t *rsdp)
 {
 	struct acpi_builder b = { m, LAYOUT_ACPI_START, LAYOUT_ACPI_END };
 	uint64_t dsdt, fadt, madt, xsdt, tables[2];
 	struct acpi_rsdp *r;
 
-	if (ncpus == 0)
+	if (c->ncpus == 0)
 		return err_set("ACPI: no vCPUs to describe");
-	if (check_apic_ids(ncpus, apic_ids) < 0)
+	if (check_apic_ids(c->ncpus, c->apic_ids) < 0)
 		return err_wrap("ACPI MADT");
 	r = acpi_alloc(&b, sizeof(*r), rsdp);
 	if (!r)
 		return -1;
-	if (acpi_build_dsdt(&b, &dsdt) < 0 || acpi_build_fadt(&b, dsdt, &fadt) < 0 ||
-	    acpi_build_madt(&b, ncpus, apic_ids, &madt) < 0)
+	if (acpi_build_dsdt(&b, c, &dsdt) < 0 || acpi_build_fadt(&b, c, dsdt, &fadt) < 0 ||
+	    acpi_build_madt(&b, c->ncpus, c->apic_ids, &madt) < 0)
 		return -1;
 	tables[0] = fadt;
 	tables[1] = madt;
@@ -50,4 +50,11 @@ int acpi_build(struct guest_mem *m, unsigned ncpus, const unsigned *apic_ids, ui
 		return -1;
 	acpi_fill_rsdp(r, xsdt);
 	return 0;
+}
+
+int acpi_build(struct guest_mem *m, unsigned ncpus, const unsigned *apic_ids, uint64_t *rsdp)
+{
+	struct acpi_config c = { .ncpus = ncpus, .apic_ids = apic_ids };
+
+	return acpi_build_tables(m, &c, rsdp);
 }

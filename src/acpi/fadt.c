@@ -10,10 +10,15 @@
  *     no VGA.  The CMOS RTC is present, so NO_CMOS_RTC stays clear;
  *   - a reset register: port 0x64 <- 0xFE, the i8042 reset skyvm implements,
  *     which is what Linux tries first on reboot (reboot=acpi);
+ *   - the sleep control and status registers (hardware-reduced sleep,
+ *     ACPI 6.5 4.8.3.7), when the machine has them (the acpi-pm device):
+ *     with \_S5 in the DSDT, Linux powers off by writing SLP_TYP | SLP_EN
+ *     to the control register (it needs both registers to offer S5);
  *   - the hypervisor vendor id.
  */
 #include <string.h>
 
+#include "acpi/acpi.h"
 #include "acpi/tables.h"
 
 #define FADT_REVISION 6
@@ -21,7 +26,8 @@
 #define I8042_COMMAND_PORT 0x64
 #define I8042_CMD_RESET 0xFE
 
-int acpi_build_fadt(struct acpi_builder *b, uint64_t dsdt, uint64_t *gpa)
+int acpi_build_fadt(struct acpi_builder *b, const struct acpi_config *c, uint64_t dsdt,
+		    uint64_t *gpa)
 {
 	struct acpi_fadt *f = acpi_alloc(b, sizeof(*f), gpa);
 
@@ -42,6 +48,16 @@ int acpi_build_fadt(struct acpi_builder *b, uint64_t dsdt, uint64_t *gpa)
 		.address = I8042_COMMAND_PORT,
 	};
 	f->reset_value = I8042_CMD_RESET;
+	if (c->sleep_control_port && c->sleep_status_port) {
+		f->sleep_control_reg = (struct acpi_gas){
+			.space_id = ACPI_GAS_SYSTEM_IO, .bit_width = 8, .access_size = 1,
+			.address = c->sleep_control_port,
+		};
+		f->sleep_status_reg = (struct acpi_gas){
+			.space_id = ACPI_GAS_SYSTEM_IO, .bit_width = 8, .access_size = 1,
+			.address = c->sleep_status_port,
+		};
+	}
 	memcpy(f->hypervisor_vendor_id, "SKYVM   ", sizeof(f->hypervisor_vendor_id));
 	acpi_finish(&f->h);
 	return 0;

@@ -199,8 +199,10 @@ void acpi_finish(struct acpi_header *h);
 uint8_t acpi_checksum(const void *p, size_t len);
 
 /* The builders, called bottom-up by acpi_build(); each gives its address. */
-int acpi_build_dsdt(struct acpi_builder *b, uint64_t *gpa);
-int acpi_build_fadt(struct acpi_builder *b, uint64_t dsdt, uint64_t *gpa);
+struct acpi_config;
+int acpi_build_dsdt(struct acpi_builder *b, const struct acpi_config *c, uint64_t *gpa);
+int acpi_build_fadt(struct acpi_builder *b, const struct acpi_config *c, uint64_t dsdt,
+		    uint64_t *gpa);
 int acpi_build_madt(struct acpi_builder *b, unsigned ncpus, const unsigned *apic_ids,
 		    uint64_t *gpa);
 int acpi_build_xsdt(struct acpi_builder *b, const uint64_t *tables, unsigned n, uint64_t *gpa);

@@ -132,6 +132,7 @@ int boot_place_initrd(struct guest_mem *m, const struct boot_config *c, uint64_t
 int boot_load(struct guest_mem *m, const struct boot_config *c, struct boot_entry *out)
 {
 	const char *name = boot_kernel_name(c);
+	struct acpi_config acpi = { 0 };
 	uint64_t rsdp;
 	int r;
 
@@ -142,7 +143,11 @@ int boot_load(struct guest_mem *m, const struct boot_config *c, struct boot_entr
 		return err_set("guest memory (%llu KiB) is too small: the boot structures use the "
 			       "first MiB and the kernel goes above it",
 			       (unsigned long long)(m->size >> 10));
-	if (acpi_build(m, c->ncpus, c->apic_ids, &rsdp) < 0)
+	if (c->acpi)
+		acpi = *c->acpi;
+	acpi.ncpus = c->ncpus;
+	acpi.apic_ids = c->apic_ids;
+	if (acpi_build_tables(m, &acpi, &rsdp) < 0)
 		return -1;
 	if (boot_write_gdt(m) < 0 || boot_write_reset_stub(m) < 0 ||
 	    boot_build_identity_map(m) < 0)

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acpi/acpi.h"
 #include "boot/guest_mem.h"
 
 struct boot_config {
@@ -32,6 +33,9 @@ struct boot_config {
 	const char *cmdline;     /* may be NULL or "" */
 	unsigned ncpus;          /* for the MADT */
 	const unsigned *apic_ids; /* ncpus ids; NULL = 0..ncpus-1 */
+	/* The machine's ACPI devices and sleep registers (NULL: none); ncpus/apic_ids
+	 * above win over the ones in here. */
+	const struct acpi_config *acpi;
 };
 
 enum boot_entry_mode {

@@ -14,6 +14,7 @@
  *   0x0010_0000  kernel image (bzImage protected-mode part, ELF PT_LOAD as linked)
  *   ...          RAM up to min(memory, 3 GiB)
  *   0xC000_0000  32-bit hole: PCI/MMIO, IOAPIC, LAPIC, KVM's TSS and identity map
+ *   0xD000_0000  device MMIO windows (virtio-mmio), 4 KiB each, handed out in order
  *   0x1_0000_0000 the rest of RAM when memory > 3 GiB
  */
 #ifndef SKYVM_BOOT_LAYOUT_H
@@ -39,6 +40,9 @@
 
 #define LAYOUT_HOLE_START 0xC0000000ULL /* RAM above this moves to 4 GiB */
 #define LAYOUT_HOLE_END 0x100000000ULL
+#define LAYOUT_MMIO_START 0xD0000000ULL /* the device MMIO allocator's range */
+#define LAYOUT_MMIO_END 0xFE000000ULL
+#define LAYOUT_MMIO_WINDOW 0x1000ULL    /* alignment of each window */
 #define LAYOUT_IOAPIC 0xFEC00000ULL
 #define LAYOUT_LAPIC 0xFEE00000ULL
 #define LAYOUT_KVM_IDENTITY_MAP 0xFEFFC000ULL /* KVM_SET_IDENTITY_MAP_ADDR, 1 page */

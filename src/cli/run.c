@@ -44,8 +44,19 @@ static const char run_help[] =
 	"                        e.g. Skylake-Server,-avx512f,+pcid,enforce\n"
 	"  --irqchip MODE        auto (default: in-kernel LAPIC/IOAPIC/PIC only when the guest\n"
 	"                        needs interrupts: a kernel, or more than one vCPU), kernel, none\n"
+	"Devices (virtio-mmio, described in the DSDT and by virtio_mmio.device=):\n"
+	"  --disk PATH[,ro][,id=NAME]\n"
+	"                        virtio-blk over a raw image (repeatable: vda, vdb, ...);\n"
+	"                        ro: opened read-only, guest writes fail with an I/O error;\n"
+	"                        id: device id and the disk's serial (default virtio-blkN)\n"
+	"  --rng                 virtio-rng fed by getrandom() (the guest's /dev/hwrng)\n"
 	"Console and limits:\n"
-	"  --console WHERE       stdio (default; stdin is the serial input), file:PATH, none\n"
+	"  --console WHERE       stdio (default; stdin is the serial input), file:PATH, none,\n"
+	"                        or virtio: a virtio-console (hvc0) on stdio that takes the\n"
+	"                        input (the serial port still prints).  On a terminal,\n"
+	"                        Ctrl-A x ends the VM and Ctrl-A Ctrl-A sends Ctrl-A;\n"
+	"                        output a reader does not take is buffered (4 MiB), then\n"
+	"                        dropped and counted: the guest never waits for it\n"
 	"  --max-output BYTES    stop a guest that writes more console output (default 64 MiB;\n"
 	"                        0 = no limit)\n"
 	"  --timeout SECONDS     stop a guest still running after this long (default: none)\n"
@@ -56,7 +67,7 @@ static const char run_help[] =
 	"\n"
 	"Exit status:\n"
 	"  0-119  the guest's own status, written to the debug-exit port 0x501\n"
-	"         (0 also for power-off, i8042 reset, or every vCPU halted)\n"
+	"         (0 also for ACPI power-off, i8042 reset, Ctrl-A x, or every vCPU halted)\n"
 	"  1      set-up failed (no KVM, bad file, bad CPU model, too little memory)\n"
 	"  2      bad command line\n"
 	"  120    guest triple fault (KVM_EXIT_SHUTDOWN); a report follows on stderr\n"
@@ -68,7 +79,7 @@ static const char run_help[] =
 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_SMP, OPT_MEMORY, OPT_CPU,
-	OPT_CONSOLE, OPT_TIMEOUT, OPT_MAX_OUTPUT, OPT_IRQCHIP, OPT_GUEST,
+	OPT_CONSOLE, OPT_TIMEOUT, OPT_MAX_OUTPUT, OPT_IRQCHIP, OPT_GUEST, OPT_DISK, OPT_RNG,
 };
 
 static const struct option run_options[] = {
@@ -84,6 +95,8 @@ static const struct option run_options[] = {
 	{ "max-output", required_argument, NULL, OPT_MAX_OUTPUT },
 	{ "irqchip", required_argument, NULL, OPT_IRQCHIP },
 	{ "guest", required_argument, NULL, OPT_GUEST },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -99,6 +112,48 @@ static int check_readable(const char *what, const char *path)
 	if (!S_ISREG(st.st_mode))
 		return cli_error("%s %s: not a regular file", what, path);
 	return 0;
+}
+
+static int add_device(struct vm_config *cfg, const char *cls, const char *id, const char *opts)
+{
+	if (cfg->ndevices >= VM_MAX_DEVICE_SPECS)
+		return cli_usage_error("run", "more than %d devices", VM_MAX_DEVICE_SPECS);
+	cfg->devices[cfg->ndevices++] = (struct vm_device_spec){ cls, id, opts };
+	return 0;
+}
+
+/*
+ * --disk PATH[,ro][,id=NAME] (items after the path in any order): the id
+ * becomes the device id, "PATH[,ro]" virtio-blk's options (in *owned, which
+ * the caller frees).  A path with a comma is not expressible, as with QEMU's
+ * -drive file=.
+ */
+static int parse_disk(struct vm_config *cfg, char *arg, char **owned)
+{
+	char *path = arg, *item, *save = NULL;
+	const char *id = NULL;
+	bool ro = false;
+
+	item = strchr(arg, ',');
+	if (item)
+		*item++ = '\0';
+	if (!*path)
+		return cli_usage_error("run", "--disk: expected PATH[,ro][,id=NAME]");
+	for (item = item ? strtok_r(item, ",", &save) : NULL; item;
+	     item = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(item, "ro"))
+			ro = true;
+		else if (!strncmp(item, "id=", 3) && item[3])
+			id = item + 3;
+		else
+			return cli_usage_error("run", "--disk %s: unknown option '%s' (expected ro or "
+					       "id=NAME)", path, item);
+	}
+	if (asprintf(owned, "%s%s", path, ro ? ",ro" : "") < 0) {
+		*owned = NULL;
+		return cli_error("out of memory");
+	}
+	return add_device(cfg, "virtio-blk", id, *owned);
 }
 
 static void report_end(struct vm *vm, int code, bool verbose)
@@ -129,6 +184,7 @@ static void report_end(struct vm *vm, int code, bool verbose)
 		}
 		fputc('\n', stderr);
 	}
+	console_report(&vm->console, stderr);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		const struct vcpu *v = &vm->vcpus[i];
 
@@ -138,7 +194,8 @@ static void report_end(struct vm *vm, int code, bool verbose)
 	}
 }
 
-static int cmd_run(int argc, char **argv)
+/* owned[i]: memory the i-th device spec points into, freed by cmd_run(). */
+static int run(int argc, char **argv, char **owned)
 {
 	struct vm_config cfg = {
 		.guest_name = "default",
@@ -201,7 +258,24 @@ static int cmd_run(int argc, char **argv)
 			cfg.cpu_spec = optarg;
 			break;
 		case OPT_CONSOLE:
-			cfg.console = optarg;
+			if (!strcmp(optarg, "virtio")) {
+				if (add_device(&cfg, "virtio-console", NULL, NULL))
+					return EXIT_USAGE;
+				cfg.console = "stdio";
+			} else {
+				cfg.console = optarg;
+			}
+			break;
+		case OPT_DISK:
+			if (cfg.ndevices >= VM_MAX_DEVICE_SPECS)
+				return cli_usage_error("run", "more than %d devices",
+						       VM_MAX_DEVICE_SPECS);
+			if (parse_disk(&cfg, optarg, &owned[cfg.ndevices]))
+				return EXIT_USAGE;
+			break;
+		case OPT_RNG:
+			if (add_device(&cfg, "virtio-rng", NULL, NULL))
+				return EXIT_USAGE;
 			break;
 		case OPT_TIMEOUT:
 			cfg.timeout_s = strtod(optarg, &end);
@@ -264,6 +338,16 @@ static int cmd_run(int argc, char **argv)
 	code = vm_run(&vm);
 	report_end(&vm, code, cfg.verbose);
 	vm_destroy(&vm);
+	return code;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	char *owned[VM_MAX_DEVICE_SPECS] = { NULL };
+	int code = run(argc, argv, owned);
+
+	for (unsigned i = 0; i < VM_MAX_DEVICE_SPECS; i++)
+		free(owned[i]);
 	return code;
 }
 

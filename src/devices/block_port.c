@@ -9,17 +9,24 @@
  *   outl <- guest-physical address of {u32 channel, u32 length, data[length]}
  *
  * A descriptor skyvm cannot read (outside RAM, too long, unknown channel) is
- * counted as an unclaimed access and otherwise ignored: the guest is not
- * trusted to be well behaved.
+ * counted and otherwise ignored: the guest is not trusted to be well behaved.
  */
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "devices/probe_port.h"
+#include "devices/device.h"
 #include "exitcodes.h"
 #include "guest/lib/ports.h"
-#include "vmm/vm.h"
+#include "util/err.h"
+#include "vmm/console.h"
 
-static void block_in(struct vcpu *v, void *opaque, uint16_t port, uint8_t *data, unsigned size)
+struct block_port {
+	atomic_ulong bad; /* descriptors ignored */
+};
+
+static void block_read(struct device *d, unsigned cpu, uint64_t addr, uint8_t *data,
+		       unsigned size)
 {
 	uint32_t magic = GUEST_BLOCK_MAGIC;
 
@@ -27,61 +34,68 @@ static void block_in(struct vcpu *v, void *opaque, uint16_t port, uint8_t *data,
 	memcpy(data, &magic, size < 4 ? size : 4);
 }
 
-static void block_out(struct vcpu *v, void *opaque, uint16_t port, const uint8_t *data,
-		      unsigned size)
+static void block_write(struct device *d, unsigned cpu, uint64_t addr, const uint8_t *data,
+			unsigned size)
 {
-	struct vm *vm = v->vm;
+	struct block_port *b = d->state;
 	uint32_t paddr = 0, hdr[2];
 	const uint8_t *p;
 
 	if (size != 4)
 		goto bad;
 	memcpy(&paddr, data, 4);
-	p = guest_ptr(&vm->mem, paddr, GUEST_BLOCK_HEADER);
+	p = dev_mem(d, paddr, GUEST_BLOCK_HEADER);
 	if (!p)
 		goto bad;
 	memcpy(hdr, p, sizeof(hdr));
 	if (hdr[1] > GUEST_BLOCK_MAX)
 		goto bad;
-	p = guest_ptr(&vm->mem, (uint64_t)paddr + GUEST_BLOCK_HEADER, hdr[1]);
+	p = dev_mem(d, (uint64_t)paddr + GUEST_BLOCK_HEADER, hdr[1]);
 	if (!p)
 		goto bad;
 	switch (hdr[0]) {
 	case GUEST_BLOCK_CONSOLE:
-		if (!console_write(&vm->console, p, hdr[1]))
-			vm_stop(vm, EXIT_GUEST_OUTPUT,
-				"the guest wrote more than %llu bytes to the console "
-				"(--max-output); stopped it",
-				(unsigned long long)vm->console.max);
+		if (!console_write(d->host->console, p, hdr[1]))
+			dev_stop(d, EXIT_GUEST_OUTPUT,
+				 "the guest wrote more than %llu bytes to the console "
+				 "(--max-output); stopped it",
+				 (unsigned long long)d->host->console->max);
 		return;
 	case GUEST_BLOCK_PROBE:
 		if (hdr[1] % 4)
 			goto bad;
-		probe_append(v, p, hdr[1] / 4);
+		if (d->host->cpu_words)
+			d->host->cpu_words(d->host->ctx, cpu, p, hdr[1] / 4);
 		return;
 	default:
 		break;
 	}
 bad:
-	vm->pio.unclaimed_out++;
+	atomic_fetch_add(&b->bad, 1);
 }
 
-static int block_init(struct vm *vm)
+static int block_create(struct device *d, const char *opts)
 {
-	struct pio_region r = {
-		.name = "block-port",
-		.base = GUEST_PORT_BLOCK,
-		.len = 1,
-		.in = block_in,
-		.out = block_out,
+	struct dev_region r = {
+		.name = "block-port", .space = IO_PIO, .base = GUEST_PORT_BLOCK, .len = 1,
+		.read = block_read, .write = block_write,
 	};
 
-	return pio_register(&vm->pio, &r);
+	d->state = calloc(1, sizeof(struct block_port));
+	if (!d->state)
+		return err_set("out of memory");
+	return device_add_region(d, &r) ? 0 : -1;
 }
 
-static struct device_type block_type = {
+static void block_destroy(struct device *d)
+{
+	free(d->state);
+	d->state = NULL;
+}
+
+static struct device_class block_class = {
 	.name = "block-port",
-	.level = DEVICE_LEVEL_CORE,
-	.init = block_init,
+	.create = block_create,
+	.destroy = block_destroy,
 };
-DEVICE_REGISTER(block_type)
+DEVICE_CLASS(block_class)

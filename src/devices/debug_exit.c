@@ -4,32 +4,27 @@
  * exits with that byte as its status.  This is how the embedded guests (and
  * any test guest) report success or failure.
  */
-#include "exitcodes.h"
+#include "devices/device.h"
 #include "guest/lib/ports.h"
-#include "vmm/vm.h"
 
-static void debug_exit_out(struct vcpu *vcpu, void *opaque, uint16_t port, const uint8_t *data,
-			   unsigned size)
+static void debug_exit_write(struct device *d, unsigned cpu, uint64_t addr, const uint8_t *data,
+			     unsigned size)
 {
-	vm_stop(vcpu->vm, data[0], "guest wrote %u to the debug-exit port (vCPU %u)", data[0],
-		vcpu->index);
+	dev_stop(d, data[0], "guest wrote %u to the debug-exit port (vCPU %u)", data[0], cpu);
 }
 
-static int debug_exit_init(struct vm *vm)
+static int debug_exit_create(struct device *d, const char *opts)
 {
-	struct pio_region r = {
-		.name = "debug-exit",
-		.base = GUEST_PORT_DEBUG_EXIT,
-		.len = 1,
-		.out = debug_exit_out,
+	struct dev_region r = {
+		.name = "debug-exit", .space = IO_PIO, .base = GUEST_PORT_DEBUG_EXIT, .len = 1,
+		.write = debug_exit_write,
 	};
 
-	return pio_register(&vm->pio, &r);
+	return device_add_region(d, &r) ? 0 : -1;
 }
 
-static struct device_type debug_exit_type = {
+static struct device_class debug_exit_class = {
 	.name = "debug-exit",
-	.level = DEVICE_LEVEL_CORE,
-	.init = debug_exit_init,
+	.create = debug_exit_create,
 };
-DEVICE_REGISTER(debug_exit_type)
+DEVICE_CLASS(debug_exit_class)

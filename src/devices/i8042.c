@@ -7,13 +7,15 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "devices/device.h"
 #include "exitcodes.h"
 #include "util/err.h"
-#include "vmm/vm.h"
 
 #define I8042_DATA 0x60
 #define I8042_CMD 0x64
+#define I8042_IRQ 1
 
 #define STATUS_OBF 0x01
 #define STATUS_SYS 0x04
@@ -28,17 +30,15 @@ struct i8042 {
 	enum pending pending;
 };
 
-static struct device_type i8042_type;
-
 static void put(struct i8042 *k, uint8_t v)
 {
 	k->obuf = v;
 	k->status |= STATUS_OBF;
 }
 
-static void i8042_in(struct vcpu *vcpu, void *opaque, uint16_t port, uint8_t *data, unsigned size)
+static void i8042_in(struct device *d, unsigned cpu, uint64_t port, uint8_t *data, unsigned size)
 {
-	struct i8042 *k = opaque;
+	struct i8042 *k = d->state;
 
 	pthread_mutex_lock(&k->lock);
 	if (port == I8042_CMD) {
@@ -52,7 +52,7 @@ static void i8042_in(struct vcpu *vcpu, void *opaque, uint16_t port, uint8_t *da
 		data[i] = 0;
 }
 
-static void command(struct vm *vm, struct i8042 *k, uint8_t c)
+static void command(struct device *d, struct i8042 *k, uint8_t c)
 {
 	switch (c) {
 	case 0x20: /* read configuration byte */
@@ -93,23 +93,23 @@ static void command(struct vm *vm, struct i8042 *k, uint8_t c)
 		k->pending = PEND_AUX_OBUF;
 		break;
 	case 0xfe: /* pulse reset */
-		vm_stop(vm, EXIT_OK, "guest reset through the i8042 (0xFE)");
+		dev_stop(d, EXIT_OK, "guest reset through the i8042 (0xFE)");
 		break;
 	default:
 		break;
 	}
 }
 
-static void i8042_out(struct vcpu *vcpu, void *opaque, uint16_t port, const uint8_t *data,
+static void i8042_out(struct device *d, unsigned cpu, uint64_t port, const uint8_t *data,
 		      unsigned size)
 {
-	struct i8042 *k = opaque;
+	struct i8042 *k = d->state;
 	uint8_t v = data[0];
 
 	pthread_mutex_lock(&k->lock);
 	if (port == I8042_CMD) {
 		k->status |= STATUS_CMD;
-		command(vcpu->vm, k, v);
+		command(d, k, v);
 	} else {
 		k->status &= (uint8_t)~STATUS_CMD;
 		switch (k->pending) {
@@ -119,7 +119,7 @@ static void i8042_out(struct vcpu *vcpu, void *opaque, uint16_t port, const uint
 		case PEND_OUTPORT:
 			k->outport = v;
 			if (!(v & 1))
-				vm_stop(vcpu->vm, EXIT_OK, "guest reset through the i8042 output port");
+				dev_stop(d, EXIT_OK, "guest reset through the i8042 output port");
 			break;
 		case PEND_KBD_OBUF:
 		case PEND_AUX_OBUF:
@@ -134,10 +134,12 @@ static void i8042_out(struct vcpu *vcpu, void *opaque, uint16_t port, const uint
 	pthread_mutex_unlock(&k->lock);
 }
 
-static int i8042_init(struct vm *vm)
+static int i8042_create(struct device *d, const char *opts)
 {
 	struct i8042 *k = calloc(1, sizeof(*k));
-	struct pio_region r = { .name = "i8042", .in = i8042_in, .out = i8042_out, .len = 1 };
+	struct dev_region r = {
+		.name = "i8042", .space = IO_PIO, .len = 1, .read = i8042_in, .write = i8042_out,
+	};
 
 	if (!k)
 		return err_set("out of memory");
@@ -145,30 +147,33 @@ static int i8042_init(struct vm *vm)
 	k->status = STATUS_SYS | STATUS_UNLOCKED;
 	k->ctr = 0x30 | STATUS_SYS; /* kbd and aux disabled, system flag */
 	k->outport = 0x01;          /* reset line not asserted */
-	vm->devices[i8042_type.slot] = k;
-	r.opaque = k;
+	d->state = k;
+	d->acpi_hid = "PNP0303";
+	memcpy(d->acpi_name, "KBD_", 5);
+	d->irq_want = DEV_IRQ_FIXED; /* described for the probe; no keyboard raises it */
+	d->gsi = I8042_IRQ;
+	d->irq_optional = true;
 	r.base = I8042_DATA;
-	if (pio_register(&vm->pio, &r) < 0)
+	if (!device_add_region(d, &r))
 		return -1;
 	r.base = I8042_CMD;
-	return pio_register(&vm->pio, &r);
+	return device_add_region(d, &r) ? 0 : -1;
 }
 
-static void i8042_exit(struct vm *vm)
+static void i8042_destroy(struct device *d)
 {
-	struct i8042 *k = vm->devices[i8042_type.slot];
+	struct i8042 *k = d->state;
 
 	if (!k)
 		return;
 	pthread_mutex_destroy(&k->lock);
 	free(k);
-	vm->devices[i8042_type.slot] = NULL;
+	d->state = NULL;
 }
 
-static struct device_type i8042_type = {
+static struct device_class i8042_class = {
 	.name = "i8042",
-	.level = DEVICE_LEVEL_CORE,
-	.init = i8042_init,
-	.exit = i8042_exit,
+	.create = i8042_create,
+	.destroy = i8042_destroy,
 };
-DEVICE_REGISTER(i8042_type)
+DEVICE_CLASS(i8042_class)

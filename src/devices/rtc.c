@@ -6,21 +6,21 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include "devices/device.h"
 #include "util/err.h"
-#include "vmm/vm.h"
 
 #define RTC_INDEX 0x70
 #define RTC_DATA 0x71
+#define RTC_IRQ 8
 
 struct rtc {
 	pthread_mutex_t lock;
 	uint8_t index;
 	uint8_t cmos[128];
 };
-
-static struct device_type rtc_type;
 
 static uint8_t bcd(int v)
 {
@@ -50,9 +50,9 @@ static uint8_t rtc_read(struct rtc *r, uint8_t idx)
 	}
 }
 
-static void rtc_in(struct vcpu *vcpu, void *opaque, uint16_t port, uint8_t *data, unsigned size)
+static void rtc_in(struct device *d, unsigned cpu, uint64_t port, uint8_t *data, unsigned size)
 {
-	struct rtc *r = opaque;
+	struct rtc *r = d->state;
 
 	pthread_mutex_lock(&r->lock);
 	data[0] = port == RTC_INDEX ? r->index : rtc_read(r, r->index & 0x7f);
@@ -61,10 +61,10 @@ static void rtc_in(struct vcpu *vcpu, void *opaque, uint16_t port, uint8_t *data
 		data[i] = 0;
 }
 
-static void rtc_out(struct vcpu *vcpu, void *opaque, uint16_t port, const uint8_t *data,
+static void rtc_out(struct device *d, unsigned cpu, uint64_t port, const uint8_t *data,
 		    unsigned size)
 {
-	struct rtc *r = opaque;
+	struct rtc *r = d->state;
 
 	pthread_mutex_lock(&r->lock);
 	if (port == RTC_INDEX)
@@ -74,36 +74,40 @@ static void rtc_out(struct vcpu *vcpu, void *opaque, uint16_t port, const uint8_
 	pthread_mutex_unlock(&r->lock);
 }
 
-static int rtc_init(struct vm *vm)
+static int rtc_create(struct device *d, const char *opts)
 {
 	struct rtc *r = calloc(1, sizeof(*r));
-	struct pio_region reg = {
-		.name = "cmos-rtc", .base = RTC_INDEX, .len = 2, .in = rtc_in, .out = rtc_out,
+	struct dev_region reg = {
+		.name = "cmos-rtc", .space = IO_PIO, .base = RTC_INDEX, .len = 2,
+		.read = rtc_in, .write = rtc_out,
 	};
 
 	if (!r)
 		return err_set("out of memory");
 	pthread_mutex_init(&r->lock, NULL);
-	vm->devices[rtc_type.slot] = r;
-	reg.opaque = r;
-	return pio_register(&vm->pio, &reg);
+	d->state = r;
+	d->acpi_hid = "PNP0B00";
+	memcpy(d->acpi_name, "RTC_", 5);
+	d->irq_want = DEV_IRQ_FIXED; /* described, never raised: no alarms */
+	d->gsi = RTC_IRQ;
+	d->irq_optional = true;
+	return device_add_region(d, &reg) ? 0 : -1;
 }
 
-static void rtc_exit(struct vm *vm)
+static void rtc_destroy(struct device *d)
 {
-	struct rtc *r = vm->devices[rtc_type.slot];
+	struct rtc *r = d->state;
 
 	if (!r)
 		return;
 	pthread_mutex_destroy(&r->lock);
 	free(r);
-	vm->devices[rtc_type.slot] = NULL;
+	d->state = NULL;
 }
 
-static struct device_type rtc_type = {
+static struct device_class rtc_class = {
 	.name = "rtc",
-	.level = DEVICE_LEVEL_CORE,
-	.init = rtc_init,
-	.exit = rtc_exit,
+	.create = rtc_create,
+	.destroy = rtc_destroy,
 };
-DEVICE_REGISTER(rtc_type)
+DEVICE_CLASS(rtc_class)

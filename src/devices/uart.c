@@ -14,10 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/device.h"
 #include "exitcodes.h"
 #include "guest/lib/ports.h"
 #include "util/err.h"
-#include "vmm/vm.h"
+#include "vmm/console.h"
 
 #define UART_IRQ 4
 
@@ -49,7 +50,7 @@ enum { RBR_THR = 0, IER = 1, IIR_FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SC
 #define TX_BUF 4096
 
 struct uart {
-	struct vm *vm;
+	struct device *dev;
 	pthread_mutex_t lock;
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
 	bool thri_pending; /* THR-empty interrupt not yet acknowledged by an IIR read */
@@ -60,17 +61,15 @@ struct uart {
 	unsigned tx_len;
 };
 
-static struct device_type uart_type;
-
 static void tx_flush(struct uart *u)
 {
 	if (!u->tx_len)
 		return;
-	if (!console_write(&u->vm->console, u->tx, u->tx_len))
-		vm_stop(u->vm, EXIT_GUEST_OUTPUT,
-			"the guest wrote more than %llu bytes to the console (--max-output); "
-			"stopped it",
-			(unsigned long long)u->vm->console.max);
+	if (!console_write(u->dev->host->console, u->tx, u->tx_len))
+		dev_stop(u->dev, EXIT_GUEST_OUTPUT,
+			 "the guest wrote more than %llu bytes to the console (--max-output); "
+			 "stopped it",
+			 (unsigned long long)u->dev->host->console->max);
 	u->tx_len = 0;
 }
 
@@ -94,7 +93,7 @@ static void update_irq(struct uart *u)
 		level = false;
 	if (level != u->irq_level) {
 		u->irq_level = level;
-		vm_irq_line(u->vm, UART_IRQ, level);
+		dev_set_irq(u->dev, level);
 	}
 }
 
@@ -116,9 +115,9 @@ static uint8_t msr(const struct uart *u)
 	return MSR_DCD | MSR_DSR | MSR_CTS;
 }
 
-static void uart_in(struct vcpu *vcpu, void *opaque, uint16_t port, uint8_t *data, unsigned size)
+static void uart_in(struct device *d, unsigned cpu, uint64_t port, uint8_t *data, unsigned size)
 {
-	struct uart *u = opaque;
+	struct uart *u = d->state;
 	uint8_t v = 0;
 
 	pthread_mutex_lock(&u->lock);
@@ -162,10 +161,10 @@ static void uart_in(struct vcpu *vcpu, void *opaque, uint16_t port, uint8_t *dat
 	data[0] = v;
 }
 
-static void uart_out(struct vcpu *vcpu, void *opaque, uint16_t port, const uint8_t *data,
+static void uart_out(struct device *d, unsigned cpu, uint64_t port, const uint8_t *data,
 		     unsigned size)
 {
-	struct uart *u = opaque;
+	struct uart *u = d->state;
 	uint8_t v = data[0];
 
 	pthread_mutex_lock(&u->lock);
@@ -213,23 +212,20 @@ static void uart_out(struct vcpu *vcpu, void *opaque, uint16_t port, const uint8
 	pthread_mutex_unlock(&u->lock);
 }
 
-static void uart_end(struct vcpu *vcpu, void *opaque)
+static void uart_end(struct device *d, unsigned cpu)
 {
-	struct uart *u = opaque;
+	struct uart *u = d->state;
 
 	pthread_mutex_lock(&u->lock);
 	tx_flush(u);
 	pthread_mutex_unlock(&u->lock);
 }
 
-/* Called by vm_run() with bytes read from stdin. */
-void uart_input(struct vm *vm, const uint8_t *buf, size_t len);
-void uart_input(struct vm *vm, const uint8_t *buf, size_t len)
+/* Bytes typed on the console (the event loop's stdin reader). */
+static void uart_input(void *opaque, const uint8_t *buf, size_t len)
 {
-	struct uart *u = vm->devices[uart_type.slot];
+	struct uart *u = opaque;
 
-	if (!u)
-		return;
 	pthread_mutex_lock(&u->lock);
 	for (size_t i = 0; i < len; i++)
 		rx_push(u, buf[i]);
@@ -237,44 +233,60 @@ void uart_input(struct vm *vm, const uint8_t *buf, size_t len)
 	pthread_mutex_unlock(&u->lock);
 }
 
-static int uart_init(struct vm *vm)
+static int uart_create(struct device *d, const char *opts)
 {
 	struct uart *u = calloc(1, sizeof(*u));
-	struct pio_region r = {
-		.name = "uart-com1",
-		.base = GUEST_PORT_COM1,
-		.len = 8,
-		.in = uart_in,
-		.out = uart_out,
-		.end = uart_end,
+	struct dev_region r = {
+		.name = "uart-com1", .space = IO_PIO, .base = GUEST_PORT_COM1, .len = 8,
+		.read = uart_in, .write = uart_out, .end = uart_end,
 	};
 
 	if (!u)
 		return err_set("out of memory");
-	u->vm = vm;
+	u->dev = d;
 	pthread_mutex_init(&u->lock, NULL);
 	u->mcr = MCR_OUT2;
-	vm->devices[uart_type.slot] = u;
-	r.opaque = u;
-	return pio_register(&vm->pio, &r);
+	d->state = u;
+	d->acpi_hid = "PNP0501";
+	memcpy(d->acpi_name, "COM1", 5);
+	d->irq_want = DEV_IRQ_FIXED;
+	d->gsi = UART_IRQ;
+	d->irq_optional = true; /* the embedded guests poll LSR */
+	return device_add_region(d, &r) ? 0 : -1;
 }
 
-static void uart_exit(struct vm *vm)
+/* The UART takes console input unless another device (virtio-console) has. */
+static int uart_realize(struct device *d)
 {
-	struct uart *u = vm->devices[uart_type.slot];
+	console_set_input(d->host->console, uart_input, d->state, false);
+	return 0;
+}
+
+static void uart_unrealize(struct device *d)
+{
+	struct uart *u = d->state;
+
+	pthread_mutex_lock(&u->lock);
+	tx_flush(u);
+	pthread_mutex_unlock(&u->lock);
+	console_clear_input(d->host->console, u);
+}
+
+static void uart_destroy(struct device *d)
+{
+	struct uart *u = d->state;
 
 	if (!u)
 		return;
-	tx_flush(u);
 	pthread_mutex_destroy(&u->lock);
 	free(u);
-	vm->devices[uart_type.slot] = NULL;
+	d->state = NULL;
 }
 
-static struct device_type uart_type = {
+static struct device_class uart_class = {
 	.name = "uart",
-	.level = DEVICE_LEVEL_CONSOLE,
-	.init = uart_init,
-	.exit = uart_exit,
+	.create = uart_create,
+	.destroy = uart_destroy,
+	.ops = { .realize = uart_realize, .unrealize = uart_unrealize },
 };
-DEVICE_REGISTER(uart_type)
+DEVICE_CLASS(uart_class)

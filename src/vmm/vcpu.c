@@ -175,40 +175,92 @@ int vcpus_init_lapics(struct vm *vm)
 	return 0;
 }
 
+#define PROBE_MAX_WORDS (1u << 20) /* 4 MiB per vCPU: far beyond any sweep */
+
+void vcpu_probe_append(struct vcpu *v, const uint8_t *data, size_t nwords)
+{
+	if (v->probe_len + nwords > v->probe_cap) {
+		size_t cap = v->probe_cap ? v->probe_cap : 1024;
+		uint32_t *p;
+
+		while (cap < v->probe_len + nwords)
+			cap *= 2;
+		if (cap > PROBE_MAX_WORDS) {
+			vm_stop(v->vm, EXIT_GUEST_OUTPUT,
+				"vCPU %u sent more than %u probe words: stopped", v->index,
+				PROBE_MAX_WORDS);
+			return;
+		}
+		p = realloc(v->probe_words, cap * sizeof(*p));
+		if (!p) {
+			vm_stop(v->vm, EXIT_ERROR, "out of memory for probe data");
+			return;
+		}
+		v->probe_words = p;
+		v->probe_cap = cap;
+	}
+	memcpy(v->probe_words + v->probe_len, data, nwords * 4); /* little endian, as sent */
+	v->probe_len += nwords;
+}
+
 /* ---- exits */
 
+/*
+ * Port and MMIO exits go to the device that claimed the address
+ * (devices/machine.h).  Nobody's ports read as all ones and swallow writes,
+ * as on a PC bus; unclaimed MMIO likewise (and is counted).
+ */
 static int handle_io(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
+	struct machine *m = &v->vm->machine;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	const struct pio_region *r = pio_find(&v->vm->pio, run->io.port);
+	struct device *d = NULL;
+	/* By the first port, as a PC bus decodes: a 4-byte access to a 1-port device
+	 * (the probe and block ports) is that device's. */
+	const struct dev_region *r = machine_find(&m->pio, run->io.port, 1, &d);
 
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		if (run->io.direction == KVM_EXIT_IO_OUT) {
-			if (r && r->out)
-				r->out(v, r->opaque, run->io.port, data, run->io.size);
+			if (r && r->write)
+				r->write(d, v->index, run->io.port, data, run->io.size);
 			else
-				v->vm->pio.unclaimed_out++;
+				m->pio.unclaimed_write++;
+		} else if (r && r->read) {
+			r->read(d, v->index, run->io.port, data, run->io.size);
 		} else {
-			if (r && r->in) {
-				r->in(v, r->opaque, run->io.port, data, run->io.size);
-			} else {
-				memset(data, 0xff, run->io.size);
-				v->vm->pio.unclaimed_in++;
-			}
+			memset(data, 0xff, run->io.size);
+			m->pio.unclaimed_read++;
 		}
 	}
 	if (r && r->end)
-		r->end(v, r->opaque);
+		r->end(d, v->index);
 	return atomic_load(&v->vm->stopping);
 }
 
 static int handle_mmio(struct vcpu *v)
 {
-	/* No MMIO devices in userspace: reads float high, writes are dropped. */
-	if (!v->run->mmio.is_write)
-		memset(v->run->mmio.data, 0xff, sizeof(v->run->mmio.data));
-	return 0;
+	struct kvm_run *run = v->run;
+	struct machine *m = &v->vm->machine;
+	unsigned len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : 0;
+	struct device *d = NULL;
+	const struct dev_region *r = len ? machine_find(&m->mmio, run->mmio.phys_addr, len, &d)
+					 : NULL;
+
+	if (run->mmio.is_write) {
+		if (r && r->write)
+			r->write(d, v->index, run->mmio.phys_addr, run->mmio.data, len);
+		else
+			m->mmio.unclaimed_write++;
+	} else if (r && r->read) {
+		r->read(d, v->index, run->mmio.phys_addr, run->mmio.data, len);
+	} else {
+		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+		m->mmio.unclaimed_read++;
+	}
+	if (r && r->end)
+		r->end(d, v->index);
+	return atomic_load(&v->vm->stopping);
 }
 
 static int handle_hlt(struct vcpu *v)

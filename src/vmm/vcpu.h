@@ -15,6 +15,8 @@ int vcpu_start(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
 void vcpu_join(struct vcpu *v);
 void vcpu_destroy(struct vcpu *v);
+/* Append `nwords` little-endian 32-bit words to the vCPU's probe stream. */
+void vcpu_probe_append(struct vcpu *v, const uint8_t *data, size_t nwords);
 
 /*
  * Append a human report of the vCPU's state (exit, RIP, registers,

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Creating, running and ending a VM.  The order of vm_create() matters:
+ *   0. the machine: the standard devices and the command line's, resources
+ *      allocated (no KVM needed: a bad --disk is found on any host)
  *   1. /dev/kvm: API version and required capabilities (kvm/kvm.c)
  *   2. KVM_CREATE_VM, TSS and identity-map addresses (in the 32-bit hole)
  *   3. guest memory and its memslots (low RAM, RAM above 4 GiB)
@@ -10,22 +12,23 @@
  *   6. the image (kernel or embedded guest) and boot tables (boot/boot.h)
  *   7. vCPUs: KVM_SET_CPUID2 on each before its first KVM_RUN, MSRs, FPU,
  *      boot registers on the BSP; then every LAPIC written once
- *   8. devices (self-registered, devices/bus.h)
+ *   8. devices realized (devices/machine.h); their resources were allocated
+ *      before step 1, since ACPI and the kernel command line (step 6)
+ *      describe them
  */
 #include "vmm/vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "boot/layout.h"
@@ -40,12 +43,9 @@
 #define KERNEL_MAX_BYTES (512ULL << 20)
 #define INITRD_MAX_BYTES (1ULL << 30)
 
-static int stop_efd = -1; /* written by vm_stop(), polled by vm_run() */
-
 void vm_stop(struct vm *vm, int exit_code, const char *fmt, ...)
 {
 	va_list ap;
-	uint64_t one = 1;
 	bool first;
 
 	pthread_mutex_lock(&vm->lock);
@@ -56,19 +56,101 @@ void vm_stop(struct vm *vm, int exit_code, const char *fmt, ...)
 		vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 		va_end(ap);
 		atomic_store(&vm->stopping, true);
+		pthread_cond_broadcast(&vm->stopped_cond);
 	}
 	pthread_mutex_unlock(&vm->lock);
-	if (first && stop_efd >= 0 && write(stop_efd, &one, sizeof(one)) < 0) {
-		/* vm_run() also notices `stopping` on its next poll timeout */
-	}
 }
 
-void vm_irq_line(struct vm *vm, unsigned irq, bool level)
+void vm_irq_line(struct vm *vm, unsigned gsi, bool level)
 {
-	struct kvm_irq_level l = { .irq = irq, .level = level };
+	struct kvm_irq_level l = { .irq = gsi, .level = level };
 
 	if (vm->has_irqchip)
 		ioctl(vm->fd, KVM_IRQ_LINE, &l);
+}
+
+/* ---- the device host: what devices may ask of the VM (devices/device.h) */
+
+static void *host_mem(void *ctx, uint64_t gpa, uint64_t len)
+{
+	struct vm *vm = ctx;
+
+	return guest_ptr(&vm->mem, gpa, len);
+}
+
+static void host_set_irq(void *ctx, unsigned gsi, bool level)
+{
+	vm_irq_line(ctx, gsi, level);
+}
+
+static int host_irqfd(void *ctx, unsigned gsi, int fd, bool assign)
+{
+	struct vm *vm = ctx;
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = gsi,
+				   .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+
+	if (!vm->has_irqchip)
+		return err_set("GSI %u: no irqchip to deliver it", gsi);
+	return KVM_CHECKED(vm->fd, KVM_IRQFD, &irqfd);
+}
+
+static int host_ioeventfd(void *ctx, uint64_t addr, unsigned len, uint64_t data, bool pio,
+			   int fd, bool assign)
+{
+	struct vm *vm = ctx;
+	struct kvm_ioeventfd io = {
+		.datamatch = data, .addr = addr, .len = len, .fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	return KVM_CHECKED(vm->fd, KVM_IOEVENTFD, &io);
+}
+
+static void host_stop(void *ctx, int code, const char *reason)
+{
+	vm_stop(ctx, code, "%s", reason);
+}
+
+static void host_cpu_words(void *ctx, unsigned cpu, const uint8_t *data, size_t nwords)
+{
+	struct vm *vm = ctx;
+
+	if (cpu < vm->ncpus)
+		vcpu_probe_append(&vm->vcpus[cpu], data, nwords);
+}
+
+/*
+ * Every VM has these: the PC devices Linux and the embedded guests expect
+ * at fixed ports (COM1, i8042, CMOS RTC), skyvm's own ports for the test
+ * guests (debug-exit, probe, block), and ACPI power-off.
+ */
+static const char *const standard_devices[] = {
+	"uart", "i8042", "rtc", "acpi-pm", "debug-exit", "probe-port", "block-port",
+};
+
+/* GSIs the allocator never hands out: the PIT (0 -> 2), the cascade, the SCI. */
+#define GSI_FIRST_FREE 5
+#define GSI_LAST 23 /* the IOAPIC's 24 pins */
+static const unsigned reserved_gsis[] = { 0, 2, 9 };
+
+static int build_machine(struct vm *vm)
+{
+	const struct vm_config *c = vm->cfg;
+
+	machine_init(&vm->machine);
+	resource_alloc_init(&vm->machine.alloc, LAYOUT_MMIO_START, LAYOUT_MMIO_END,
+			    LAYOUT_MMIO_WINDOW, GSI_FIRST_FREE, GSI_LAST);
+	for (size_t i = 0; i < sizeof(reserved_gsis) / sizeof(reserved_gsis[0]); i++)
+		resource_take_gsi(&vm->machine.alloc, reserved_gsis[i], "the PC platform");
+	for (size_t i = 0; i < sizeof(standard_devices) / sizeof(standard_devices[0]); i++)
+		if (!machine_add(&vm->machine, standard_devices[i], NULL, NULL))
+			return -1;
+	for (unsigned i = 0; i < c->ndevices; i++)
+		if (!machine_add(&vm->machine, c->devices[i].cls, c->devices[i].id,
+				 c->devices[i].opts))
+			return -1;
+	return machine_allocate(&vm->machine);
 }
 
 /*
@@ -144,9 +226,12 @@ static int setup_irqchip(struct vm *vm)
 		break;
 	default:
 		/* The embedded guests need interrupts only to start APs. */
-		want = c->kernel_path || vm->ncpus > 1;
+		want = c->kernel_path || vm->ncpus > 1 || machine_needs_irqchip(&vm->machine);
 		break;
 	}
+	if (!want && machine_needs_irqchip(&vm->machine))
+		return err_set("--irqchip none: a device needs interrupts (a virtio device); "
+			       "drop --irqchip none");
 	if (!want) {
 		if (vm->ncpus > 1)
 			return err_set("--cpus %u needs the in-kernel irqchip (APs start with "
@@ -209,14 +294,32 @@ static int setup_cpu_model(struct vm *vm)
 static int load_image(struct vm *vm, unsigned *apic_ids)
 {
 	const struct vm_config *c = vm->cfg;
+	struct acpi_device acpi_devs[MACHINE_MAX_DEVICES];
+	struct acpi_config acpi = { 0 };
 	struct boot_config bc = {
 		.cmdline = c->cmdline,
 		.ncpus = vm->ncpus,
 		.apic_ids = apic_ids,
+		.acpi = &acpi,
 	};
 	uint8_t *kernel = NULL, *initrd = NULL;
 	size_t kernel_len = 0, initrd_len = 0;
+	char *cmdline = NULL;
 	int r = -1;
+
+	machine_acpi_devices(&vm->machine, acpi_devs, &acpi);
+	/* What the devices add to a kernel's command line (virtio_mmio.device=...). */
+	if (c->kernel_path) {
+		cmdline = calloc(1, LAYOUT_CMDLINE_MAX);
+		if (!cmdline)
+			return err_set("out of memory");
+		snprintf(cmdline, LAYOUT_CMDLINE_MAX, "%s", c->cmdline ? c->cmdline : "");
+		if (machine_cmdline(&vm->machine, cmdline, LAYOUT_CMDLINE_MAX) < 0) {
+			free(cmdline);
+			return -1;
+		}
+		bc.cmdline = cmdline;
+	}
 
 	if (c->kernel_path) {
 		if (file_read_all(c->kernel_path, "kernel", KERNEL_MAX_BYTES, &kernel,
@@ -243,34 +346,10 @@ static int load_image(struct vm *vm, unsigned *apic_ids)
 	}
 	r = boot_load(&vm->mem, &bc, &vm->entry);
 out:
+	free(cmdline);
 	free(kernel);
 	free(initrd);
 	return r;
-}
-
-static int init_devices(struct vm *vm)
-{
-	for (struct device_type *t = device_types(); t; t = t->next)
-		if (t->slot >= DEVICE_MAX_TYPES)
-			return err_set("device %s: more than %d device types", t->name,
-				       DEVICE_MAX_TYPES);
-	for (struct device_type *t = device_types(); t; t = t->next)
-		if (t->init && t->init(vm) < 0)
-			return err_wrap("device %s", t->name);
-	return 0;
-}
-
-static void exit_devices(struct vm *vm)
-{
-	/* Walk backwards: the list is singly linked and short. */
-	struct device_type *stack[32];
-	unsigned n = 0;
-
-	for (struct device_type *t = device_types(); t && n < 32; t = t->next)
-		stack[n++] = t;
-	while (n--)
-		if (stack[n]->exit)
-			stack[n]->exit(vm);
 }
 
 /*
@@ -321,11 +400,21 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->ncpus = cfg->ncpus;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->stopped_cond, NULL);
+	vm->host = (struct device_host){
+		.ctx = vm, .ncpus = cfg->ncpus, .console = &vm->console, .loop = &vm->loop,
+		.mem = host_mem, .set_irq = host_set_irq, .irqfd = host_irqfd,
+		.ioeventfd = host_ioeventfd, .stop = host_stop, .cpu_words = host_cpu_words,
+	};
 
 	if (cfg->memory_mib < LAYOUT_MIN_MEMORY_MIB)
 		return err_set("--memory %llu: too little memory, at least %llu MiB are needed",
 			       (unsigned long long)cfg->memory_mib, LAYOUT_MIN_MEMORY_MIB);
 	if (console_open(&vm->console, cfg->console, cfg->max_output) < 0)
+		return -1;
+	if (event_loop_init(&vm->loop) < 0)
+		return -1;
+	vm->loop_ready = true;
+	if (build_machine(vm) < 0)
 		return -1;
 
 	/*
@@ -392,7 +481,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if (vm->has_irqchip && vcpus_init_lapics(vm) < 0)
 		goto out;
 	add_tsc_khz_hint(vm);
-	if (init_devices(vm) < 0)
+	if (machine_realize(&vm->machine, &vm->host) < 0)
 		goto out;
 	r = 0;
 out:
@@ -405,70 +494,54 @@ static void kick_handler(int sig)
 	(void)sig;
 }
 
-static double now_s(void)
+static void on_timeout(void *opaque, uint32_t events)
 {
-	struct timespec ts;
+	struct vm *vm = opaque;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	vm_stop(vm, EXIT_TIMEOUT, "--timeout %.3g s expired: the guest was still running",
+		vm->cfg->timeout_s);
 }
 
-/* stdin -> the UART, until EOF; defined by the UART (devices/uart.c). */
-void uart_input(struct vm *vm, const uint8_t *buf, size_t len);
-
-static void wait_for_stop(struct vm *vm)
+static void on_quit_key(void *ctx)
 {
-	double deadline = vm->cfg->timeout_s > 0 ? now_s() + vm->cfg->timeout_s : 0;
-	bool input = vm->console.input;
-
-	while (!atomic_load(&vm->stopping)) {
-		struct pollfd p[2] = {
-			{ .fd = stop_efd, .events = POLLIN },
-			{ .fd = STDIN_FILENO, .events = POLLIN },
-		};
-		int timeout_ms = -1;
-		int n;
-
-		if (deadline) {
-			double left = deadline - now_s();
-
-			if (left <= 0) {
-				vm_stop(vm, EXIT_TIMEOUT,
-					"--timeout %.3g s expired: the guest was still running",
-					vm->cfg->timeout_s);
-				break;
-			}
-			timeout_ms = (int)(left * 1000) + 1;
-		}
-		n = poll(p, input ? 2 : 1, timeout_ms);
-		if (n < 0 && errno != EINTR)
-			break;
-		if (n > 0 && input && (p[1].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))) {
-			uint8_t buf[256];
-			ssize_t got = read(STDIN_FILENO, buf, sizeof(buf));
-
-			if (got > 0)
-				uart_input(vm, buf, (size_t)got);
-			else
-				input = false; /* EOF: the guest keeps running */
-		}
-	}
+	vm_stop(ctx, EXIT_OK, "Ctrl-A x on the console");
 }
 
-static void enter_raw_mode(struct vm *vm)
+/*
+ * With the terminal in raw mode, a SIGTERM, SIGHUP or SIGINT (kill, a closed
+ * terminal) ends the VM through the loop, so the terminal is restored on the
+ * way out instead of being left raw.  The signals are blocked before any
+ * thread starts, so only the loop's signalfd sees them.
+ */
+static void on_signal(void *opaque, uint32_t events)
 {
-	struct termios t;
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
 
-	if (!vm->console.input || !isatty(STDIN_FILENO))
+	if (read(vm->signal_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 		return;
-	if (tcgetattr(STDIN_FILENO, &vm->console.saved_termios) < 0)
-		return;
-	t = vm->console.saved_termios;
-	cfmakeraw(&t);
-	t.c_oflag |= OPOST; /* keep "\n" -> "\r\n" for the host terminal */
-	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0)
-		vm->console.raw_tty = true;
+	vm_stop(vm, 128 + (int)si.ssi_signo, "terminated by signal %u (terminal restored)",
+		si.ssi_signo);
 }
+
+static int catch_terminal_signals(struct vm *vm)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return err_set("pthread_sigmask");
+	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm->signal_fd < 0)
+		return err_errno("signalfd");
+	return event_loop_add(&vm->loop, vm->signal_fd, EPOLLIN, on_signal, vm);
+}
+
+/* Console output left in the buffer is written while the reader takes it. */
+#define CONSOLE_STALL_MS 250
 
 int vm_run(struct vm *vm)
 {
@@ -477,36 +550,45 @@ int vm_run(struct vm *vm)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = kick_handler; /* no SA_RESTART: KVM_RUN returns EINTR */
 	sigaction(SIGUSR1, &sa, NULL);
-	stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (stop_efd < 0) {
-		err_errno("eventfd");
-		return EXIT_ERROR;
+	/* A console reader that goes away is an EPIPE to count, not a death. */
+	signal(SIGPIPE, SIG_IGN);
+	if (console_attach(&vm->console, &vm->loop, on_quit_key, vm) < 0 ||
+	    (vm->console.raw_tty && catch_terminal_signals(vm) < 0) ||
+	    (vm->cfg->timeout_s > 0 &&
+	     event_loop_timer(&vm->loop, vm->cfg->timeout_s, on_timeout, vm) < 0) ||
+	    event_loop_start(&vm->loop) < 0) {
+		vm_stop(vm, EXIT_ERROR, "%s", err_msg());
 	}
-	enter_raw_mode(vm);
-	for (unsigned i = 0; i < vm->ncpus; i++) {
+	for (unsigned i = 0; i < vm->ncpus && !atomic_load(&vm->stopping); i++) {
 		if (vcpu_start(&vm->vcpus[i]) < 0) {
 			vm_stop(vm, EXIT_ERROR, "%s", err_msg());
 			break;
 		}
 	}
-	wait_for_stop(vm);
+	pthread_mutex_lock(&vm->lock);
+	while (!atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->stopped_cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vcpu_join(&vm->vcpus[i]);
-	if (vm->console.raw_tty) {
-		tcsetattr(STDIN_FILENO, TCSANOW, &vm->console.saved_termios);
-		vm->console.raw_tty = false;
+	event_loop_stop(&vm->loop);
+	console_finish(&vm->console, CONSOLE_STALL_MS);
+	if (vm->signal_fd > 0) {
+		event_loop_remove(&vm->loop, vm->signal_fd);
+		close(vm->signal_fd);
+		vm->signal_fd = -1;
 	}
-	close(stop_efd);
-	stop_efd = -1;
 	return vm->exit_code;
 }
 
 void vm_destroy(struct vm *vm)
 {
+	if (vm->loop_ready)
+		event_loop_stop(&vm->loop);
+	machine_free(&vm->machine);
 	if (vm->vcpus) {
-		exit_devices(vm);
 		for (unsigned i = 0; i < vm->ncpus; i++)
 			vcpu_destroy(&vm->vcpus[i]);
 		free(vm->vcpus);
@@ -517,6 +599,9 @@ void vm_destroy(struct vm *vm)
 	vm->fd = -1;
 	kvm_close(&vm->kvm);
 	guest_mem_free(&vm->mem);
+	if (vm->loop_ready)
+		event_loop_destroy(&vm->loop);
+	vm->loop_ready = false;
 	console_close(&vm->console);
 	pthread_mutex_destroy(&vm->lock);
 	pthread_cond_destroy(&vm->stopped_cond);

@@ -3,12 +3,16 @@
  * A virtual machine: KVM objects, guest memory, vCPU threads, devices, and
  * the way it ends.
  *
- * Lifecycle: vm_create() (KVM, memory, irqchip, CPU model, image, vCPUs,
- * devices) -> vm_run() (one thread per vCPU until something stops the VM)
- * -> vm_destroy().  Whatever ends the VM (debug-exit port, i8042 reset,
- * triple fault, emulation failure, timeout, output limit) calls vm_stop()
- * once with an exit code and a reason; the first caller wins and every
- * vCPU is kicked out of KVM_RUN.
+ * Lifecycle: vm_create() (the machine's devices and their resources, memory,
+ * image, KVM, irqchip, CPU model, vCPUs, device realize) -> vm_run() (one
+ * thread per vCPU and the event loop's thread until something stops the VM)
+ * -> vm_destroy().  Whatever ends the VM (debug-exit port, ACPI power-off,
+ * i8042 reset, triple fault, emulation failure, timeout, output limit,
+ * Ctrl-A x) calls vm_stop() once with an exit code and a reason; the first
+ * caller wins and every vCPU is kicked out of KVM_RUN.
+ *
+ * Devices see none of this: they get the VM's struct device_host
+ * (devices/device.h), whose callbacks are implemented here.
  */
 #ifndef SKYVM_VMM_VM_H
 #define SKYVM_VMM_VM_H
@@ -22,12 +26,22 @@
 #include "boot/boot.h"
 #include "boot/guest_mem.h"
 #include "cpu/cpu.h"
-#include "devices/bus.h"
+#include "devices/machine.h"
 #include "kvm/kvm.h"
 #include "vmm/console.h"
 #include "vmm/emulate.h"
+#include "vmm/event_loop.h"
 
 enum irqchip_mode { IRQCHIP_AUTO, IRQCHIP_KERNEL, IRQCHIP_NONE };
+
+/* A device the command line adds to the standard ones (devices/machine.h). */
+struct vm_device_spec {
+	const char *cls;          /* "virtio-blk" */
+	const char *id;           /* NULL: "<class><n>" */
+	const char *opts;         /* class-specific, e.g. "path=disk.img,ro" */
+};
+
+#define VM_MAX_DEVICE_SPECS 32
 
 struct vm_config {
 	const char *kernel_path;  /* NULL: boot the embedded guest */
@@ -44,6 +58,9 @@ struct vm_config {
 	enum irqchip_mode irqchip;
 	bool verbose;             /* VMM notes on stderr */
 	FILE *warn;               /* CPU model warnings (stderr) */
+	/* Beyond the standard devices every VM has (vm.c: standard_devices). */
+	struct vm_device_spec devices[VM_MAX_DEVICE_SPECS];
+	unsigned ndevices;
 };
 
 struct vcpu {
@@ -77,9 +94,12 @@ struct vm {
 	unsigned ncpus;
 	struct vcpu *vcpus;
 	struct boot_entry entry;
-	struct pio_bus pio;
+	struct machine machine;
+	struct device_host host;  /* what the devices may ask of this VM */
 	struct console console;
-	void *devices[DEVICE_MAX_TYPES]; /* per-device state, by device_type.slot */
+	struct event_loop loop;
+	bool loop_ready;
+	int signal_fd;            /* SIGTERM/SIGHUP/SIGINT while the terminal is raw; 0: none */
 
 	pthread_mutex_t lock;
 	pthread_cond_t stopped_cond;
@@ -98,7 +118,7 @@ void vm_destroy(struct vm *vm);
 /* End the VM: the first call sets the exit code and reason. Thread-safe. */
 void vm_stop(struct vm *vm, int exit_code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Raise or lower an ISA interrupt line (no-op without an irqchip). */
-void vm_irq_line(struct vm *vm, unsigned irq, bool level);
+/* Raise or lower an interrupt line (GSI; no-op without an irqchip). */
+void vm_irq_line(struct vm *vm, unsigned gsi, bool level);
 
 #endif

@@ -6,6 +6,10 @@
  * count the MADT's processors and controllers for 1, 2, 8, 255 and 300 vCPUs,
  * walk the DSDT's AML, and, when ACPICA's iasl is installed, let it
  * disassemble every table as a second, independent reader.
+ *
+ * The tables are generated from a machine (devices/machine.h) holding skyvm's
+ * standard devices plus two test MMIO devices ("test-mmio", below) whose
+ * windows and interrupts the allocator hands out, as virtio-mmio's are.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +24,7 @@
 
 #include "acpi/acpi.h"
 #include "boot/layout.h"
+#include "devices/machine.h"
 #include "test_boot_images.h"
 #include "util/err.h"
 
@@ -68,15 +73,55 @@ static const uint8_t *table(struct tables *t, uint64_t gpa, const char *sig)
 	return h;
 }
 
+/* An MMIO device with an ACPI _HID, as virtio-mmio is described. */
+static int test_mmio_create(struct device *d, const char *opts)
+{
+	struct dev_region r = { .name = "test-mmio", .space = IO_MMIO, .len = 0x200 };
+
+	d->acpi_hid = "LNRO0005";
+	d->acpi_uid = (unsigned)(d->id[strlen(d->id) - 1] - '0');
+	d->irq_want = DEV_IRQ_ANY;
+	d->irq_edge = true;
+	return device_add_region(d, &r) ? 0 : -1;
+}
+
+static struct device_class test_mmio_class = { .name = "test-mmio", .create = test_mmio_create };
+DEVICE_CLASS(test_mmio_class)
+
+/* The machine skyvm builds (vm.c), plus two test MMIO devices. */
+static void build_machine(struct machine *mc)
+{
+	static const char *const classes[] = {
+		"uart", "i8042", "rtc", "acpi-pm", "debug-exit", "probe-port", "block-port",
+		"test-mmio", "test-mmio",
+	};
+
+	machine_init(mc);
+	resource_alloc_init(&mc->alloc, LAYOUT_MMIO_START, LAYOUT_MMIO_END, LAYOUT_MMIO_WINDOW, 5,
+			    23);
+	assert_int_equal(resource_take_gsi(&mc->alloc, 9, "SCI"), 0);
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		if (!machine_add(mc, classes[i], NULL, NULL))
+			fail_msg("machine_add %s: %s", classes[i], err_msg());
+	if (machine_allocate(mc) < 0)
+		fail_msg("machine_allocate: %s", err_msg());
+}
+
 static void build(struct tables *t, unsigned ncpus, const unsigned *ids)
 {
 	const uint8_t *r, *x, *f;
 	uint64_t found = 0;
+	struct machine mc;
+	struct acpi_device devs[MACHINE_MAX_DEVICES];
+	struct acpi_config cfg = { .ncpus = ncpus, .apic_ids = ids };
 
 	memset(t, 0, sizeof(*t));
 	assert_int_equal(guest_mem_init(&t->m, 32 * MiB), 0);
-	if (acpi_build(&t->m, ncpus, ids, &t->rsdp) < 0)
-		fail_msg("acpi_build: %s", err_msg());
+	build_machine(&mc);
+	machine_acpi_devices(&mc, devs, &cfg);
+	if (acpi_build_tables(&t->m, &cfg, &t->rsdp) < 0)
+		fail_msg("acpi_build_tables: %s", err_msg());
+	machine_free(&mc);
 
 	/* the OS's legacy scan: 16-byte steps through 0xE0000-0xFFFFF */
 	for (uint64_t a = 0xE0000; a < 0x100000 && !found; a += 16)
@@ -140,7 +185,34 @@ static void test_fadt_fields(void **state)
 	assert_int_equal(get32(f + 76), 0);
 	assert_int_equal(get32(f + 36), 0);
 	assert_int_equal(get64(f + 132), 0);
+	/* sleep control (offset 244) and status (256) registers: ports 0x600, 0x601 */
+	assert_int_equal(f[244], 1);
+	assert_int_equal(f[245], 8);
+	assert_int_equal(get64(f + 248), 0x600);
+	assert_int_equal(f[256], 1);
+	assert_int_equal(get64(f + 260), 0x601);
 	guest_mem_free(&t.m);
+}
+
+/* Without sleep registers (acpi_build: CPUs only) neither the registers nor \_S5. */
+static void test_no_sleep_registers_without_acpi_pm(void **state)
+{
+	struct guest_mem m;
+	uint64_t rsdp;
+	const uint8_t *fadt, *xsdt, *dsdt;
+
+	assert_int_equal(guest_mem_init(&m, 32 * MiB), 0);
+	assert_int_equal(acpi_build(&m, 1, NULL, &rsdp), 0);
+	xsdt = guest_ptr(&m, get64((const uint8_t *)guest_ptr(&m, rsdp, 36) + 24), 52);
+	fadt = guest_ptr(&m, get64(xsdt + 36), 276);
+	if (memcmp(fadt, "FACP", 4))
+		fadt = guest_ptr(&m, get64(xsdt + 44), 276);
+	assert_memory_equal(fadt, "FACP", 4);
+	assert_int_equal(get64(fadt + 248), 0);
+	assert_int_equal(get64(fadt + 260), 0);
+	dsdt = guest_ptr(&m, get64(fadt + 140), 36);
+	assert_null(memmem(dsdt, get32(dsdt + 4), "_S5_", 4));
+	guest_mem_free(&m);
 }
 
 struct madt_seen {
@@ -362,9 +434,12 @@ static void eisa_decode(uint32_t v, char out[8])
 
 struct aml_device {
 	char name[5];
-	char hid[8];
+	char hid[9];
+	unsigned uid;
 	unsigned io_base[4], io_len[4], nio;
+	uint32_t mem_base, mem_len;
 	int irq;
+	bool irq_ext; /* Extended Interrupt: edge, active high */
 };
 
 /* Device (NAME) { Name (_HID, DWordConst) Name (_UID, Zero) Name (_CRS, Buffer) } */
@@ -379,10 +454,27 @@ static void read_device(struct aml_reader *r, struct aml_device *d)
 	r->end = dev_end;
 	memcpy(d->name, r->p + r->pos, 4);
 	r->pos += 4;
-	aml_expect(r, "\x08_HID\x0C", 6);  /* Name(_HID, DWordConst) */
-	eisa_decode(get32(r->p + r->pos), d->hid);
-	r->pos += 4;
-	aml_expect(r, "\x08_UID\x00", 6);  /* Name(_UID, Zero) */
+	aml_expect(r, "\x08_HID", 5);
+	if (r->p[r->pos] == 0x0C) {        /* Name(_HID, DWordConst): EisaId */
+		r->pos++;
+		eisa_decode(get32(r->p + r->pos), d->hid);
+		r->pos += 4;
+	} else {                           /* Name(_HID, String) */
+		size_t n;
+
+		assert_int_equal(aml_take(r), 0x0D);
+		n = strnlen((const char *)r->p + r->pos, r->end - r->pos);
+		assert_true(n < sizeof(d->hid));
+		memcpy(d->hid, r->p + r->pos, n);
+		r->pos += n + 1;
+	}
+	aml_expect(r, "\x08_UID", 5);
+	if (r->p[r->pos] == 0x0A) {        /* ByteConst */
+		r->pos++;
+		d->uid = aml_take(r);
+	} else {
+		assert_int_equal(aml_take(r), 0x00); /* Zero */
+	}
 	aml_expect(r, "\x08_CRS\x11", 6);  /* Name(_CRS, Buffer) */
 	buf_end = aml_pkg_end(r);
 	assert_int_equal(buf_end, dev_end);
@@ -399,6 +491,19 @@ static void read_device(struct aml_reader *r, struct aml_device *d)
 			d->io_base[d->nio] = get16(r->p + r->pos);
 			r->pos += 5;
 			d->io_len[d->nio++] = aml_take(r);
+		} else if (tag == 0x86) {    /* Memory32Fixed: length 9, read-write */
+			assert_int_equal(get16(r->p + r->pos), 9);
+			assert_int_equal(r->p[r->pos + 2], 1);
+			d->mem_base = get32(r->p + r->pos + 3);
+			d->mem_len = get32(r->p + r->pos + 7);
+			r->pos += 11;
+		} else if (tag == 0x89) {    /* Extended Interrupt: one, consumer/edge/high */
+			assert_int_equal(get16(r->p + r->pos), 6);
+			assert_int_equal(r->p[r->pos + 2], 0x03);
+			assert_int_equal(r->p[r->pos + 3], 1);
+			d->irq = (int)get32(r->p + r->pos + 4);
+			d->irq_ext = true;
+			r->pos += 8;
 		} else if (tag == 0x22) {    /* IRQ, no flags: exactly one bit */
 			uint16_t mask = get16(r->p + r->pos);
 
@@ -415,12 +520,15 @@ static void read_device(struct aml_reader *r, struct aml_device *d)
 	r->end = outer_end;
 }
 
-static void test_dsdt_aml_isa_devices(void **state)
+static void test_dsdt_aml_devices(void **state)
 {
 	static const struct aml_device want[] = {
-		{ "COM1", "PNP0501", { 0x3F8 }, { 8 }, 1, 4 },
-		{ "KBD_", "PNP0303", { 0x60, 0x64 }, { 1, 1 }, 2, 1 },
-		{ "RTC_", "PNP0B00", { 0x70 }, { 2 }, 1, 8 },
+		{ "COM1", "PNP0501", 0, { 0x3F8 }, { 8 }, 1, 0, 0, 4, false },
+		{ "KBD_", "PNP0303", 0, { 0x60, 0x64 }, { 1, 1 }, 2, 0, 0, 1, false },
+		{ "RTC_", "PNP0B00", 0, { 0x70 }, { 2 }, 1, 0, 0, 8, false },
+		/* allocated: the first window and the first free GSI (5), then the next */
+		{ "D003", "LNRO0005", 0, { 0 }, { 0 }, 0, 0xD0000000, 0x200, 5, true },
+		{ "D004", "LNRO0005", 1, { 0 }, { 0 }, 0, 0xD0001000, 0x200, 6, true },
 	};
 	struct tables t;
 	const uint8_t *d;
@@ -434,24 +542,33 @@ static void test_dsdt_aml_isa_devices(void **state)
 
 	assert_int_equal(aml_take(&r), 0x10); /* ScopeOp */
 	scope_end = aml_pkg_end(&r);
-	assert_int_equal(scope_end, r.end);   /* the scope is the whole body */
 	aml_expect(&r, "\\_SB_", 5);
 	while (r.pos < scope_end) {
 		struct aml_device got;
+		size_t end = r.end;
 
+		r.end = scope_end;
 		read_device(&r, &got);
+		r.end = end;
 		assert_true(n < sizeof(want) / sizeof(want[0]));
 		assert_string_equal(got.name, want[n].name);
 		assert_string_equal(got.hid, want[n].hid);
+		assert_int_equal(got.uid, want[n].uid);
 		assert_int_equal(got.nio, want[n].nio);
 		for (unsigned i = 0; i < got.nio; i++) {
 			assert_int_equal(got.io_base[i], want[n].io_base[i]);
 			assert_int_equal(got.io_len[i], want[n].io_len[i]);
 		}
+		assert_int_equal(got.mem_base, want[n].mem_base);
+		assert_int_equal(got.mem_len, want[n].mem_len);
 		assert_int_equal(got.irq, want[n].irq);
+		assert_int_equal(got.irq_ext, want[n].irq_ext);
 		n++;
 	}
 	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	/* then Name (\_S5_, Package (4) { 5, 5, 0, 0 }) ends the DSDT */
+	aml_expect(&r, "\x08\\_S5_\x12\x08\x04\x0A\x05\x0A\x05\x00\x00", 15);
+	assert_int_equal(r.pos, r.end);
 	guest_mem_free(&t.m);
 }
 
@@ -547,6 +664,11 @@ static void test_iasl_reads_every_table(void **state)
 	expect_in(s, "DSDT", "Device (RTC)");
 	expect_in(s, "DSDT", "EisaId (\"PNP0B00\")");
 	expect_in(s, "DSDT", "0x0064");
+	expect_in(s, "DSDT", "Name (_HID, \"LNRO0005\")");
+	expect_in(s, "DSDT", "Memory32Fixed (ReadWrite,");
+	expect_in(s, "DSDT", "0xD0001000");
+	expect_in(s, "DSDT", "Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, )");
+	expect_in(s, "DSDT", "Name (\\_S5, Package (0x04)");
 	free(s);
 
 	s = iasl_disassemble(&t, dir, "madt", t.madt);
@@ -596,7 +718,8 @@ int main(void)
 		cmocka_unit_test(test_madt_255_vcpus),
 		cmocka_unit_test(test_madt_300_vcpus_x2apic),
 		cmocka_unit_test(test_madt_errors),
-		cmocka_unit_test(test_dsdt_aml_isa_devices),
+		cmocka_unit_test(test_dsdt_aml_devices),
+		cmocka_unit_test(test_no_sleep_registers_without_acpi_pm),
 		cmocka_unit_test(test_iasl_reads_every_table),
 	};
 

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device model without KVM: device ids, the resource allocator (MMIO
+ * windows, GSIs, overlaps), the kernel command line generated from the
+ * devices, bus lookup, and the console backend (bounded output buffer,
+ * Ctrl-A commands).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "devices/machine.h"
+#include "util/err.h"
+#include "vmm/console.h"
+#include "vmm/event_loop.h"
+
+/* A test class: an MMIO window and any GSI; opts "cmd" adds a command-line item. */
+static int tdev_cmdline(const struct device *d, char *buf, size_t size)
+{
+	snprintf(buf, size, "tdev.device=0x%llx@%d", (unsigned long long)d->region[0].base,
+		 d->gsi);
+	return 0;
+}
+
+static int tdev_create(struct device *d, const char *opts)
+{
+	struct dev_region r = { .name = "tdev", .space = IO_MMIO, .len = 0x200 };
+
+	if (opts && !strcmp(opts, "bad"))
+		return err_set("bad option");
+	d->irq_want = DEV_IRQ_ANY;
+	if (opts && !strcmp(opts, "cmd"))
+		d->cmdline = tdev_cmdline;
+	return device_add_region(d, &r) ? 0 : -1;
+}
+
+static struct device_class tdev_class = { .name = "tdev", .create = tdev_create };
+DEVICE_CLASS(tdev_class)
+
+/* A class with a fixed port range (for overlap checks). */
+static int tport_create(struct device *d, const char *opts)
+{
+	struct dev_region r = { .name = "tport", .space = IO_PIO, .base = 0x3f8, .len = 8 };
+
+	return device_add_region(d, &r) ? 0 : -1;
+}
+
+static struct device_class tport_class = { .name = "tport", .create = tport_create };
+DEVICE_CLASS(tport_class)
+
+static void init(struct machine *m, unsigned gsi_last)
+{
+	machine_init(m);
+	resource_alloc_init(&m->alloc, 0xD0000000ULL, 0xD0003000ULL, 0x1000, 5, gsi_last);
+}
+
+static void test_ids_and_errors(void **state)
+{
+	struct machine m;
+
+	init(&m, 23);
+	assert_non_null(machine_add(&m, "tdev", NULL, NULL));
+	assert_non_null(machine_add(&m, "tdev", "disk-a", NULL));
+	assert_non_null(machine_add(&m, "tdev", NULL, NULL));
+	assert_string_equal(m.dev[0]->id, "tdev0");
+	assert_string_equal(m.dev[2]->id, "tdev1");
+	assert_null(machine_add(&m, "tdev", "disk-a", NULL));
+	assert_non_null(strstr(err_msg(), "used twice"));
+	assert_null(machine_add(&m, "tdev", "bad id!", NULL));
+	assert_null(machine_add(&m, "tdev", NULL, "bad"));
+	assert_non_null(strstr(err_msg(), "bad option"));
+	assert_null(machine_add(&m, "no-such", NULL, NULL));
+	assert_int_equal(m.n, 3);
+	machine_free(&m);
+}
+
+static void test_allocator_hands_out_windows_and_gsis_in_order(void **state)
+{
+	struct machine m;
+
+	init(&m, 23);
+	assert_int_equal(resource_take_gsi(&m.alloc, 6, "fixed"), 0);
+	assert_int_equal(resource_take_gsi(&m.alloc, 6, "again"), -1);
+	for (int i = 0; i < 3; i++)
+		assert_non_null(machine_add(&m, "tdev", NULL, NULL));
+	assert_int_equal(machine_allocate(&m), 0);
+	assert_int_equal(m.dev[0]->region[0].base, 0xD0000000ULL);
+	assert_int_equal(m.dev[1]->region[0].base, 0xD0001000ULL);
+	assert_int_equal(m.dev[2]->region[0].base, 0xD0002000ULL);
+	assert_int_equal(m.dev[0]->gsi, 5);
+	assert_int_equal(m.dev[1]->gsi, 7); /* 6 was taken */
+	assert_int_equal(m.dev[2]->gsi, 8);
+	assert_true(machine_needs_irqchip(&m));
+	machine_free(&m);
+}
+
+static void test_allocator_runs_out_clearly(void **state)
+{
+	struct machine m;
+
+	init(&m, 23);
+	for (int i = 0; i < 4; i++) /* the range holds three windows */
+		assert_non_null(machine_add(&m, "tdev", NULL, NULL));
+	assert_int_equal(machine_allocate(&m), -1);
+	assert_non_null(strstr(err_msg(), "no room"));
+	machine_free(&m);
+
+	init(&m, 6); /* two GSIs: 5 and 6 */
+	m.alloc.mmio_end = 0xE0000000ULL;
+	for (int i = 0; i < 3; i++)
+		assert_non_null(machine_add(&m, "tdev", NULL, NULL));
+	assert_int_equal(machine_allocate(&m), -1);
+	assert_non_null(strstr(err_msg(), "no interrupt line left"));
+	machine_free(&m);
+}
+
+static void test_overlapping_ports_are_refused(void **state)
+{
+	struct machine m;
+
+	init(&m, 23);
+	assert_non_null(machine_add(&m, "uart", NULL, NULL));
+	assert_non_null(machine_add(&m, "tport", NULL, NULL));
+	assert_int_equal(machine_allocate(&m), -1);
+	assert_non_null(strstr(err_msg(), "overlaps uart0"));
+	machine_free(&m);
+}
+
+static void test_fixed_gsi_conflict(void **state)
+{
+	struct machine m;
+
+	init(&m, 23);
+	assert_int_equal(resource_take_gsi(&m.alloc, 4, "someone"), 0);
+	assert_non_null(machine_add(&m, "uart", NULL, NULL));
+	assert_int_equal(machine_allocate(&m), -1);
+	assert_non_null(strstr(err_msg(), "GSI 4 is already taken"));
+	machine_free(&m);
+}
+
+static void test_cmdline_and_bus(void **state)
+{
+	struct machine m;
+	char buf[256] = "console=ttyS0";
+	struct device *d = NULL;
+	struct device_host h = { 0 };
+
+	init(&m, 23);
+	assert_non_null(machine_add(&m, "tdev", NULL, "cmd"));
+	assert_non_null(machine_add(&m, "tdev", NULL, NULL));
+	assert_non_null(machine_add(&m, "tdev", NULL, "cmd"));
+	assert_int_equal(machine_allocate(&m), 0);
+	assert_int_equal(machine_cmdline(&m, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "console=ttyS0 tdev.device=0xd0000000@5 tdev.device=0xd0002000@7");
+	buf[0] = '\0';
+	assert_int_equal(machine_cmdline(&m, buf, 20), -1); /* no room: an error, not a cut */
+
+	assert_int_equal(machine_realize(&m, &h), 0);
+	assert_non_null(machine_find(&m.mmio, 0xD0001000ULL, 4, &d));
+	assert_ptr_equal(d, m.dev[1]);
+	assert_non_null(machine_find(&m.mmio, 0xD00011FCULL, 4, &d));
+	assert_null(machine_find(&m.mmio, 0xD00011FEULL, 4, &d)); /* crosses the end */
+	assert_null(machine_find(&m.mmio, 0xD0001200ULL, 1, &d));
+	machine_free(&m);
+}
+
+/* ---- console */
+struct typed {
+	uint8_t b[64];
+	size_t n;
+	int quits;
+};
+
+static void sink(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct typed *t = opaque;
+
+	memcpy(t->b + t->n, buf, len);
+	t->n += len;
+}
+
+static void quit(void *ctx)
+{
+	((struct typed *)ctx)->quits++;
+}
+
+static void test_console_escape(void **state)
+{
+	struct console c;
+	struct typed t = { .n = 0 };
+
+	assert_int_equal(console_open(&c, "none", 0), 0);
+	console_set_input(&c, sink, &t, false);
+	c.quit = quit;
+	c.quit_ctx = &t;
+	console_input(&c, (const uint8_t *)"ab\x01\x01" "c\x01z", 7);
+	assert_int_equal(t.n, 7);
+	assert_memory_equal(t.b, "ab\x01\x01" "c\x01z", 7); /* not a terminal: no commands */
+	t.n = 0;
+	c.escapes = true;
+	console_input(&c, (const uint8_t *)"ab\x01\x01" "c\x01z", 7);
+	assert_int_equal(t.n, 6);
+	assert_memory_equal(t.b, "ab\x01" "c\x01z", 6); /* ^A^A -> ^A; ^A z -> both */
+	t.n = 0;
+	console_input(&c, (const uint8_t *)"q\x01", 2); /* split across reads */
+	console_input(&c, (const uint8_t *)"xrest", 5);
+	assert_int_equal(t.quits, 1);
+	assert_int_equal(t.n, 1);
+	console_close(&c);
+}
+
+static void test_console_output_never_blocks(void **state)
+{
+	struct console c;
+	struct event_loop loop;
+	int p[2];
+	static uint8_t chunk[65536];
+	uint64_t total = 0;
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(event_loop_init(&loop), 0);
+	assert_int_equal(console_open(&c, "none", 0), 0);
+	c.out_fd = p[1];
+	assert_int_equal(console_attach(&c, &loop, NULL, NULL), 0);
+	assert_true(c.out_async);
+	/* Nobody reads the pipe: 10 MiB must return at once, the excess dropped. */
+	for (int i = 0; i < 160; i++) {
+		assert_true(console_write(&c, chunk, sizeof(chunk)));
+		total += sizeof(chunk);
+	}
+	assert_true(c.dropped > 0);
+	assert_true(c.dropped < total);
+	console_finish(&c, 10);
+	assert_int_equal(c.len, 0);
+	assert_true(c.dropped >= total - CONSOLE_BUFFER - 65536 * 16);
+	close(p[0]);
+	/* The reader is gone: EPIPE is counted, not fatal. */
+	c.out_async = false;
+	c.out_gone = false;
+	c.finished = false;
+	signal(SIGPIPE, SIG_IGN);
+	console_write(&c, chunk, 10);
+	assert_true(c.out_gone);
+	c.out_fd = -1;
+	close(p[1]);
+	console_close(&c);
+	event_loop_destroy(&loop);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ids_and_errors),
+		cmocka_unit_test(test_allocator_hands_out_windows_and_gsis_in_order),
+		cmocka_unit_test(test_allocator_runs_out_clearly),
+		cmocka_unit_test(test_overlapping_ports_are_refused),
+		cmocka_unit_test(test_fixed_gsi_conflict),
+		cmocka_unit_test(test_cmdline_and_bus),
+		cmocka_unit_test(test_console_escape),
+		cmocka_unit_test(test_console_output_never_blocks),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
