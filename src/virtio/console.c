@@ -63,6 +63,19 @@ size_t virtio_console_input(struct virtio_dev *d, const void *buf, size_t len)
 	return done;
 }
 
+/*
+ * DRIVER_OK: let the VMM offer what it kept.  A driver may have posted
+ * receive buffers (and notified, ignored then) before it set DRIVER_OK.
+ */
+static int console_activate(struct virtio_dev *d, uint64_t features)
+{
+	struct virtio_console *con = (struct virtio_console *)d;
+
+	if (con->ops.rx_ready)
+		con->ops.rx_ready(con->ops.opaque);
+	return 0;
+}
+
 static uint64_t console_features(struct virtio_dev *d)
 {
 	return VIRTIO_BIT(VIRTIO_CONSOLE_F_EMERG_WRITE);
@@ -102,6 +115,7 @@ static const struct virtio_dev_ops console_ops = {
 	.features = console_features,
 	.config_read = console_config_read,
 	.config_write = console_config_write,
+	.activate = console_activate,
 	.queue_notify = console_queue_notify,
 	.free = console_free,
 };

@@ -11,7 +11,7 @@
  * Input: the VMM calls virtio_console_input() with bytes from its backend;
  * it returns how many the guest had buffers for (possibly 0).  When the
  * guest then adds receive buffers, ops->rx_ready is called so the VMM can
- * offer what it kept.
+ * offer what it kept; so is the driver setting DRIVER_OK.
  */
 #ifndef SKYVM_VIRTIO_CONSOLE_H
 #define SKYVM_VIRTIO_CONSOLE_H
@@ -26,7 +26,9 @@
 struct virtio_console_ops {
 	void *opaque;
 	void (*write)(void *opaque, const void *buf, size_t len); /* required */
-	void (*rx_ready)(void *opaque);                           /* may be NULL */
+	/* May be NULL.  Called with the device lock held: only schedule the
+	 * retry (e.g. write an eventfd), never call virtio_console_input here. */
+	void (*rx_ready)(void *opaque);
 };
 
 struct virtio_console_opts {

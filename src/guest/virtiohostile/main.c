@@ -3,7 +3,7 @@
  * A hostile virtio driver, for the hostile-guest tests of docs/virtio.md.
  *
  * It finds the first virtio-blk device in the VMM's virtio-mmio windows,
- * brings it up as Linux would (VERSION_1 only, one queue of 8), reads sector
+ * brings it up as Linux would (VERSION_1, INDIRECT_DESC, one queue of 8), reads sector
  * 0 correctly, then posts the one bad request `case=NAME` names and watches
  * what the device does, then resets the device and reads sector 0 again to
  * show the VMM and the device survived.  It prints, on COM1:
@@ -124,14 +124,17 @@ static bool find_device(void)
 	return false;
 }
 
-/* Linux's order (spec 3.1.1): reset, ACK, DRIVER, features, FEATURES_OK, queue, DRIVER_OK. */
+/*
+ * Linux's order (spec 3.1.1): reset, ACK, DRIVER, features (VERSION_1 and
+ * INDIRECT_DESC), FEATURES_OK, queue, DRIVER_OK.
+ */
 static bool bring_up(void)
 {
 	wr(R_STATUS, 0);
 	wr(R_STATUS, S_ACK);
 	wr(R_STATUS, S_ACK | S_DRIVER);
 	wr(R_DRIVER_FEATURES_SEL, 0);
-	wr(R_DRIVER_FEATURES, 0);
+	wr(R_DRIVER_FEATURES, 1u << 28); /* VIRTIO_RING_F_INDIRECT_DESC, so `nested` is reached */
 	wr(R_DRIVER_FEATURES_SEL, 1);
 	wr(R_DRIVER_FEATURES, 1); /* VIRTIO_F_VERSION_1 */
 	wr(R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
