@@ -233,6 +233,7 @@ static int model_json(json_t *models, const struct cpu_model_info *m, const stru
 	json_object_set_new(o, "default", json_boolean(m->is_default));
 	json_object_set_new(o, "aliases", aliases_json(m));
 	json_object_set_new(o, "note", m->note ? json_string(m->note) : json_null());
+	json_object_set_new(o, "origin", json_string(m->origin));
 	if (def.kind == CPU_DEF_NAMED) {
 		json_object_set_new(o, "vendor", json_string(def.vendor));
 		json_object_set_new(o, "family", json_integer(def.family));
@@ -268,7 +269,8 @@ static void runs_here_text(const struct runs_here *r, char *buf, size_t size)
 
 static int list_text(const struct cpu_model_info *models, size_t n, const struct host_view *h)
 {
-	printf("%-28s %-28s %-16s %s\n", "MODEL", "ALIASES", "RUNS HERE", "DESCRIPTION");
+	printf("%-28s %-28s %-16s %-12s %s\n", "MODEL", "ALIASES", "RUNS HERE", "ORIGIN",
+	       "DESCRIPTION");
 	for (size_t i = 0; i < n; i++) {
 		const struct cpu_model_info *m = &models[i];
 		char aliases[128] = "";
@@ -285,7 +287,7 @@ static int list_text(const struct cpu_model_info *models, size_t n, const struct
 			snprintf(aliases, sizeof(aliases), "%s", m->alias);
 		check_runs_here(h, m->name, &r);
 		runs_here_text(&r, runs, sizeof(runs));
-		printf("%-28s %-28s %-16s ", m->name, aliases, runs);
+		printf("%-28s %-28s %-16s %-12s ", m->name, aliases, runs, m->origin);
 		if (def.kind == CPU_DEF_NAMED)
 			printf("%s%s%s%s\n", def.model_id, m->note ? " [" : "",
 			       m->note ? m->note : "", m->note ? "]" : "");

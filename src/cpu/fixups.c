@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cpu/features.h"
+#include "cpu/host.h"
 #include "util/err.h"
 
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
@@ -17,6 +18,7 @@ void cpu_host_facts_default(struct cpu_host_facts *out)
 {
 	out->hypercalls_hang = false;
 	out->tsc_deadline_timer = true;
+	out->brand[0] = '\0';
 }
 
 void cpu_host_facts_probe(struct cpu_host_facts *out)
@@ -30,6 +32,7 @@ void cpu_host_facts_probe(struct cpu_host_facts *out)
 	 * hang a guest the first time it uses them.
 	 */
 	out->hypercalls_hang = access("/sys/module/kvm_pvm", F_OK) == 0;
+	cpu_host_brand(out->brand);
 	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
 		out->tsc_deadline_timer =
@@ -73,6 +76,7 @@ void cpu_fixup_tsc_deadline(struct cpuid_table *t, bool tsc_deadline_timer)
 void cpu_fixup_vmm_bits(struct cpuid_table *t)
 {
 	struct kvm_cpuid_entry2 *e = cpuid_find(t, 1, 0);
+	const struct cpu_feature *f;
 
 	/* CPUID.01H:ECX[31] hypervisor: always true of a guest; KVM leaves it to us. */
 	if (e)
@@ -85,6 +89,28 @@ void cpu_fixup_vmm_bits(struct cpuid_table *t)
 	e = cpuid_find(t, KVM_CPUID_FEATURES, 0);
 	if (e)
 		e->edx |= 1u << KVM_HINTS_REALTIME;
+	/*
+	 * kvm-msi-ext-dest-id is a promise about the VMM's IOAPIC and MSI
+	 * routing (15-bit destination ids), which only a userspace IOAPIC keeps
+	 * (QEMU sets it with a split irqchip).  skyvm's IOAPIC is KVM's
+	 * in-kernel one: never offered, whatever a table says.
+	 */
+	f = cpu_feature_find("kvm-msi-ext-dest-id");
+	if (e && f && feature_words[f->word].leaf == KVM_CPUID_FEATURES)
+		*cpuid_reg_ptr(e, feature_words[f->word].reg) &= ~(1u << f->bit);
+}
+
+void cpu_fixup_topoext(struct cpuid_table *t)
+{
+	const struct cpu_feature *f = cpu_feature_find("topoext");
+	struct kvm_cpuid_entry2 *e;
+
+	if (!f)
+		return;
+	/* Only where the table reaches its leaf: a host without 0x80000001 has no AMD leaves. */
+	e = cpuid_find(t, feature_words[f->word].leaf, feature_words[f->word].subleaf);
+	if (e)
+		*cpuid_reg_ptr(e, feature_words[f->word].reg) |= 1u << f->bit;
 }
 
 int cpu_host_fixups(struct cpuid_table *t, const struct cpu_host_facts *facts)
@@ -94,5 +120,6 @@ int cpu_host_fixups(struct cpuid_table *t, const struct cpu_host_facts *facts)
 	cpu_fixup_hypercall_features(t, facts->hypercalls_hang);
 	cpu_fixup_tsc_deadline(t, facts->tsc_deadline_timer);
 	cpu_fixup_vmm_bits(t);
+	cpu_fixup_topoext(t);
 	return 0;
 }

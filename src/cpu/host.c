@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "cpu/host.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -64,4 +65,16 @@ int cpu_host_supported(struct cpuid_table *out)
 	rc = cpu_host_supported_fd(kvm.fd, out);
 	kvm_close(&kvm);
 	return rc;
+}
+
+void cpu_host_brand(char out[49])
+{
+	unsigned regs[12];
+
+	memset(out, 0, 49);
+	if (__get_cpuid_max(0x80000000, NULL) < 0x80000004)
+		return;
+	for (unsigned i = 0; i < 3; i++)
+		__cpuid(0x80000002 + i, regs[4 * i], regs[4 * i + 1], regs[4 * i + 2], regs[4 * i + 3]);
+	memcpy(out, regs, 48);
 }

@@ -19,4 +19,11 @@ int cpu_host_supported(struct cpuid_table *out);
 /* Same, on an already open /dev/kvm (system) fd: for the VMM, which holds one. */
 int cpu_host_supported_fd(int kvm_fd, struct cpuid_table *out);
 
+/*
+ * This CPU's brand string (CPUID.80000002H-80000004H executed here, as
+ * QEMU's host_cpu_fill_model_id does), NUL-terminated; "" when the CPU has
+ * no brand leaves.
+ */
+void cpu_host_brand(char out[49]);
+
 #endif

@@ -31,9 +31,13 @@ static const struct model_family *const model_families[] = {
 	&model_cascadelake_server,
 	&model_icelake_server,
 	&model_sapphirerapids,
+	&model_graniterapids,
+	&model_sierraforest,
+	&model_clearwaterforest,
 	&model_epyc,
 	&model_epyc_rome,
 	&model_epyc_milan,
+	&model_epyc_genoa,
 	/* Intel, oldest first */
 	&model_conroe,
 	&model_penryn,
@@ -145,6 +149,7 @@ static int apply_prop(struct cpu_def *def, const struct model_prop *p)
 	} const numbers[] = {
 		{ "family", &def->family },   { "model", &def->model }, { "stepping", &def->stepping },
 		{ "level", &def->level },     { "xlevel", &def->xlevel },
+		{ "avx10-version", &def->avx10_version },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(numbers); i++) {
@@ -190,12 +195,16 @@ static int build_version(const struct model_family *fam, int version, struct cpu
 	out->stepping = fam->stepping;
 	out->level = fam->level;
 	out->xlevel = fam->xlevel;
+	out->cache = fam->cache;
 	for (const char *const *f = fam->features; *f; f++)
 		if (set_feature(out, *f, true) < 0)
 			return err_wrap("model %s", fam->name);
-	for (size_t i = 0; i < fam->nversions && fam->versions[i].version <= version; i++)
+	for (size_t i = 0; i < fam->nversions && fam->versions[i].version <= version; i++) {
 		if (apply_props(out, fam->versions[i].props) < 0)
 			return err_wrap("model %s-v%d", fam->name, fam->versions[i].version);
+		if (fam->versions[i].cache)
+			out->cache = fam->versions[i].cache;
+	}
 	return apply_props(out, kvm_default_props) < 0 ? err_wrap("KVM defaults") : 0;
 }
 
@@ -224,15 +233,20 @@ static int versioned_name(const struct model_family *fam, const char *name)
 	return (int)v;
 }
 
-/* The family and version `name` denotes, or NULL. */
-static const struct model_family *find_named(const char *name, int *version)
+/*
+ * The family and version `name` denotes, or NULL.  An unversioned name is
+ * the family's default version, or with `latest` its newest (QEMU's rule
+ * for -M microvm; pc and q35 use the default).
+ */
+static const struct model_family *find_named(const char *name, bool latest, int *version)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(model_families); i++) {
 		const struct model_family *fam = model_families[i];
 		int v;
 
 		if (!strcasecmp(name, fam->name)) {
-			*version = fam->default_version;
+			*version = latest && fam->nversions ? fam->versions[fam->nversions - 1].version
+							    : fam->default_version;
 			return fam;
 		}
 		v = versioned_name(fam, name);
@@ -319,6 +333,11 @@ static size_t suggest_models(const char *unknown, const char **out, size_t max)
 
 int cpu_model_resolve(const char *name, struct cpu_def *out)
 {
+	return cpu_model_resolve_latest(name, false, out);
+}
+
+int cpu_model_resolve_latest(const char *name, bool latest, struct cpu_def *out)
+{
 	const struct model_family *fam;
 	const char *close[4];
 	char msg[256];
@@ -336,7 +355,7 @@ int cpu_model_resolve(const char *name, struct cpu_def *out)
 		snprintf(out->name, sizeof(out->name), "%s", special_models[i].name);
 		return 0;
 	}
-	fam = find_named(name, &version);
+	fam = find_named(name, latest, &version);
 	if (fam)
 		return build_version(fam, version, out);
 
@@ -361,7 +380,7 @@ int cpu_model_resolve(const char *name, struct cpu_def *out)
 size_t cpu_model_list(struct cpu_model_info *out, size_t max)
 {
 	/* Versioned names are built once per call; they outlive it, as the API promises. */
-	static char names[256][64];
+	static char names[256][64], origins[256][16];
 	size_t n = 0, slot = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(special_models) && n < max; i++) {
@@ -370,6 +389,7 @@ size_t cpu_model_list(struct cpu_model_info *out, size_t max)
 			.base_name = special_models[i].name,
 			.version = 0,
 			.note = special_models[i].note,
+			.origin = "skyvm",
 			.is_default = true,
 		};
 	}
@@ -380,14 +400,18 @@ size_t cpu_model_list(struct cpu_model_info *out, size_t max)
 			const struct model_version *v = &fam->versions[k];
 
 			snprintf(names[slot], sizeof(names[slot]), "%s-v%d", fam->name, v->version);
+			snprintf(origins[slot], sizeof(origins[slot]), "QEMU %s",
+				 v->qemu ? v->qemu : "<= 7.2");
 			out[n++] = (struct cpu_model_info){
-				.name = names[slot++],
+				.name = names[slot],
 				.base_name = fam->name,
 				.version = v->version,
 				.alias = v->alias,
 				.note = v->note,
+				.origin = origins[slot],
 				.is_default = v->version == fam->default_version,
 			};
+			slot++;
 		}
 	}
 	return n;

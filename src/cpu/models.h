@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu/cache.h"
 #include "cpu/features.h"
 
 enum cpu_def_kind { CPU_DEF_NAMED, CPU_DEF_HOST, CPU_DEF_MAX, CPU_DEF_BASE, CPU_DEF_CUSTOM };
@@ -26,6 +27,8 @@ struct cpu_def {
 	uint32_t family, model, stepping;
 	uint32_t level, xlevel; /* max basic / extended leaf */
 	char model_id[49];      /* brand string */
+	const struct cpu_cache_info *cache; /* leaves 2, 4, 0x8000000[56], 0x8000001D; NULL = legacy */
+	uint32_t avx10_version; /* CPUID.24H:EBX[7:0] with avx10; 0 = the host's (host/max) */
 	struct cpu_featureset features;
 };
 
@@ -36,6 +39,7 @@ struct cpu_model_info {
 	int version;
 	const char *alias;      /* an extra alias of this version, or NULL */
 	const char *note;       /* short description, or NULL */
+	const char *origin;     /* "QEMU 8.1", "QEMU <= 7.2", or "skyvm" (host, max, base) */
 	bool is_default;        /* base_name alone resolves to this version */
 };
 
@@ -45,6 +49,12 @@ struct cpu_model_info {
  * the unknown model and suggesting close names.
  */
 int cpu_model_resolve(const char *name, struct cpu_def *out);
+/*
+ * The same, but with `latest` an unversioned name ("Westmere") means the
+ * model's newest version, as under QEMU's -M microvm; cpu_model_resolve()
+ * gives the version QEMU's pc and q35 machines give (v1 for every model).
+ */
+int cpu_model_resolve_latest(const char *name, bool latest, struct cpu_def *out);
 /* "named", "host", "max", "base" or "custom" (cpu list/show, JSON "kind"). */
 const char *cpu_def_kind_name(enum cpu_def_kind k);
 /* Enumerate versions: returns the number written (at most max). */

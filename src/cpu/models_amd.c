@@ -56,6 +56,15 @@ static const struct model_version epyc_versions[] = {
 			{ NULL, NULL },
 		},
 	},
+	{
+		.version = 4, /* QEMU 8.1: caches as the hardware's (L3 not complex-indexed) */
+		.qemu = "8.1",
+		.props = (const struct model_prop[]) {
+			{ "model-id", "AMD EPYC-v4 Processor" },
+			{ NULL, NULL },
+		},
+		.cache = &cpu_cache_epyc_v4,
+	},
 };
 
 const struct model_family model_epyc = {
@@ -67,6 +76,7 @@ const struct model_family model_epyc = {
 	.level = 0xd,
 	.xlevel = 0x8000001e,
 	.model_id = "AMD EPYC Processor",
+	.cache = &cpu_cache_epyc, /* QEMU: .cache_info = &epyc_cache_info */
 	.features = epyc_features,
 	.versions = epyc_versions,
 	.nversions = sizeof(epyc_versions) / sizeof(epyc_versions[0]),
@@ -114,6 +124,24 @@ static const struct model_version epyc_rome_versions[] = {
 			{ NULL, NULL },
 		},
 	},
+	{
+		.version = 3, /* QEMU 8.1: caches as the hardware's (L3 not complex-indexed) */
+		.qemu = "8.1",
+		.props = (const struct model_prop[]) {
+			{ "model-id", "AMD EPYC-Rome-v3 Processor" },
+			{ NULL, NULL },
+		},
+		.cache = &cpu_cache_epyc_rome_v3,
+	},
+	{
+		.version = 4, /* QEMU 9.0: erratum 1386, no XSAVES */
+		.qemu = "9.0",
+		.props = (const struct model_prop[]) {
+			{ "model-id", "AMD EPYC-Rome-v4 Processor (no XSAVES)" },
+			{ "xsaves", "off" },
+			{ NULL, NULL },
+		},
+	},
 };
 
 const struct model_family model_epyc_rome = {
@@ -125,6 +153,7 @@ const struct model_family model_epyc_rome = {
 	.level = 0xd,
 	.xlevel = 0x8000001e,
 	.model_id = "AMD EPYC-Rome Processor",
+	.cache = &cpu_cache_epyc_rome, /* QEMU: .cache_info = &epyc_rome_cache_info */
 	.features = epyc_rome_features,
 	.versions = epyc_rome_versions,
 	.nversions = sizeof(epyc_rome_versions) / sizeof(epyc_rome_versions[0]),
@@ -164,7 +193,24 @@ static const char *const epyc_milan_features[] = {
 
 static const struct model_version epyc_milan_versions[] = {
 	{
-		.version = 1,
+		.version = 1, /* QEMU 6.1 */
+		.qemu = "6.1",
+	},
+	{
+		.version = 2, /* QEMU 8.1; caches: L3 without complex indexing */
+		.qemu = "8.1",
+		.props = (const struct model_prop[]) {
+			{ "model-id", "AMD EPYC-Milan-v2 Processor" },
+			{ "vaes", "on" },
+			{ "vpclmulqdq", "on" },
+			{ "stibp-always-on", "on" },
+			{ "amd-psfd", "on" },
+			{ "no-nested-data-bp", "on" },
+			{ "lfence-always-serializing", "on" },
+			{ "null-sel-clr-base", "on" },
+			{ NULL, NULL },
+		},
+		.cache = &cpu_cache_epyc_milan_v2,
 	},
 };
 
@@ -177,9 +223,71 @@ const struct model_family model_epyc_milan = {
 	.level = 0xd,
 	.xlevel = 0x8000001e,
 	.model_id = "AMD EPYC-Milan Processor",
+	.cache = &cpu_cache_epyc_milan, /* QEMU: .cache_info = &epyc_milan_cache_info */
 	.features = epyc_milan_features,
 	.versions = epyc_milan_versions,
 	.nversions = sizeof(epyc_milan_versions) / sizeof(epyc_milan_versions[0]),
+	.default_version = 1,
+};
+
+/* EPYC-Genoa-v1: QEMU 8.1 (Zen 4, family 25 model 17). */
+static const char *const epyc_genoa_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "monitor", "ssse3", "fma", "cx16", "pcid", "sse4.1", "sse4.2", "movbe",
+	"popcnt", "aes", "xsave", "avx", "f16c", "rdrand", "hypervisor",
+	/* 06H:EAX */
+	"arat",
+	/* 07H.0:EBX */
+	"fsgsbase", "bmi1", "avx2", "smep", "bmi2", "erms", "invpcid", "avx512f", "avx512dq",
+	"rdseed", "adx", "smap", "avx512ifma", "clflushopt", "clwb", "avx512cd", "sha-ni",
+	"avx512bw", "avx512vl",
+	/* 07H.0:ECX */
+	"avx512vbmi", "umip", "pku", "avx512vbmi2", "gfni", "vaes", "vpclmulqdq", "avx512vnni",
+	"avx512bitalg", "avx512-vpopcntdq", "la57", "rdpid",
+	/* 07H.0:EDX */
+	"fsrm",
+	/* 07H.1:EAX */
+	"avx512-bf16",
+	/* 0DH.1:EAX */
+	"xsaveopt", "xsavec", "xgetbv1", "xsaves",
+	/* 80000001H:EDX */
+	"syscall", "nx", "mmxext", "fxsr-opt", "pdpe1gb", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "svm", "cr8legacy", "abm", "sse4a", "misalignsse", "3dnowprefetch", "osvw",
+	"topoext", "perfctr-core",
+	/* 80000008H:EBX */
+	"clzero", "xsaveerptr", "wbnoinvd", "ibpb", "ibrs", "amd-stibp", "stibp-always-on",
+	"amd-ssbd", "amd-psfd",
+	/* 80000021H:EAX */
+	"no-nested-data-bp", "lfence-always-serializing", "null-sel-clr-base", "auto-ibrs",
+	/* 8000000AH:EDX */
+	"npt", "nrip-save", "vnmi", "svme-addr-chk",
+	NULL,
+};
+
+static const struct model_version epyc_genoa_versions[] = {
+	{
+		.version = 1, /* QEMU 8.1 */
+		.qemu = "8.1",
+	},
+};
+
+const struct model_family model_epyc_genoa = {
+	.name = "EPYC-Genoa",
+	.vendor = "AuthenticAMD",
+	.family = 25,
+	.model = 17,
+	.stepping = 0,
+	.level = 0xd,
+	.xlevel = 0x80000022,
+	.model_id = "AMD EPYC-Genoa Processor",
+	.cache = &cpu_cache_epyc_genoa, /* QEMU: .cache_info = &epyc_genoa_cache_info */
+	.features = epyc_genoa_features,
+	.versions = epyc_genoa_versions,
+	.nversions = sizeof(epyc_genoa_versions) / sizeof(epyc_genoa_versions[0]),
 	.default_version = 1,
 };
 
@@ -315,7 +423,7 @@ const struct model_family model_opteron_g2 = {
 	.model = 6,
 	.stepping = 1,
 	.level = 0x5,
-	.xlevel = 0x8000000a,
+	.xlevel = 0x80000008,
 	.model_id = "AMD Opteron 22xx (Gen 2 Class Opteron)",
 	.features = opteron_g2_features,
 	.versions = opteron_g2_versions,
@@ -350,7 +458,7 @@ const struct model_family model_opteron_g3 = {
 	.model = 2,
 	.stepping = 3,
 	.level = 0x5,
-	.xlevel = 0x8000000a,
+	.xlevel = 0x80000008,
 	.model_id = "AMD Opteron 23xx (Gen 3 Class Opteron)",
 	.features = opteron_g3_features,
 	.versions = opteron_g3_versions,
@@ -483,6 +591,7 @@ const struct model_family model_dhyana = {
 	.level = 0xd,
 	.xlevel = 0x8000001e,
 	.model_id = "Hygon Dhyana Processor",
+	.cache = &cpu_cache_epyc, /* QEMU: .cache_info = &epyc_cache_info */
 	.features = dhyana_features,
 	.versions = dhyana_versions,
 	.nversions = sizeof(dhyana_versions) / sizeof(dhyana_versions[0]),

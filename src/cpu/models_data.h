@@ -13,9 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu/cache.h"
+
 /*
  * One property change: a feature name with "on"/"off", or one of
- * "vendor", "family", "model", "stepping", "level", "xlevel", "model-id".
+ * "vendor", "family", "model", "stepping", "level", "xlevel", "model-id",
+ * "avx10-version" (CPUID.24H:EBX[7:0], QEMU's property of the same name).
  */
 struct model_prop {
 	const char *name;
@@ -26,7 +29,9 @@ struct model_version {
 	int version;
 	const char *alias;  /* e.g. "Skylake-Server-IBRS", or NULL */
 	const char *note;   /* QEMU's note, e.g. "ARCH_CAPABILITIES", or NULL */
+	const char *qemu;   /* the QEMU release that introduced it ("8.1"); NULL: 7.2 or earlier */
 	const struct model_prop *props; /* changes from the previous version; NULL-name ended */
+	const struct cpu_cache_info *cache; /* new cache description from here on, or NULL */
 };
 
 struct model_family {
@@ -39,6 +44,7 @@ struct model_family {
 	const struct model_version *versions; /* 1, 2, ... in order */
 	size_t nversions;
 	int default_version; /* what the unversioned name resolves to */
+	const struct cpu_cache_info *cache; /* QEMU's cache_info; NULL = QEMU's legacy caches */
 };
 
 /* Generic and Intel models (models_intel.c). */
@@ -47,10 +53,11 @@ extern const struct model_family model_qemu64, model_kvm64, model_qemu32, model_
 	model_conroe, model_penryn, model_nehalem, model_westmere, model_sandybridge,
 	model_ivybridge, model_haswell, model_broadwell, model_skylake_client, model_skylake_server,
 	model_cascadelake_server, model_cooperlake, model_icelake_server, model_sapphirerapids,
+	model_graniterapids, model_sierraforest, model_clearwaterforest,
 	model_denverton, model_snowridge, model_knightsmill;
 /* AMD and Hygon models (models_amd.c). */
 extern const struct model_family model_athlon, model_phenom, model_opteron_g1, model_opteron_g2,
 	model_opteron_g3, model_opteron_g4, model_opteron_g5, model_epyc, model_epyc_rome,
-	model_epyc_milan, model_dhyana;
+	model_epyc_milan, model_epyc_genoa, model_dhyana;
 
 #endif

@@ -524,8 +524,31 @@ static const char *const sapphirerapids_features[] = {
 
 static const struct model_version sapphirerapids_versions[] = {
 	{
-		.version = 1,
+		.version = 1, /* QEMU 8.0 */
+		.qemu = "8.0",
 		.note = "QEMU 8.0 definition",
+	},
+	{
+		/*
+		 * QEMU 8.1: sbdr-ssdp-no, fbsdp-no, psdp-no, bits of the
+		 * ARCH_CAPABILITIES MSR (not modelled, docs/cpu-models.md): the
+		 * CPUID is v1's.
+		 */
+		.version = 2,
+		.qemu = "8.1",
+		.note = "ARCH_CAPABILITIES: sbdr-ssdp-no fbsdp-no psdp-no (MSR, not modelled)",
+	},
+	{
+		.version = 3, /* QEMU 9.2 */
+		.qemu = "9.2",
+		.props = (const struct model_prop[]) {
+			{ "ss", "on" },
+			{ "tsc-adjust", "on" },
+			{ "cldemote", "on" },
+			{ "movdiri", "on" },
+			{ "movdir64b", "on" },
+			{ NULL, NULL },
+		},
 	},
 };
 
@@ -541,6 +564,215 @@ const struct model_family model_sapphirerapids = {
 	.features = sapphirerapids_features,
 	.versions = sapphirerapids_versions,
 	.nversions = sizeof(sapphirerapids_versions) / sizeof(sapphirerapids_versions[0]),
+	.default_version = 1,
+};
+
+/* GraniteRapids-v1: QEMU 8.1 (family 6 model 173). */
+static const char *const graniterapids_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "ssse3", "fma", "cx16", "pcid", "sse4.1", "sse4.2", "x2apic", "movbe",
+	"popcnt", "tsc-deadline", "aes", "xsave", "avx", "f16c", "rdrand", "hypervisor",
+	/* 06H:EAX */
+	"arat",
+	/* 07H.0:EBX */
+	"fsgsbase", "bmi1", "hle", "avx2", "smep", "bmi2", "erms", "invpcid", "rtm", "avx512f",
+	"avx512dq", "rdseed", "adx", "smap", "avx512ifma", "clflushopt", "clwb", "avx512cd",
+	"sha-ni", "avx512bw", "avx512vl",
+	/* 07H.0:ECX */
+	"avx512vbmi", "umip", "pku", "avx512vbmi2", "gfni", "vaes", "vpclmulqdq", "avx512vnni",
+	"avx512bitalg", "avx512-vpopcntdq", "la57", "rdpid", "bus-lock-detect",
+	/* 07H.0:EDX */
+	"fsrm", "serialize", "tsx-ldtrk", "amx-bf16", "avx512-fp16", "amx-tile", "amx-int8",
+	"spec-ctrl", "arch-capabilities", "ssbd",
+	/* 07H.1:EAX */
+	"avx-vnni", "avx512-bf16", "fzrm", "fsrs", "fsrc", "amx-fp16",
+	/* 07H.1:EDX */
+	"prefetchiti",
+	/* 07H.2:EDX */
+	"mcdt-no",
+	/* 0DH.1:EAX */
+	"xsaveopt", "xsavec", "xgetbv1", "xsaves", "xfd",
+	/* 80000001H:EDX */
+	"syscall", "nx", "pdpe1gb", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "abm", "3dnowprefetch",
+	/* 80000008H:EBX */
+	"wbnoinvd",
+	NULL,
+};
+
+static const struct model_version graniterapids_versions[] = {
+	{
+		.version = 1, /* QEMU 8.1 */
+		.qemu = "8.1",
+	},
+	{
+		.version = 2, /* QEMU 9.2: AVX10.1 (leaf 0x24) */
+		.qemu = "9.2",
+		.props = (const struct model_prop[]) {
+			{ "ss", "on" },
+			{ "tsc-adjust", "on" },
+			{ "cldemote", "on" },
+			{ "movdiri", "on" },
+			{ "movdir64b", "on" },
+			{ "avx10", "on" },
+			{ "avx10-128", "on" },
+			{ "avx10-256", "on" },
+			{ "avx10-512", "on" },
+			{ "avx10-version", "1" },
+			{ "stepping", "1" },
+			{ NULL, NULL },
+		},
+	},
+};
+
+const struct model_family model_graniterapids = {
+	.name = "GraniteRapids",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 173,
+	.stepping = 0,
+	.level = 0x20,
+	.xlevel = 0x80000008,
+	.model_id = "Intel Xeon Processor (GraniteRapids)",
+	.features = graniterapids_features,
+	.versions = graniterapids_versions,
+	.nversions = sizeof(graniterapids_versions) / sizeof(graniterapids_versions[0]),
+	.default_version = 1,
+};
+
+/* SierraForest-v1: QEMU 9.0 (family 6 model 175); E-cores, no AVX-512. */
+static const char *const sierraforest_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "ssse3", "fma", "cx16", "pcid", "sse4.1", "sse4.2", "x2apic", "movbe",
+	"popcnt", "tsc-deadline", "aes", "xsave", "avx", "f16c", "rdrand", "hypervisor",
+	/* 06H:EAX */
+	"arat",
+	/* 07H.0:EBX */
+	"fsgsbase", "bmi1", "avx2", "smep", "bmi2", "erms", "invpcid", "rdseed", "adx", "smap",
+	"clflushopt", "clwb", "sha-ni",
+	/* 07H.0:ECX */
+	"umip", "pku", "gfni", "vaes", "vpclmulqdq", "rdpid", "bus-lock-detect",
+	/* 07H.0:EDX */
+	"fsrm", "serialize", "spec-ctrl", "arch-capabilities", "ssbd",
+	/* 07H.1:EAX */
+	"avx-vnni", "cmpccxadd", "fsrs", "avx-ifma",
+	/* 07H.1:EDX */
+	"avx-vnni-int8", "avx-ne-convert",
+	/* 07H.2:EDX */
+	"mcdt-no",
+	/* 0DH.1:EAX */
+	"xsaveopt", "xsavec", "xgetbv1", "xsaves",
+	/* 80000001H:EDX */
+	"syscall", "nx", "pdpe1gb", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "abm", "3dnowprefetch",
+	/* 80000008H:EBX */
+	"wbnoinvd",
+	NULL,
+};
+
+static const struct model_version sierraforest_versions[] = {
+	{
+		.version = 1, /* QEMU 9.0 */
+		.qemu = "9.0",
+	},
+	{
+		/* QEMU 9.2; gds-no, rfds-no are ARCH_CAPABILITIES MSR bits (not modelled) */
+		.version = 2,
+		.qemu = "9.2",
+		.props = (const struct model_prop[]) {
+			{ "ss", "on" },
+			{ "tsc-adjust", "on" },
+			{ "cldemote", "on" },
+			{ "movdiri", "on" },
+			{ "movdir64b", "on" },
+			{ "lam", "on" },
+			{ "intel-psfd", "on" },
+			{ "ipred-ctrl", "on" },
+			{ "rrsba-ctrl", "on" },
+			{ "bhi-ctrl", "on" },
+			{ "stepping", "3" },
+			{ NULL, NULL },
+		},
+	},
+};
+
+const struct model_family model_sierraforest = {
+	.name = "SierraForest",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 175,
+	.stepping = 0,
+	.level = 0x23,
+	.xlevel = 0x80000008,
+	.model_id = "Intel Xeon Processor (SierraForest)",
+	.features = sierraforest_features,
+	.versions = sierraforest_versions,
+	.nversions = sizeof(sierraforest_versions) / sizeof(sierraforest_versions[0]),
+	.default_version = 1,
+};
+
+/* ClearwaterForest-v1: QEMU 10.1 (family 6 model 221). */
+static const char *const clearwaterforest_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2", "ss",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "ssse3", "fma", "cx16", "pcid", "sse4.1", "sse4.2", "x2apic", "movbe",
+	"popcnt", "tsc-deadline", "aes", "xsave", "avx", "f16c", "rdrand", "hypervisor",
+	/* 06H:EAX */
+	"arat",
+	/* 07H.0:EBX */
+	"fsgsbase", "tsc-adjust", "bmi1", "avx2", "smep", "bmi2", "erms", "invpcid", "rdseed",
+	"adx", "smap", "clflushopt", "clwb", "sha-ni",
+	/* 07H.0:ECX */
+	"umip", "pku", "gfni", "vaes", "vpclmulqdq", "rdpid", "bus-lock-detect", "cldemote",
+	"movdiri", "movdir64b",
+	/* 07H.0:EDX */
+	"fsrm", "serialize", "spec-ctrl", "arch-capabilities", "ssbd",
+	/* 07H.1:EAX */
+	"sha512", "sm3", "sm4", "avx-vnni", "cmpccxadd", "fsrs", "avx-ifma", "lam",
+	/* 07H.1:EDX */
+	"avx-vnni-int8", "avx-ne-convert", "avx-vnni-int16", "prefetchiti",
+	/* 07H.2:EDX */
+	"intel-psfd", "ipred-ctrl", "rrsba-ctrl", "ddpd-u", "bhi-ctrl", "mcdt-no",
+	/* 0DH.1:EAX */
+	"xsaveopt", "xsavec", "xgetbv1", "xsaves",
+	/* 80000001H:EDX */
+	"syscall", "nx", "pdpe1gb", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "abm", "3dnowprefetch",
+	/* 80000008H:EBX */
+	"wbnoinvd",
+	NULL,
+};
+
+static const struct model_version clearwaterforest_versions[] = {
+	{
+		.version = 1, /* QEMU 10.1 */
+		.qemu = "10.1",
+	},
+};
+
+const struct model_family model_clearwaterforest = {
+	.name = "ClearwaterForest",
+	.vendor = "GenuineIntel",
+	.family = 6,
+	.model = 221,
+	.stepping = 0,
+	.level = 0x23,
+	.xlevel = 0x80000008,
+	.model_id = "Intel Xeon Processor (ClearwaterForest)",
+	.features = clearwaterforest_features,
+	.versions = clearwaterforest_versions,
+	.nversions = sizeof(clearwaterforest_versions) / sizeof(clearwaterforest_versions[0]),
 	.default_version = 1,
 };
 

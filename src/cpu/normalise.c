@@ -114,15 +114,17 @@ static const struct {
 	uint32_t leaf;
 	const char *feature;
 } feature_leaves[] = {
-	{ 0x5, "monitor" },       /* MONITOR/MWAIT sizes */
 	{ 0x12, "sgx" },          /* SGX capabilities and EPC */
 	{ 0x14, "intel-pt" },     /* Processor Trace */
 	{ 0x1d, "amx-tile" },     /* tile palette */
 	{ 0x1e, "amx-tile" },     /* TMUL */
 	{ 0x24, "avx10" },        /* AVX10 version and vector lengths */
 	{ 0x8000000a, "svm" },    /* SVM revision and ASIDs */
-	{ 0x8000001d, "topoext" }, /* AMD cache topology */
-	{ 0x8000001e, "topoext" }, /* AMD core/node ids */
+	/*
+	 * Not here, as in QEMU: leaf 5 (written below whether or not MONITOR is
+	 * on), 0x8000001D (cpu/cache.c) and 0x8000001E (cpu/topology.c), which
+	 * exist wherever the levels reach them, topoext or not.
+	 */
 };
 
 /* Remove what the model does not reach, or describes nothing it enables. */
@@ -199,6 +201,74 @@ static int kvm_leaves(struct cpuid_table *t, const struct cpu_featureset *fs)
 	return 0;
 }
 
+static struct kvm_cpuid_entry2 *reset_leaf(struct cpuid_table *t, uint32_t leaf);
+
+/*
+ * AMX tile and TMUL leaves as QEMU writes them (cpu_x86_cpuid 0x1D/0x1E):
+ * one palette of 8 KiB in 8 tiles of 16 rows of 64 bytes; TMUL K 16, N 64.
+ */
+static int amx_leaves(struct cpuid_table *t)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	cpuid_remove_leaf(t, 0x1d);
+	cpuid_remove_leaf(t, 0x1e);
+	e = cpuid_get_or_add(t, 0x1d, 0, true);
+	if (!e)
+		return -1;
+	e->eax = 1; /* CPUID.(EAX=1DH,ECX=0):EAX highest palette */
+	e = cpuid_get_or_add(t, 0x1d, 1, true);
+	if (!e)
+		return -1;
+	/* palette 1: EAX total tile bytes | bytes per tile << 16, EBX bytes per row | names << 16,
+	 * ECX max rows */
+	e->eax = 0x2000 | 0x400u << 16;
+	e->ebx = 0x40 | 8u << 16;
+	e->ecx = 0x10;
+	e = cpuid_get_or_add(t, 0x1e, 0, true);
+	if (!e)
+		return -1;
+	e->ebx = 0x10 | 0x40u << 8; /* CPUID.(EAX=1EH,ECX=0):EBX TMUL max K, max N */
+	return 0;
+}
+
+/* AVX10 version: the model's, never above what the host reports (0: the host's). */
+static uint32_t avx10_version(const struct cpu_def *def, const struct cpuid_table *supported)
+{
+	uint32_t host = cpuid_value(supported, 0x24, 0, CPUID_EBX) & 0xff;
+
+	return def->avx10_version && def->avx10_version < host ? def->avx10_version : host;
+}
+
+static struct kvm_cpuid_entry2 *reset_leaf(struct cpuid_table *t, uint32_t leaf)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	cpuid_remove_leaf(t, leaf);
+	e = cpuid_get_or_add(t, leaf, 0, false);
+	if (e)
+		e->eax = e->ebx = e->ecx = e->edx = 0;
+	return e;
+}
+
+/*
+ * Physical address bits, QEMU's rule: host and max have the host's
+ * (host-phys-bits); every other model 40 with long mode (QEMU's default,
+ * whatever the host has), else 36 with PSE-36, else 32.
+ */
+static uint32_t phys_bits(const struct cpu_def *def, const struct cpu_featureset *enabled,
+			  const struct cpuid_table *supported)
+{
+	if (def->kind == CPU_DEF_HOST || def->kind == CPU_DEF_MAX) {
+		uint32_t host = cpuid_value(supported, 0x80000008, 0, CPUID_EAX) & 0xff;
+
+		return host ? host : 40;
+	}
+	if (has(enabled, "lm"))
+		return 40;
+	return has(enabled, "pse36") ? 36 : 32;
+}
+
 int cpu_build_table(struct cpuid_table *t, const struct cpuid_table *supported,
 		    const struct cpu_def *def, const struct cpu_featureset *enabled)
 {
@@ -225,14 +295,47 @@ int cpu_build_table(struct cpuid_table *t, const struct cpuid_table *supported,
 		goto full;
 	/* CPUID.01H:EAX family/model/stepping */
 	e->eax = sig;
-	/* CPUID.01H:EBX[15:8] CLFLUSH line size in 8-byte units: 64 bytes */
-	e->ebx = (e->ebx & ~0xff00u) | (has(enabled, "clflush") ? 8u << 8 : 0);
+	/* CPUID.01H:EBX[15:8] CLFLUSH line size in 8-byte units: 64 bytes (QEMU: always) */
+	e->ebx = (e->ebx & ~0xff00u) | 8u << 8;
 	/* CPUID.01H:EBX[7:0] brand index: none (the brand string is used) */
 	e->ebx &= ~0xffu;
 	/* CPUID.01H:ECX[27] OSXSAVE: KVM derives it from the guest's CR4 */
 	e->ecx &= ~(1u << 27);
+	if (def->level >= 5) {
+		e = reset_leaf(t, 5);
+		if (!e)
+			goto full;
+		/*
+		 * CPUID.05H MONITOR/MWAIT: line sizes 0, ECX[0] EMX (enumeration of
+		 * extensions) and [1] IBE (interrupts break MWAIT), EDX no C-states:
+		 * QEMU's constant answer under KVM, MONITOR on or off.
+		 */
+		e->ecx = 0x3;
+	}
+	if (def->level >= 6 && (e = cpuid_find(t, 6, 0))) {
+		/* CPUID.06H: EAX is the feature word; EBX/ECX/EDX (thresholds, EPB, ...) 0 */
+		e->ebx = e->ecx = e->edx = 0;
+	}
+	if (def->level >= 9 && (e = cpuid_find(t, 9, 0)))
+		e->eax = e->ebx = e->ecx = e->edx = 0; /* CPUID.09H direct cache access: none */
 	if (def->level >= 7)
 		leaf7_subleaves(t, enabled);
+	if (def->level >= 0x1d && has(enabled, "amx-tile") && amx_leaves(t) < 0)
+		goto full;
+	if (def->level >= 0x24 && has(enabled, "avx10")) {
+		uint32_t word = cpuid_value(t, 0x24, 0, CPUID_EBX) & ~0xffu;
+
+		e = reset_leaf(t, 0x24);
+		if (!e)
+			goto full;
+		e->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		/*
+		 * CPUID.(EAX=24H,ECX=0): EAX max subleaf 0; EBX[7:0] the AVX10 version
+		 * (the model's, at most the host's), EBX[18:16] the vector lengths
+		 * (feature bits, already written)
+		 */
+		e->ebx = word | avx10_version(def, supported);
+	}
 	if (def->level >= 0xd && cpu_xsave_leaf(t, supported, enabled) < 0)
 		return -1;
 	if (def->xlevel >= 0x80000000) {
@@ -273,12 +376,24 @@ int cpu_build_table(struct cpuid_table *t, const struct cpuid_table *supported,
 			e->edx = regs[4 * i + 3];
 		}
 	}
+	if (def->xlevel >= 0x80000007 && (e = cpuid_find(t, 0x80000007, 0))) {
+		/* CPUID.80000007H: EBX/EDX are feature words; EAX, ECX (power reporting) 0 */
+		e->eax = e->ecx = 0;
+	}
 	e = def->xlevel >= 0x80000008 ? cpuid_find(t, 0x80000008, 0) : NULL;
 	if (e) {
-		/* CPUID.80000008H:EAX[15:8] linear address bits: 57 with LA57, else 48 */
-		e->eax = (e->eax & ~0xff00u) | ((has(enabled, "la57") ? 57u : 48u) << 8);
-		if (!(e->eax & 0xff))
-			e->eax |= 40; /* [7:0] physical address bits, when the host gave none */
+		/* CPUID.80000008H:EAX[7:0] physical, [15:8] linear address bits; EDX 0 */
+		e->eax = phys_bits(def, enabled, supported);
+		if (has(enabled, "lm"))
+			e->eax |= (has(enabled, "la57") ? 57u : 48u) << 8;
+		e->edx = 0;
+	}
+	if (def->xlevel >= 0x8000000a && has(enabled, "svm") &&
+	    (e = cpuid_find(t, 0x8000000a, 0))) {
+		/* CPUID.8000000AH: EAX SVM revision 1, EBX 16 ASIDs, ECX 0 (QEMU's values) */
+		e->eax = 1;
+		e->ebx = 0x10;
+		e->ecx = 0;
 	}
 	if (kvm_leaves(t, enabled) < 0)
 		goto full;

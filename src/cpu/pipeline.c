@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/cache.h"
 #include "cpu/custom.h"
 #include "cpu/deps.h"
 #include "cpu/filter.h"
@@ -18,13 +19,27 @@
 #include "cpu/topology.h"
 #include "util/err.h"
 
-/* Stage 3 for host/max/base: what the supported CPUID says about this host. */
-static void fill_from_host(struct cpu_def *def, const struct cpuid_table *supported)
+/*
+ * Stage 3 for host/max/base: what the supported CPUID says about this host,
+ * and its brand string from the CPUID instruction (KVM's table has none),
+ * as QEMU's host_cpu_max_instance_init does.  The caches are QEMU's legacy
+ * ones (cpu/cache.h): QEMU passes the host's through only on request.
+ */
+static void fill_from_host(struct cpu_def *def, const struct cpuid_table *supported,
+			   const struct cpu_host_facts *facts)
 {
+	const struct cpu_feature *topoext = cpu_feature_find("topoext");
+
 	cpu_vendor_decode(supported, def->vendor);
 	cpu_signature_decode(cpuid_value(supported, 1, 0, CPUID_EAX), &def->family, &def->model,
 			     &def->stepping);
-	cpu_brand_decode(supported, def->model_id);
+	if (facts->brand[0])
+		snprintf(def->model_id, sizeof(def->model_id), "%s", facts->brand);
+	else
+		cpu_brand_decode(supported, def->model_id);
+	def->cache = NULL;
+	/* CPUID.24H:EBX[7:0] AVX10 version: the host's (QEMU's max takes KVM's) */
+	def->avx10_version = cpuid_value(supported, 0x24, 0, CPUID_EBX) & 0xff;
 	def->level = cpuid_value(supported, 0, 0, CPUID_EAX);
 	def->xlevel = cpuid_value(supported, 0x80000000, 0, CPUID_EAX);
 	if (def->kind == CPU_DEF_BASE) {
@@ -38,38 +53,50 @@ static void fill_from_host(struct cpu_def *def, const struct cpuid_table *suppor
 	featureset_from_cpuid(&def->features, supported);
 	/* KVM hints are promises about the host's setup: asked for, never implied (QEMU) */
 	def->features.w[FW_KVM_HINTS] = 0;
+	/* topoext is always offered (cpu/fixups.h) but, as in QEMU, only a model or the user
+	 * turns it on: -cpu host does not auto-enable it (QEMU's no_autoenable_flags). */
+	if (topoext)
+		featureset_set(&def->features, topoext, false);
 	/* AMD's copies of leaf-1 EDX bits in 0x80000001.EDX follow leaf 1 (normalise) */
 	def->features.w[FW_8000_0001_EDX] &= ~CPUID_8000_0001_EDX_AMD_ALIASES;
 }
 
+/*
+ * Stage 3: the model.  A named model takes the host's vendor, as QEMU's
+ * do under KVM (host_cpu_instance_init): a guest's syscall/sysenter paths
+ * and Linux's vendor quirks then match the silicon.  `vendor=model` keeps
+ * the table's (spec->vendor_model); an explicit vendor=... wins over both
+ * (cpu_spec_apply_def, later).
+ */
 static int resolve_model(const char *name, const struct cpuid_table *supported,
+			 const struct cpu_host_facts *facts, const struct cpu_spec *spec,
 			 struct cpu_def *def)
 {
-	if (cpu_model_resolve(name, def) < 0)
+	bool keep_vendor = spec->vendor_model;
+
+	if (cpu_model_resolve_latest(name, spec->version_latest, def) < 0)
 		return -1;
 	if (def->kind == CPU_DEF_HOST || def->kind == CPU_DEF_MAX || def->kind == CPU_DEF_BASE)
-		fill_from_host(def, supported);
+		fill_from_host(def, supported, facts);
+	else if (def->kind == CPU_DEF_NAMED && !keep_vendor)
+		cpu_vendor_decode(supported, def->vendor);
 	return 0;
 }
 
 /*
- * Defaults every model but `base` gets when the host has them: the
- * hypervisor bit (a KVM guest is always under one) and TSC-deadline (KVM
- * emulates it in the in-kernel LAPIC).  Only when supported, so they never
- * cause a warning; -hypervisor / -tsc-deadline still turn them off.
+ * The default every model but `base` gets when the host has it: the
+ * hypervisor bit (a KVM guest is always under one).  Only when supported,
+ * so it never causes a warning; -hypervisor still turns it off.
+ * TSC-deadline is not a default: the host fix-up offers it (cpu/fixups.h),
+ * and, as in QEMU, only models whose table lists it (SandyBridge and later
+ * Intel models), host, max and +tsc-deadline turn it on.
  */
 static void model_defaults(struct cpu_def *def, const struct cpu_featureset *supported)
 {
-	static const char *const names[] = { "hypervisor", "tsc-deadline" };
+	const struct cpu_feature *f = cpu_feature_find("hypervisor");
 
-	if (def->kind == CPU_DEF_BASE)
-		return;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		const struct cpu_feature *f = cpu_feature_find(names[i]);
-
-		if (f && featureset_has(supported, f))
-			featureset_set(&def->features, f, true);
-	}
+	if (def->kind != CPU_DEF_BASE && f && featureset_has(supported, f))
+		featureset_set(&def->features, f, true);
 }
 
 static void log_line(struct cpu_result *r, FILE *warn, const char *line)
@@ -112,7 +139,7 @@ int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
 		       struct cpu_result *r, FILE *warn)
 {
 	struct cpuid_table *supported;
-	struct cpu_featureset sup_fs, host_missing = { 0 };
+	struct cpu_featureset sup_fs, host_missing = { 0 }, levels_from;
 	struct cpu_custom_model *custom = NULL;
 	struct cpu_spec *spec;
 	uint32_t min_level, min_xlevel;
@@ -147,7 +174,7 @@ int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
 		}
 		if (cpu_custom_load(spec->model, custom) < 0)
 			goto out;
-		if (resolve_model(custom->base, supported, &r->def) < 0) {
+		if (resolve_model(custom->base, supported, facts, spec, &r->def) < 0) {
 			err_wrap("%s: base", spec->model);
 			goto out;
 		}
@@ -159,7 +186,7 @@ int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
 		snprintf(r->def.name, sizeof(r->def.name), "%s", custom->name);
 		r->def.kind = CPU_DEF_CUSTOM;
 	} else {
-		if (resolve_model(spec->model, supported, &r->def) < 0)
+		if (resolve_model(spec->model, supported, facts, spec, &r->def) < 0)
 			goto out;
 		model_defaults(&r->def, &sup_fs);
 	}
@@ -189,6 +216,9 @@ int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
 	/* 5. dependencies */
 	run_deps(r, warn, spec->check || spec->enforce);
 
+	/* QEMU sets the minimum levels from the features before filtering (x86_cpu_expand_features) */
+	levels_from = r->enabled;
+
 	/* 6. filter against the host */
 	cpu_filter_supported(&r->enabled, &sup_fs, &host_missing);
 	for (int w = 0; w < FW_COUNT; w++)
@@ -204,8 +234,13 @@ int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
 	if (r->migratable)
 		cpu_filter_migratable(&r->enabled, &r->user, &r->unmigratable);
 
-	/* Levels: what the model says, raised to reach every enabled word (QEMU's min-level). */
-	cpu_min_levels(&r->enabled, &min_level, &min_xlevel);
+	/*
+	 * Levels: what the model says, raised to reach every word the model and
+	 * options ask for, even one the host then filtered (QEMU's min-level).
+	 */
+	for (int w = 0; w < FW_COUNT; w++)
+		levels_from.w[w] &= ~r->unmigratable.w[w];
+	cpu_min_levels(&levels_from, &min_level, &min_xlevel);
 	if (!spec->has_level && !(custom && custom->props.has_level) && r->def.level < min_level)
 		r->def.level = min_level;
 	if (!spec->has_xlevel && !(custom && custom->props.has_xlevel) &&
@@ -216,6 +251,9 @@ int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
 
 	/* 8 (shared part). */
 	if (cpu_build_table(&r->table, supported, &r->def, &r->enabled) < 0)
+		goto out;
+	if (cpu_cache_leaves(&r->table, r->def.cache, &r->topo) < 0 ||
+	    cpu_topology_shared_leaves(&r->table, &r->topo) < 0)
 		goto out;
 	if (custom && cpu_custom_apply_table(custom, &r->table) < 0)
 		goto out;

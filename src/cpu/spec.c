@@ -163,12 +163,27 @@ static int parse_option(struct cpu_spec *s, char *opt)
 	val = strchr(opt, '=');
 	if (val)
 		*val++ = '\0';
+	if (key_is(opt, "version")) {
+		if (!val || (strcmp(val, "latest") && strcmp(val, "default")))
+			return err_set("option 'version=%s': expected latest (an unversioned model "
+				       "name is its newest version, as QEMU -M microvm) or default",
+				       val ? val : "");
+		s->version_latest = !strcmp(val, "latest");
+		return 0;
+	}
+	if (key_is(opt, "vendor") && val && !strcmp(val, "model")) {
+		s->vendor_model = true;
+		s->has_vendor = false;
+		return 0;
+	}
 	if (key_is(opt, "vendor")) {
 		if (!val || strlen(val) != 12)
 			return err_set("option 'vendor=%s': a vendor string is exactly 12 characters "
-				       "(e.g. GenuineIntel, AuthenticAMD)", val ? val : "");
+				       "(e.g. GenuineIntel, AuthenticAMD), or 'model' for the model table's",
+				       val ? val : "");
 		memcpy(s->vendor, val, 13);
 		s->has_vendor = true;
+		s->vendor_model = false;
 		return 0;
 	}
 	if (key_is(opt, "model-id")) {

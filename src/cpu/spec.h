@@ -7,6 +7,9 @@
  *   check, enforce     warn (default) / fail when the host lacks a feature
  *   migratable=on|off  drop unmigratable and nameless bits (default on)
  *   vendor= family= model= stepping= model-id= level= xlevel=
+ *   vendor=model       keep the named model's own vendor (default: the host's)
+ *   version=latest     an unversioned model name means its newest version, as
+ *                      under QEMU's -M microvm (default: v1, as QEMU's pc/q35)
  *
  * MODEL is a model name or `file:PATH` (a custom model, cpu/custom.h).
  * A literal comma inside a value is written ",," (QEMU's escape).
@@ -46,6 +49,14 @@ struct cpu_spec {
 	bool has_vendor, has_family, has_model, has_stepping, has_model_id;
 	bool has_level, has_xlevel;
 	char vendor[13];
+	/*
+	 * vendor=model: a named model keeps its table's vendor.  By default it
+	 * takes the host's, as QEMU does under KVM (host_cpu_instance_init);
+	 * the table's is what QEMU shows under TCG and skyvm showed before.
+	 */
+	bool vendor_model;
+	/* version=latest: an unversioned model name is its newest version (QEMU -M microvm) */
+	bool version_latest;
 	uint32_t family, model_number, stepping, level, xlevel;
 	char model_id[49];
 	bool ambiguous;      /* f=... mixed with +f/-f: QEMU's closing warning */

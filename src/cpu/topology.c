@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "cpu/topology.h"
 
+#include <string.h>
+
+#include "cpu/normalise.h"
 #include "util/err.h"
 
 /* ceil(log2(n)) for n >= 1 */
@@ -75,46 +78,25 @@ static unsigned min_u(unsigned a, unsigned b)
 	return a < b ? a : b;
 }
 
-/* Leaf 4 (Intel) or 0x8000001D (AMD) cache level -> how many ids share it. */
-static unsigned cache_sharing(unsigned level, unsigned smt_bits, unsigned core_bits)
-{
-	/* L1 and L2 are per core; L3 is per socket. */
-	return level >= 3 ? 1u << (smt_bits + core_bits) : 1u << smt_bits;
-}
-
-static void leaf1(struct cpuid_table *t, unsigned apic, unsigned pkg_ids)
+static void leaf1(struct cpuid_table *t, unsigned apic, unsigned pkg_threads)
 {
 	struct kvm_cpuid_entry2 *e = cpuid_find(t, 1, 0);
+	const struct cpu_feature *htt = cpu_feature_find("ht");
 
 	if (!e)
 		return;
 	/* CPUID.01H:EBX[31:24] initial APIC id (low 8 bits of the x2APIC id) */
 	e->ebx = (e->ebx & 0x00ffffffu) | ((apic & 0xffu) << 24);
-	/* CPUID.01H:EBX[23:16] addressable logical ids per package; EDX[28] HTT */
+	/*
+	 * CPUID.01H:EBX[23:16] logical processors per package and EDX HTT, when
+	 * there is more than one: the count itself, as QEMU writes it.  With one,
+	 * HTT stays what the model says (QEMU does not clear it either).
+	 */
 	e->ebx &= ~0x00ff0000u;
-	if (pkg_ids > 1) {
-		e->ebx |= min_u(pkg_ids, 255) << 16;
-		e->edx |= 1u << 28;
-	} else {
-		e->edx &= ~(1u << 28);
-	}
-}
-
-static void leaf4(struct cpuid_table *t, unsigned smt_bits, unsigned core_bits)
-{
-	for (uint32_t i = 0; i < t->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &t->ent[i];
-		unsigned level = (e->eax >> 5) & 7;
-
-		if (e->function != 4 || !(e->eax & 0x1f))
-			continue;
-		/*
-		 * CPUID.(EAX=04H):EAX[25:14] ids sharing this cache - 1,
-		 * EAX[31:26] addressable core ids per package - 1.
-		 */
-		e->eax &= 0x00003fffu;
-		e->eax |= (min_u(cache_sharing(level, smt_bits, core_bits), 4096) - 1) << 14;
-		e->eax |= (min_u(1u << core_bits, 64) - 1) << 26;
+	if (pkg_threads > 1) {
+		e->ebx |= min_u(pkg_threads, 255) << 16;
+		if (htt && feature_words[htt->word].leaf == 1)
+			*cpuid_reg_ptr(e, feature_words[htt->word].reg) |= 1u << htt->bit;
 	}
 }
 
@@ -151,38 +133,33 @@ static void x2apic_leaf(struct cpuid_table *t, uint32_t leaf, const struct cpu_t
 	e->edx = apic;
 }
 
-static void amd_leaves(struct cpuid_table *t, const struct cpu_topology *topo, unsigned index,
-		       unsigned apic, unsigned smt_bits, unsigned core_bits)
+int cpu_topology_shared_leaves(struct cpuid_table *t, const struct cpu_topology *topo)
 {
-	struct kvm_cpuid_entry2 *e = cpuid_find(t, 0x80000008, 0);
+	unsigned pkg_threads = topo->cores * topo->threads;
+	unsigned pkg_bits = cpu_topology_smt_bits(topo) + cpu_topology_core_bits(topo);
+	uint32_t xlevel = cpuid_value(t, 0x80000000, 0, CPUID_EAX);
+	const struct cpu_feature *cmp = cpu_feature_find("cmp-legacy");
+	struct kvm_cpuid_entry2 *e;
+	char vendor[13];
 
+	cpu_vendor_decode(t, vendor);
+	e = cpuid_find(t, 0x80000001, 0);
+	/*
+	 * cmp-legacy (CPUID.80000001H:ECX): set with more than one thread per
+	 * package on every vendor but Intel, whose Linux would then ignore the
+	 * thread counts (QEMU's rule).
+	 */
+	if (e && cmp && pkg_threads > 1 && strcmp(vendor, "GenuineIntel"))
+		*cpuid_reg_ptr(e, feature_words[cmp->word].reg) |= 1u << cmp->bit;
+	e = xlevel >= 0x80000008 ? cpuid_find(t, 0x80000008, 0) : NULL;
 	if (e) {
 		/* CPUID.80000008H:ECX[7:0] NC: threads per package - 1; [15:12] ApicIdSize */
-		e->ecx &= ~0x0000f0ffu;
-		e->ecx |= (min_u(topo->cores * topo->threads, 256) - 1) |
-			  ((smt_bits + core_bits) << 12);
+		e->ecx = pkg_threads > 1 ? (min_u(pkg_threads, 256) - 1) | pkg_bits << 12 : 0;
 	}
-	for (uint32_t i = 0; i < t->nent; i++) {
-		struct kvm_cpuid_entry2 *c = &t->ent[i];
-
-		if (c->function != 0x8000001d || !(c->eax & 0x1f))
-			continue;
-		/* CPUID.8000001DH:EAX[25:14] NumSharingCache - 1 */
-		c->eax &= ~0x03ffc000u;
-		c->eax |= (cache_sharing((c->eax >> 5) & 7, smt_bits, core_bits) - 1) << 14;
-	}
-	e = cpuid_find(t, 0x8000001e, 0);
-	if (e) {
-		/*
-		 * CPUID.8000001EH: EAX extended APIC id; EBX[15:8] threads per core - 1,
-		 * EBX[7:0] core id
-		 */
-		e->eax = apic;
-		e->ebx = ((topo->threads - 1) << 8) | ((index / topo->threads) % topo->cores);
-		/* ECX[10:8] nodes per package - 1 (one), [7:0] node id = the socket */
-		e->ecx = index / (topo->threads * topo->cores);
-		e->edx = 0;
-	}
+	/* CPUID.8000001EH (per vCPU below) exists wherever xlevel reaches it, as in QEMU. */
+	if (xlevel >= 0x8000001e && !cpuid_get_or_add(t, 0x8000001e, 0, false))
+		return err_set("CPUID table full (%d entries)", CPUID_MAX_ENTRIES);
+	return 0;
 }
 
 void cpu_topology_leaves(struct cpuid_table *t, const struct cpu_topology *topo, unsigned index,
@@ -191,16 +168,24 @@ void cpu_topology_leaves(struct cpuid_table *t, const struct cpu_topology *topo,
 	unsigned smt_bits = cpu_topology_smt_bits(topo), core_bits = cpu_topology_core_bits(topo);
 	unsigned apic = cpu_apic_id(topo, index);
 	uint32_t level = cpuid_value(t, 0, 0, CPUID_EAX);
+	struct kvm_cpuid_entry2 *e;
 
-	leaf1(t, apic, topo->cores * topo->threads > 1 ? 1u << (smt_bits + core_bits) : 1);
-	if (amd)
-		cpuid_remove_leaf(t, 4); /* reserved on AMD: 0x8000001D describes caches */
-	else if (level >= 4)
-		leaf4(t, smt_bits, core_bits);
+	(void)amd; /* the cache leaves, once vendor-specific here, are cpu/cache.c's */
+	leaf1(t, apic, topo->cores * topo->threads);
 	if (level >= 0xb)
 		x2apic_leaf(t, 0xb, topo, apic, smt_bits, core_bits);
 	if (level >= 0x1f && cpuid_find(t, 0x1f, 0))
 		x2apic_leaf(t, 0x1f, topo, apic, smt_bits, core_bits);
-	if (amd)
-		amd_leaves(t, topo, index, apic, smt_bits, core_bits);
+	e = cpuid_find(t, 0x8000001e, 0);
+	if (e) {
+		/*
+		 * CPUID.8000001EH: EAX extended APIC id; EBX[15:8] threads per core - 1,
+		 * EBX[7:0] core id; ECX[10:8] nodes per package - 1 (one), [7:0] node id
+		 * (the package: the APIC id above the core bits)
+		 */
+		e->eax = apic;
+		e->ebx = ((topo->threads - 1) << 8) | ((index / topo->threads) % topo->cores);
+		e->ecx = (apic >> (smt_bits + core_bits)) & 0xffu;
+		e->edx = 0;
+	}
 }

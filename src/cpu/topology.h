@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vCPU topology: sockets x cores x threads, the APIC ids that follow from
- * it, and the CPUID leaves that describe it (1.EBX, 4, 0xB, 0x1F,
- * 0x80000008.ECX, 0x8000001D, 0x8000001E).
+ * it, and the CPUID leaves that describe it (1.EBX, 0xB, 0x1F,
+ * 0x80000008.ECX, 0x8000001E; the caches' sharing: cpu/cache.h).
  *
  * APIC ids are packed as the SDM's x2APIC topology enumeration expects:
  * thread in the low ceil(log2(threads)) bits, then the core, then the
@@ -29,6 +29,14 @@ int cpu_topology_resolve(const struct cpu_topology *in, struct cpu_topology *out
 /* Bits of the APIC id holding the thread / the core (ceil(log2(n))). */
 unsigned cpu_topology_smt_bits(const struct cpu_topology *t);
 unsigned cpu_topology_core_bits(const struct cpu_topology *t);
+
+/*
+ * The topology fields every vCPU shares (0x80000001.ECX cmp-legacy,
+ * 0x80000008.ECX, the 0x8000001E entry), in the shared table, as QEMU
+ * writes them.  The cache leaves' sharing counts are cpu/cache.c's.
+ * Returns 0, or -1 with err_msg() when t is full.
+ */
+int cpu_topology_shared_leaves(struct cpuid_table *t, const struct cpu_topology *topo);
 
 /* Write the topology leaves of vCPU `index` into t (which holds the model). */
 void cpu_topology_leaves(struct cpuid_table *t, const struct cpu_topology *topo, unsigned index,

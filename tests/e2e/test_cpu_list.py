@@ -108,3 +108,23 @@ def test_features_json(skyvm):
     assert sorted(f["bit"] for f in by_name["kvmclock"]) == [0, 3]
     text = skyvm("cpu", "features").stdout.splitlines()
     assert len(text) == len(features) + 1
+
+
+def test_origin_names_the_qemu_release(skyvm, data):
+    """Each version says which QEMU release introduced it (the model tables' .qemu)."""
+    hosts = os.path.join(data, "hosts")
+    gnr = listing(skyvm, "--supported", os.path.join(hosts, "intel-graniterapids.json"))
+    assert gnr["host"]["origin"] == "skyvm"
+    assert gnr["Haswell-v1"]["origin"] == "QEMU <= 7.2"
+    assert gnr["SapphireRapids-v1"]["origin"] == "QEMU 8.0"
+    assert gnr["SapphireRapids-v3"]["origin"] == "QEMU 9.2"
+    assert gnr["GraniteRapids-v1"]["origin"] == "QEMU 8.1"
+    assert gnr["GraniteRapids-v2"]["origin"] == "QEMU 9.2"
+    assert gnr["EPYC-Genoa-v1"]["origin"] == "QEMU 8.1"
+    # and whether it runs on that host: the newest Granite Rapids version does
+    assert gnr["GraniteRapids-v2"]["runs_here"]["answer"] == "yes"
+    assert gnr["ClearwaterForest-v1"]["runs_here"]["answer"] == "no"
+    r = skyvm("cpu", "list", "--supported", os.path.join(hosts, "intel-graniterapids.json"))
+    assert r.stdout.splitlines()[0].split()[:5] == ["MODEL", "ALIASES", "RUNS", "HERE", "ORIGIN"]
+    row = next(line for line in r.stdout.splitlines() if line.startswith("GraniteRapids-v2 "))
+    assert " yes " in row and " QEMU 9.2 " in row

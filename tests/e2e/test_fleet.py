@@ -19,8 +19,8 @@ HOSTS_DIR = os.path.join(ROOT, "tests", "data", "hosts")
 SCHEMAS = os.path.join(ROOT, "docs", "schemas")
 
 INTEL = ["intel-haswell-ep", "intel-skylake-sp", "intel-cascadelake", "intel-icelake-sp",
-         "intel-sapphirerapids"]
-AMD = ["amd-epyc-naples", "amd-epyc-rome", "amd-epyc-milan", "amd-epyc-genoa"]
+         "intel-sapphirerapids", "intel-graniterapids"]
+AMD = ["amd-epyc-naples", "amd-epyc-rome", "amd-epyc-milan", "amd-epyc-genoa", "amd-epyc-turin"]
 FIRECRACKER = "firecracker-cascadelake"
 EXIT_INCOMPATIBLE = 4
 
@@ -34,6 +34,8 @@ GENERATIONS = [
     ("EPYC", "amd-epyc-naples"),
     ("EPYC-Rome", "amd-epyc-rome"),
     ("EPYC-Milan", "amd-epyc-milan"),
+    ("GraniteRapids", "intel-graniterapids"),
+    ("EPYC-Genoa", "amd-epyc-genoa"),
 ]
 
 
@@ -154,7 +156,12 @@ def test_generational_features_are_named(skyvm):
 
 
 def test_vendor_difference_is_named(skyvm):
+    # A named model takes the host's vendor, as under QEMU with KVM: no vendor difference.
     doc, rc = compare_json(skyvm, "EPYC-Rome", "intel-icelake-sp")
+    assert rc == EXIT_INCOMPATIBLE  # Ice Lake lacks EPYC-Rome's AMD-only features
+    assert "vendor" not in {d["field"] for d in doc["hosts"][0]["differences"]}
+    # vendor=model keeps the table's, and then the vendor is a difference
+    doc, rc = compare_json(skyvm, "EPYC-Rome,vendor=model", "intel-icelake-sp")
     assert rc == EXIT_INCOMPATIBLE
     diffs = {d["field"]: d for d in doc["hosts"][0]["differences"]}
     assert diffs["vendor"]["model"] == "AuthenticAMD"
@@ -279,7 +286,12 @@ def test_baseline_prefers_the_newest_model_that_fits(skyvm):
     for names, model in ((["intel-cascadelake", "intel-icelake-sp"], "Cascadelake-Server"),
                          (["intel-icelake-sp"], "Icelake-Server"),
                          (["amd-epyc-milan", "amd-epyc-genoa"], "EPYC-Milan"),
-                         (["amd-epyc-rome", "amd-epyc-milan"], "EPYC-Rome")):
+                         (["amd-epyc-rome", "amd-epyc-milan"], "EPYC-Rome"),
+                         # today's fleets: a named model of their generation, not an old one
+                         # plus flags (SapphireRapids-v3 / EPYC-Genoa-v1 from QEMU 9.2 / 8.1)
+                         (["intel-sapphirerapids", "intel-graniterapids"], "SapphireRapids"),
+                         (["intel-graniterapids"], "GraniteRapids"),
+                         (["amd-epyc-genoa", "amd-epyc-turin"], "EPYC-Genoa")):
         doc = baseline_json(skyvm, *names)
         assert re.fullmatch(model + r"-v\d+", doc["model"]), (names, doc["model"])
         assert doc["cpu"].split(",")[0] == doc["model"]

@@ -109,6 +109,30 @@ static const struct {
 	{ "EPYC-Milan", "AuthenticAMD", 25, 1, 1, 0xd, 0x8000001e, "AMD EPYC-Milan Processor" },
 	{ "SapphireRapids", "GenuineIntel", 6, 143, 4, 0x20, 0x80000008,
 	  "Intel Xeon Processor (SapphireRapids)" },
+	/* Versions after QEMU 7.2, with the release that introduced each. */
+	{ "SapphireRapids-v2", "GenuineIntel", 6, 143, 4, 0x20, 0x80000008, /* QEMU 8.1 */
+	  "Intel Xeon Processor (SapphireRapids)" },
+	{ "SapphireRapids-v3", "GenuineIntel", 6, 143, 4, 0x20, 0x80000008, /* QEMU 9.2 */
+	  "Intel Xeon Processor (SapphireRapids)" },
+	{ "GraniteRapids-v1", "GenuineIntel", 6, 173, 0, 0x20, 0x80000008, /* QEMU 8.1 */
+	  "Intel Xeon Processor (GraniteRapids)" },
+	{ "GraniteRapids-v2", "GenuineIntel", 6, 173, 1, 0x20, 0x80000008, /* QEMU 9.2 */
+	  "Intel Xeon Processor (GraniteRapids)" },
+	{ "SierraForest-v1", "GenuineIntel", 6, 175, 0, 0x23, 0x80000008, /* QEMU 9.0 */
+	  "Intel Xeon Processor (SierraForest)" },
+	{ "SierraForest-v2", "GenuineIntel", 6, 175, 3, 0x23, 0x80000008, /* QEMU 9.2 */
+	  "Intel Xeon Processor (SierraForest)" },
+	{ "ClearwaterForest-v1", "GenuineIntel", 6, 221, 0, 0x23, 0x80000008, /* QEMU 10.1 */
+	  "Intel Xeon Processor (ClearwaterForest)" },
+	{ "EPYC-Milan-v2", "AuthenticAMD", 25, 1, 1, 0xd, 0x8000001e, /* QEMU 8.1 */
+	  "AMD EPYC-Milan-v2 Processor" },
+	{ "EPYC-Genoa-v1", "AuthenticAMD", 25, 17, 0, 0xd, 0x80000022, /* QEMU 8.1 */
+	  "AMD EPYC-Genoa Processor" },
+	{ "EPYC-v4", "AuthenticAMD", 23, 1, 2, 0xd, 0x8000001e, "AMD EPYC-v4 Processor" }, /* 8.1 */
+	{ "EPYC-Rome-v3", "AuthenticAMD", 23, 49, 0, 0xd, 0x8000001e, /* QEMU 8.1 */
+	  "AMD EPYC-Rome-v3 Processor" },
+	{ "EPYC-Rome-v4", "AuthenticAMD", 23, 49, 0, 0xd, 0x8000001e, /* QEMU 9.0 */
+	  "AMD EPYC-Rome-v4 Processor (no XSAVES)" },
 };
 
 static void test_signatures(void **state)
@@ -182,6 +206,42 @@ static const struct {
 	{ "Snowridge-v4", "core-capability", false },
 	{ "Snowridge-v4", "xsaves", true }, /* from v3 */
 	{ "kvm64", "vme", true },
+	/* after QEMU 7.2 (release in the signatures table above) */
+	{ "SapphireRapids-v2", "cldemote", false },
+	{ "SapphireRapids-v3", "cldemote", true },
+	{ "SapphireRapids-v3", "ss", true },
+	{ "SapphireRapids-v3", "movdir64b", true },
+	{ "GraniteRapids-v1", "amx-fp16", true },
+	{ "GraniteRapids-v1", "prefetchiti", true },
+	{ "GraniteRapids-v1", "mcdt-no", true },
+	{ "GraniteRapids-v1", "avx10", false },
+	{ "GraniteRapids-v2", "avx10", true },
+	{ "GraniteRapids-v2", "avx10-512", true },
+	{ "GraniteRapids-v2", "amx-fp16", true }, /* from v1 */
+	{ "SierraForest-v1", "avx512f", false },
+	{ "SierraForest-v1", "cmpccxadd", true },
+	{ "SierraForest-v1", "avx-ne-convert", true },
+	{ "SierraForest-v1", "lam", false },
+	{ "SierraForest-v2", "lam", true },
+	{ "SierraForest-v2", "bhi-ctrl", true },
+	{ "ClearwaterForest-v1", "sha512", true },
+	{ "ClearwaterForest-v1", "avx-vnni-int16", true },
+	{ "ClearwaterForest-v1", "ddpd-u", true },
+	{ "EPYC-Milan-v1", "vaes", false },
+	{ "EPYC-Milan-v2", "vaes", true },
+	{ "EPYC-Milan-v2", "auto-ibrs", false },
+	{ "EPYC-Milan-v2", "null-sel-clr-base", true },
+	{ "EPYC-Genoa-v1", "avx512f", true },
+	{ "EPYC-Genoa-v1", "auto-ibrs", true },
+	{ "EPYC-Genoa-v1", "vnmi", true },
+	{ "EPYC-Genoa-v1", "la57", true },
+	{ "EPYC-Genoa-v1", "topoext", true },
+	{ "EPYC-v4", "xsaves", true }, /* from v3 */
+	{ "EPYC-v4", "clzero", true },
+	{ "EPYC-Rome-v3", "xsaves", true },
+	{ "EPYC-Rome-v3", "ibrs", true }, /* from v2 */
+	{ "EPYC-Rome-v4", "xsaves", false },
+	{ "EPYC-Rome-v4", "amd-ssbd", true },
 };
 
 static void test_version_features(void **state)
@@ -269,7 +329,7 @@ static const struct {
 } unknown_models[] = {
 	{ "Skylake-Servr", "did you mean Skylake-Server", NULL },
 	{ "Haswel", "Haswell", NULL },
-	{ "epyc-rome-v3", "EPYC-Rome", NULL },
+	{ "epyc-rome-v9", "EPYC-Rome", NULL }, /* v3 and v4 exist since QEMU 8.1 / 9.0 */
 	{ "Skylake", "Skylake-Server", NULL },
 	{ "Skylake-Server-v9", "Skylake-Server", NULL },
 	{ "Skylake-Server-v0", "unknown CPU model 'Skylake-Server-v0'", NULL },

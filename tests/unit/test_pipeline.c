@@ -19,6 +19,7 @@
 #include "cpu/cpu.h"
 #include "cpu/dump.h"
 #include "cpu/fixups.h"
+#include "cpu/host.h"
 #include "cpu/normalise.h"
 #include "cpu/topology.h"
 #include "util/err.h"
@@ -197,6 +198,8 @@ static void test_fixup_functions(void **state)
 	assert_int_equal(l1->ecx, 0);
 	cpu_fixup_vmm_bits(&t);
 	assert_int_equal(l1->ecx, 1u << 31);
+	/* kvm-msi-ext-dest-id (bit 15) is never offered: KVM's in-kernel IOAPIC */
+	assert_int_equal(kvm->eax & (1u << 15), 0);
 	assert_int_equal(kvm->edx, 1); /* KVM_HINTS_REALTIME may be asked for */
 }
 
@@ -445,11 +448,18 @@ static void test_topology_smp(void **state)
 	/* AMD: CPUID.80000008H:ECX[7:0] NC = 8 - 1, [15:12] ApicIdSize = 3 */
 	assert_int_equal(cpu_vcpu_cpuid(&result, 5, &vcpu), 0);
 	assert_int_equal(cpuid_value(&vcpu, 0x80000008, 0, CPUID_ECX) & 0xf0ff, (3u << 12) | 7);
-	assert_null(cpuid_find(&vcpu, 4, 0)); /* leaf 4 is Intel's */
-	/* Intel leaf 4: L1d shared by the 2 threads of a core; L3 by 8 ids */
+	/* leaf 4 is Intel's: on an AMD vendor one all-zero subleaf (QEMU's vendor-cpuid-only) */
+	assert_non_null(cpuid_find(&vcpu, 4, 0));
+	assert_int_equal(cpuid_value(&vcpu, 4, 0, CPUID_EAX), 0);
+	assert_null(cpuid_find(&vcpu, 4, 1));
+	/*
+	 * Intel leaf 4, as QEMU 7.2 writes it: EAX[25:14] counts 1 logical
+	 * processor for L1, the core's threads for L2, the package's ids for L3.
+	 */
 	check_topology(ICELAKE, 8, 1, 4, 2, ids_142);
 	assert_int_equal(cpu_vcpu_cpuid(&result, 0, &vcpu), 0);
-	assert_int_equal((cpuid_value(&vcpu, 4, 0, CPUID_EAX) >> 14) & 0xfff, 1);
+	assert_int_equal((cpuid_value(&vcpu, 4, 0, CPUID_EAX) >> 14) & 0xfff, 0);
+	assert_int_equal((cpuid_value(&vcpu, 4, 2, CPUID_EAX) >> 14) & 0xfff, 1);
 	assert_int_equal((cpuid_value(&vcpu, 4, 3, CPUID_EAX) >> 14) & 0xfff, 7);
 	assert_int_equal(cpuid_value(&vcpu, 4, 0, CPUID_EAX) >> 26, 3);
 	/* CPUID.01H:EBX[23:16]: 8 addressable ids */
@@ -491,7 +501,11 @@ static void test_amd_topoext_leaves(void **state)
 	e->eax = 0x63;
 	cpuid_get_or_add(&supported, 0x8000001d, 2, true);
 	cpu_host_facts_default(&facts);
+	/* -cpu host does not turn topoext on by itself (QEMU's no_autoenable_flags) */
 	if (cpu_configure_with("host", &supported, &facts, &topo, &result, NULL) < 0)
+		fail_msg("%s", err_msg());
+	assert_false(enabled("topoext"));
+	if (cpu_configure_with("host,+topoext", &supported, &facts, &topo, &result, NULL) < 0)
 		fail_msg("%s", err_msg());
 	assert_true(enabled("topoext"));
 	/* vCPU 5: socket 1, core 0, thread 1 -> APIC id 0b1_0_1 = 5 */
@@ -501,9 +515,16 @@ static void test_amd_topoext_leaves(void **state)
 	assert_int_equal(cpuid_value(&vcpu, 0x8000001e, 0, CPUID_EAX), 5);
 	assert_int_equal(cpuid_value(&vcpu, 0x8000001e, 0, CPUID_EBX), (1u << 8) | 0);
 	assert_int_equal(cpuid_value(&vcpu, 0x8000001e, 0, CPUID_ECX) & 0xff, 1); /* node */
-	/* CPUID.8000001DH:EAX[25:14]: L1 shared by 2 threads, L3 by the 4 of a socket */
+	/*
+	 * CPUID.8000001DH, written from the model's caches (host: QEMU's legacy
+	 * ones), not the host's: EAX[25:14] L1d shared by 2 threads, L3 by the 4
+	 * of a socket; subleaf 4 ends the list.
+	 */
+	assert_int_equal(cpuid_value(&vcpu, 0x8000001d, 0, CPUID_EAX) & 0x1ff, 0x121);
 	assert_int_equal((cpuid_value(&vcpu, 0x8000001d, 0, CPUID_EAX) >> 14) & 0xfff, 1);
-	assert_int_equal((cpuid_value(&vcpu, 0x8000001d, 1, CPUID_EAX) >> 14) & 0xfff, 3);
+	assert_int_equal(cpuid_value(&vcpu, 0x8000001d, 3, CPUID_EAX) & 0x1ff, 0x163);
+	assert_int_equal((cpuid_value(&vcpu, 0x8000001d, 3, CPUID_EAX) >> 14) & 0xfff, 3);
+	assert_int_equal(cpuid_value(&vcpu, 0x8000001d, 4, CPUID_EAX), 0);
 	/* NC: 4 logical processors per package */
 	assert_int_equal(cpuid_value(&vcpu, 0x80000008, 0, CPUID_ECX) & 0xff, 3);
 }
@@ -561,6 +582,8 @@ static void check_invariants(const char *host, const char *name)
 			dyn = 1u << 28; /* HTT follows the topology */
 		if (w == FW_8000_0001_EDX)
 			dyn = 0x0183f3ffu; /* AMD's copies of leaf 1 */
+		if (w == FW_8000_0001_ECX)
+			dyn = 1u << cpu_feature_find("cmp-legacy")->bit; /* >1 thread, not Intel */
 		if ((table_fs.w[w] & ~dyn) != (en & ~dyn))
 			fail_msg("%s on %s: table %s = 0x%08x, enabled 0x%08x", name, host,
 				 feature_words[w].label, table_fs.w[w], en);
@@ -598,6 +621,303 @@ static void test_invariants_all_models(void **state)
 		for (size_t m = 0; m < sizeof(extra) / sizeof(extra[0]); m++)
 			check_invariants(hosts[h], extra[m]);
 	}
+}
+
+/*
+ * Differences from QEMU under KVM found by the differential test
+ * (tests/e2e/test_cpu_qemu_diff.py) and fixed; each assertion here fails on
+ * skyvm before the fix.  QEMU's behaviour is from QEMU 7.2's
+ * target/i386/cpu.c and kvm/kvm.c (named per test).
+ */
+
+/*
+ * TSC-deadline: QEMU adds it to the *supported* set only
+ * (kvm_arch_get_supported_cpuid, with KVM_CAP_TSC_DEADLINE_TIMER), so a
+ * model gets it only when its table lists it.  skyvm gave it to every model.
+ */
+static void test_qemu_tsc_deadline_only_where_asked(void **state)
+{
+	(void)state;
+	configure(TURIN, "EPYC-Rome"); /* QEMU's EPYC-Rome table has no tsc-deadline */
+	assert_false(enabled("tsc-deadline"));
+	assert_int_equal(cpuid_value(&result.table, 1, 0, CPUID_ECX) & (1u << 24), 0);
+	configure(TURIN, "kvm64");
+	assert_false(enabled("tsc-deadline"));
+	configure(ICELAKE, "SandyBridge"); /* its table lists it */
+	assert_true(enabled("tsc-deadline"));
+	configure(TURIN, "EPYC-Rome,+tsc-deadline");
+	assert_true(enabled("tsc-deadline"));
+	configure(TURIN, "host"); /* every supported feature */
+	assert_true(enabled("tsc-deadline"));
+	assert_string_equal(warnings, "");
+}
+
+/*
+ * Vendor: under KVM QEMU gives a named model the host's vendor
+ * (host_cpu_instance_init) unless vendor= is set; family/model/stepping
+ * stay the model's.  vendor=model keeps the table's (skyvm's old default).
+ */
+static void test_qemu_vendor_is_the_hosts(void **state)
+{
+	char buf[13];
+
+	(void)state;
+	configure(TURIN, "Skylake-Server-v4");
+	cpu_vendor_decode(&result.table, buf);
+	assert_string_equal(buf, "AuthenticAMD");
+	assert_string_equal(result.def.vendor, "AuthenticAMD");
+	/* CPUID.80000000H repeats it */
+	assert_int_equal(cpuid_value(&result.table, 0x80000000, 0, CPUID_EBX), 0x68747541);
+	assert_int_equal(cpuid_value(&result.table, 1, 0, CPUID_EAX), 0x00050654);
+	/* an AMD vendor copies leaf 1's fpu..fxsr bits into 0x80000001.EDX */
+	assert_int_equal(cpuid_value(&result.table, 0x80000001, 0, CPUID_EDX) & 0x0183f3ff,
+			 cpuid_value(&result.table, 1, 0, CPUID_EDX) & 0x0183f3ff);
+	configure(ICELAKE, "EPYC-Rome");
+	cpu_vendor_decode(&result.table, buf);
+	assert_string_equal(buf, "GenuineIntel");
+	/* the old behaviour, by name */
+	configure(TURIN, "Skylake-Server-v4,vendor=model");
+	cpu_vendor_decode(&result.table, buf);
+	assert_string_equal(buf, "GenuineIntel");
+	assert_int_equal(cpuid_value(&result.table, 0x80000001, 0, CPUID_EDX) & 0x0183f3ff, 0);
+	/* an explicit vendor wins, whichever comes last */
+	configure(TURIN, "Skylake-Server-v4,vendor=model,vendor=GenuineIotel");
+	cpu_vendor_decode(&result.table, buf);
+	assert_string_equal(buf, "GenuineIotel");
+	configure(TURIN, "Skylake-Server-v4,vendor=GenuineIotel,vendor=model");
+	cpu_vendor_decode(&result.table, buf);
+	assert_string_equal(buf, "GenuineIntel");
+}
+
+/*
+ * topoext: QEMU always offers it under KVM (kvm_arch_get_supported_cpuid)
+ * and writes 0x8000001D from the model's caches (EPYC-Rome:
+ * epyc_rome_cache_info) and 0x8000001E from the topology.  The Turin dump's
+ * KVM does not report topoext.  `host` does not turn it on by itself.
+ */
+static void test_qemu_topoext_for_epyc(void **state)
+{
+	(void)state;
+	load(TURIN);
+	assert_int_equal(cpuid_value(&supported, 0x80000001, 0, CPUID_ECX) & (1u << 22), 0);
+	if (configure_facts(TURIN, "EPYC-Rome", 2, false) < 0)
+		fail_msg("%s", err_msg());
+	assert_true(enabled("topoext"));
+	assert_false(in_set(&result.filtered, "topoext"));
+	assert_int_equal(cpu_vcpu_cpuid(&result, 1, &vcpu), 0);
+	assert_int_not_equal(cpuid_value(&vcpu, 0x80000001, 0, CPUID_ECX) & (1u << 22), 0);
+	/* EPYC-Rome's L1d: 32 KiB, 8 ways, 64 sets of 64-byte lines, per core */
+	assert_int_equal(cpuid_value(&vcpu, 0x8000001d, 0, CPUID_EAX), 0x121);
+	assert_int_equal(cpuid_value(&vcpu, 0x8000001d, 0, CPUID_EBX), 0x01c0003f);
+	assert_int_equal(cpuid_value(&vcpu, 0x8000001d, 0, CPUID_ECX), 0x3f);
+	assert_int_equal(cpuid_value(&vcpu, 0x8000001d, 0, CPUID_EDX), 1);
+	/* L3: 16 MiB, 16 ways, shared by the 2 cores, inclusive, complex indexing */
+	assert_int_equal(cpuid_value(&vcpu, 0x8000001d, 3, CPUID_EAX), 0x4163);
+	assert_int_equal(cpuid_value(&vcpu, 0x8000001d, 3, CPUID_EBX), 0x03c0003f);
+	assert_int_equal(cpuid_value(&vcpu, 0x8000001d, 3, CPUID_ECX), 0x3fff);
+	assert_int_equal(cpuid_value(&vcpu, 0x8000001d, 3, CPUID_EDX), 6);
+	/* vCPU 1: APIC id 1, core 1 */
+	assert_int_equal(cpuid_value(&vcpu, 0x8000001e, 0, CPUID_EAX), 1);
+	assert_int_equal(cpuid_value(&vcpu, 0x8000001e, 0, CPUID_EBX), 1);
+	/* 0x8000000[56] from the same caches: L1d 32 KiB 8-way, L2 512 KiB 8-way (code 6) */
+	assert_int_equal(cpuid_value(&vcpu, 0x80000005, 0, CPUID_ECX), 0x20080140);
+	assert_int_equal(cpuid_value(&vcpu, 0x80000006, 0, CPUID_ECX), 0x02006140);
+	configure(TURIN, "EPYC-v3");
+	assert_true(enabled("topoext"));
+	configure(TURIN, "host");
+	assert_false(enabled("topoext"));
+}
+
+/*
+ * Brand of host and max: QEMU reads it with the CPUID instruction
+ * (host_cpu_fill_model_id); KVM's supported table may have zeros there.
+ */
+static void test_qemu_host_brand_from_cpuid(void **state)
+{
+	struct cpu_host_facts facts;
+	struct cpu_topology topo = { .cpus = 1 };
+	char buf[49];
+
+	(void)state;
+	load(TURIN);
+	for (uint32_t leaf = 0x80000002; leaf <= 0x80000004; leaf++) {
+		struct kvm_cpuid_entry2 *e = cpuid_find(&supported, leaf, 0);
+
+		e->eax = e->ebx = e->ecx = e->edx = 0; /* as PVM's and nested KVM's tables */
+	}
+	cpu_host_facts_default(&facts);
+	snprintf(facts.brand, sizeof(facts.brand), "AMD EPYC 9B45 128-Core Processor");
+	for (int i = 0; i < 2; i++) {
+		if (cpu_configure_with(i ? "max" : "host", &supported, &facts, &topo, &result,
+				       NULL) < 0)
+			fail_msg("%s", err_msg());
+		cpu_brand_decode(&result.table, buf);
+		assert_string_equal(buf, "AMD EPYC 9B45 128-Core Processor");
+	}
+	/* a named model keeps its own */
+	if (cpu_configure_with("EPYC-Milan", &supported, &facts, &topo, &result, NULL) < 0)
+		fail_msg("%s", err_msg());
+	cpu_brand_decode(&result.table, buf);
+	assert_string_equal(buf, "AMD EPYC-Milan Processor");
+	/* this machine's own brand, read the same way, is what probing gives */
+	cpu_host_facts_probe(&facts);
+	cpu_host_brand(buf);
+	assert_string_equal(facts.brand, buf);
+}
+
+/*
+ * The leaves QEMU writes itself rather than passing the host's through
+ * (cpu_x86_cpuid): leaf 5, QEMU's legacy caches in 0x8000000[56], SVM's
+ * revision and ASIDs, and the physical address width of named models.
+ */
+static void test_qemu_fixed_leaves(void **state)
+{
+	(void)state;
+	configure(TURIN, "kvm64");
+	/* CPUID.05H: MONITOR off, still QEMU's EMX|IBE */
+	assert_int_equal(cpuid_value(&result.table, 5, 0, CPUID_ECX), 3);
+	assert_int_equal(cpuid_value(&result.table, 5, 0, CPUID_EAX), 0);
+	/* legacy AMD L1: 64 KiB, 2 ways; TLBs 255 entries fully used */
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_EAX), 0x01ff01ff);
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_ECX), 0x40020140);
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_EDX), 0x40020140);
+	/* legacy L2 512 KiB 16-way (code 8); L3 16 MiB (32 x 512 KiB) 16-way */
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_ECX), 0x02008140);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EDX), 0x00808140);
+	/* named models: 40 physical bits whatever the host has (Turin: 48) */
+	assert_int_equal(cpuid_value(&result.table, 0x80000008, 0, CPUID_EAX), 0x3028);
+	configure(TURIN, "host");
+	assert_int_equal(cpuid_value(&result.table, 0x80000008, 0, CPUID_EAX), 0x3030);
+	/* CPUID.8000000AH: revision 1, 16 ASIDs (Turin's KVM: 0x8000) */
+	assert_int_equal(cpuid_value(&result.table, 0x8000000a, 0, CPUID_EAX), 1);
+	assert_int_equal(cpuid_value(&result.table, 0x8000000a, 0, CPUID_EBX), 0x10);
+	/* min-xlevel follows what is asked for under KVM: svm is off, so Opteron_G3 stays at 8 */
+	configure(TURIN, "Opteron_G3");
+	assert_int_equal(cpuid_value(&result.table, 0x80000000, 0, CPUID_EAX), 0x80000008);
+	/* and what is asked for, even when the host then filters it (Turin has no SGX) */
+	configure(TURIN, "pentium,+sgx");
+	assert_true(in_set(&result.filtered, "sgx"));
+	assert_int_equal(cpuid_value(&result.table, 0, 0, CPUID_EAX), 7);
+	/* cmp-legacy with two cores on a non-Intel vendor */
+	if (configure_facts(TURIN, "kvm64", 2, false) < 0)
+		fail_msg("%s", err_msg());
+	assert_int_equal(cpuid_value(&result.table, 0x80000001, 0, CPUID_ECX) & 2, 2);
+	if (configure_facts(TURIN, "kvm64,vendor=GenuineIntel", 2, false) < 0)
+		fail_msg("%s", err_msg());
+	assert_int_equal(cpuid_value(&result.table, 0x80000001, 0, CPUID_ECX) & 2, 0);
+}
+
+/*
+ * What the newer models put in CPUID beyond feature bits, as QEMU writes it:
+ * AVX10 version in leaf 0x24 (GraniteRapids-v2, QEMU 9.2: AVX10.1), the
+ * AMX palette and TMUL leaves 0x1D/0x1E (SapphireRapids, QEMU 8.0), and the
+ * cache descriptions of EPYC-Genoa-v1 and EPYC-Milan-v2 (QEMU 8.1).
+ */
+static void test_new_model_leaves(void **state)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	(void)state;
+	/* a Granite Rapids host reporting AVX10.1 with all vector lengths */
+	load(ICELAKE);
+	cpuid_find(&supported, 0, 0)->eax = 0x24;
+	cpuid_find(&supported, 7, 0)->eax = 1;
+	e = cpuid_get_or_add(&supported, 7, 1, true);
+	e->edx |= 1u << cpu_feature_find("avx10")->bit;
+	e = cpuid_get_or_add(&supported, 0x24, 0, true);
+	e->ebx = 0x7u << 16 | 2; /* version 2, 128/256/512 */
+	{
+		struct cpu_host_facts facts;
+		struct cpu_topology topo = { .cpus = 1 };
+
+		cpu_host_facts_default(&facts);
+		if (cpu_configure_with("GraniteRapids-v2", &supported, &facts, &topo, &result,
+				       NULL) < 0)
+			fail_msg("%s", err_msg());
+	}
+	assert_true(enabled("avx10"));
+	/* CPUID.24H: the model's version 1 (the host's 2 is higher), lengths 128/256/512 */
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EBX), 0x70001);
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EAX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0, 0, CPUID_EAX), 0x24);
+
+	/* AMX: palette 1 = 8 KiB in 8 tiles of 16 rows x 64 bytes; TMUL K=16 N=64 */
+	configure("tests/data/hosts/intel-sapphirerapids.json", "SapphireRapids-v3");
+	assert_true(enabled("amx-tile"));
+	assert_int_equal(cpuid_value(&result.table, 0x1d, 0, CPUID_EAX), 1);
+	assert_int_equal(cpuid_value(&result.table, 0x1d, 1, CPUID_EAX), 0x04002000);
+	assert_int_equal(cpuid_value(&result.table, 0x1d, 1, CPUID_EBX), 0x00080040);
+	assert_int_equal(cpuid_value(&result.table, 0x1d, 1, CPUID_ECX), 0x10);
+	assert_int_equal(cpuid_value(&result.table, 0x1e, 0, CPUID_EBX), 0x4010);
+
+	/* EPYC-Genoa-v1: 1 MiB 8-way L2 (code 6), 32 MiB L3 (64 x 512 KiB), xlevel 0x80000022 */
+	configure(TURIN, "EPYC-Genoa-v1");
+	assert_int_equal(cpuid_value(&result.table, 0x80000000, 0, CPUID_EAX), 0x80000022);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_ECX), 0x04006140);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EDX), 0x01008140);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 2, CPUID_ECX), 2047);
+	/* L3 inclusive, not complex-indexed (EDX[1] only) */
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 2);
+	/* EPYC-Milan-v2 drops the L3's complex indexing; v1 keeps it */
+	configure(TURIN, "EPYC-Milan-v2");
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 2);
+	configure(TURIN, "EPYC-Milan-v1");
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 6);
+	/* EPYC-v4 and EPYC-Rome-v3 (QEMU 8.1) likewise; Rome-v4 keeps v3's caches */
+	configure(TURIN, "EPYC-v4");
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 2);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 1, CPUID_ECX), 255); /* 64K L1i */
+	configure(TURIN, "EPYC-v3");
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 6);
+	configure(TURIN, "EPYC-Rome-v4");
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 2);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_ECX), 16383);
+}
+
+/*
+ * Unversioned names: v1, as QEMU's pc and q35 machines resolve them; with
+ * version=latest the newest version, as QEMU's -M microvm does.  The
+ * differential run showed Westmere's and SandyBridge's brands differ there.
+ */
+static void test_unversioned_resolution_choice(void **state)
+{
+	char buf[49];
+
+	(void)state;
+	configure(ICELAKE, "Westmere");
+	assert_string_equal(result.def.name, "Westmere-v1");
+	configure(ICELAKE, "Westmere,version=latest");
+	assert_string_equal(result.def.name, "Westmere-v2");
+	cpu_brand_decode(&result.table, buf);
+	assert_string_equal(buf, "Westmere E56xx/L56xx/X56xx (IBRS update)");
+	configure(ICELAKE, "Skylake-Server,version=latest");
+	assert_string_equal(result.def.name, "Skylake-Server-v5");
+	/* a versioned name is what it says */
+	configure(ICELAKE, "Skylake-Server-v2,version=latest");
+	assert_string_equal(result.def.name, "Skylake-Server-v2");
+	configure(ICELAKE, "Skylake-Server,version=latest,version=default");
+	assert_string_equal(result.def.name, "Skylake-Server-v1");
+	assert_int_equal(configure_facts(ICELAKE, "Westmere,version=2", 1, false), -1);
+	assert_non_null(strstr(err_msg(), "version=2"));
+}
+
+/*
+ * The by-design differences docs/cpu-models.md lists: kvm-msi-ext-dest-id
+ * stays off (skyvm's IOAPIC is KVM's in-kernel one, which has no extended
+ * destination ids; QEMU's microvm sets it with its split irqchip), and
+ * kvm-asyncpf-vmexit, which QEMU 7.2 had no name for, is part of host.
+ */
+static void test_design_differences_pinned(void **state)
+{
+	(void)state;
+	load(TURIN);
+	assert_int_not_equal(cpuid_value(&supported, 0x40000001, 0, CPUID_EAX) & (1u << 15), 0);
+	configure(TURIN, "EPYC-Rome");
+	assert_false(enabled("kvm-msi-ext-dest-id"));
+	configure(TURIN, "host");
+	assert_false(enabled("kvm-msi-ext-dest-id"));
+	assert_true(enabled("kvm-asyncpf-vmexit"));
+	assert_int_equal(configure_facts(TURIN, "host,+kvm-msi-ext-dest-id,enforce", 1, false), -1);
 }
 
 static void test_model_errors(void **state)
@@ -650,6 +970,14 @@ int main(void)
 		cmocka_unit_test(test_amd_topoext_leaves),
 		cmocka_unit_test(test_leaf_1f),
 		cmocka_unit_test(test_invariants_all_models),
+		cmocka_unit_test(test_qemu_tsc_deadline_only_where_asked),
+		cmocka_unit_test(test_qemu_vendor_is_the_hosts),
+		cmocka_unit_test(test_qemu_topoext_for_epyc),
+		cmocka_unit_test(test_qemu_host_brand_from_cpuid),
+		cmocka_unit_test(test_qemu_fixed_leaves),
+		cmocka_unit_test(test_design_differences_pinned),
+		cmocka_unit_test(test_unversioned_resolution_choice),
+		cmocka_unit_test(test_new_model_leaves),
 		cmocka_unit_test(test_model_errors),
 		cmocka_unit_test(test_max_base),
 	};

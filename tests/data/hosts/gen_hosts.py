@@ -55,11 +55,15 @@ bits(7, 0, "ecx", {1: "avx512vbmi", 2: "umip", 3: "pku", 6: "avx512vbmi2", 8: "g
                    9: "vaes", 10: "vpclmulqdq", 11: "avx512vnni", 12: "avx512bitalg",
                    14: "avx512-vpopcntdq", 16: "la57", 22: "rdpid", 24: "bus-lock-detect",
                    25: "cldemote", 27: "movdiri", 28: "movdir64b"})
-bits(7, 0, "edx", {4: "fsrm", 10: "md-clear", 14: "serialize", 16: "tsx-ldtrk",
+bits(7, 0, "edx", {4: "fsrm", 8: "avx512-vp2intersect", 10: "md-clear", 14: "serialize", 16: "tsx-ldtrk",
                    22: "amx-bf16", 23: "avx512-fp16", 24: "amx-tile", 25: "amx-int8",
                    26: "spec-ctrl", 27: "stibp", 28: "flush-l1d", 29: "arch-capabilities",
                    31: "ssbd"})
-bits(7, 1, "eax", {4: "avx-vnni", 5: "avx512-bf16", 10: "fzrm", 11: "fsrs", 12: "fsrc"})
+bits(7, 1, "eax", {4: "avx-vnni", 5: "avx512-bf16", 10: "fzrm", 11: "fsrs", 12: "fsrc",
+                   21: "amx-fp16"})
+bits(7, 1, "edx", {14: "prefetchiti", 19: "avx10"})
+bits(7, 2, "edx", {5: "mcdt-no"})
+bits(0x24, 0, "ebx", {16: "avx10-128", 17: "avx10-256", 18: "avx10-512"})
 bits(0xd, 1, "eax", {0: "xsaveopt", 1: "xsavec", 2: "xgetbv1", 3: "xsaves", 4: "xfd"})
 bits(0x80000001, 0, "edx", {11: "syscall", 20: "nx", 22: "mmxext", 25: "fxsr-opt",
                             26: "pdpe1gb", 27: "rdtscp", 29: "lm"})
@@ -68,14 +72,16 @@ bits(0x80000001, 0, "ecx", {0: "lahf-lm", 1: "cmp-legacy", 2: "svm", 4: "cr8lega
                             9: "osvw", 22: "topoext", 23: "perfctr-core"})
 bits(0x80000007, 0, "edx", {8: "invtsc"})
 bits(0x80000008, 0, "ebx", {0: "clzero", 2: "xsaveerptr", 9: "wbnoinvd", 12: "ibpb",
-                            14: "ibrs", 15: "amd-stibp", 24: "amd-ssbd", 25: "virt-ssbd",
+                            14: "ibrs", 15: "amd-stibp", 17: "stibp-always-on", 24: "amd-ssbd",
+                            25: "virt-ssbd",
                             28: "amd-psfd"})
 bits(0x80000021, 0, "eax", {0: "no-nested-data-bp", 2: "lfence-always-serializing",
                             6: "null-sel-clr-base", 8: "auto-ibrs"})
 bits(0x8000000a, 0, "edx", {0: "npt", 1: "lbrv", 2: "svm-lock", 3: "nrip-save",
                             4: "tsc-scale", 5: "vmcb-clean", 6: "flushbyasid",
                             7: "decodeassists", 10: "pause-filter", 12: "pfthreshold",
-                            15: "v-vmsave-vmload", 16: "vgif", 28: "svme-addr-chk"})
+                            15: "v-vmsave-vmload", 16: "vgif", 25: "vnmi",
+                            28: "svme-addr-chk"})
 
 # AMD repeats these leaf-1 EDX bits in 0x80000001 EDX (QEMU names them only once).
 AMD_EDX_ALIASES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 15, 16, 17, 23, 24]
@@ -100,6 +106,10 @@ ICELAKE_SP = CASCADELAKE + """ avx512ifma sha-ni avx512vbmi umip avx512vbmi2 gfn
     vpclmulqdq avx512bitalg avx512-vpopcntdq la57 rdpid fsrm wbnoinvd"""
 SAPPHIRERAPIDS = ICELAKE_SP + """ bus-lock-detect cldemote movdiri movdir64b serialize
     tsx-ldtrk amx-bf16 avx512-fp16 amx-tile amx-int8 avx-vnni avx512-bf16 fzrm fsrs fsrc xfd"""
+# Granite Rapids (Redwood Cove): AMX-FP16, PREFETCHI, MCDT_NO, AVX10.1 at 512 bits
+# (CPUID.24H version 1), as QEMU's GraniteRapids-v2 lists them.
+GRANITERAPIDS = SAPPHIRERAPIDS + """ amx-fp16 prefetchiti mcdt-no avx10 avx10-128 avx10-256
+    avx10-512"""
 
 AMD_BASE = """fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush
     mmx fxsr sse sse2 pni pclmulqdq ssse3 fma cx16 sse4.1 sse4.2 x2apic movbe popcnt aes xsave
@@ -114,7 +124,10 @@ ROME = NAPLES + """ clwb umip rdpid wbnoinvd stibp amd-stibp ibrs spec-ctrl amd-
     null-sel-clr-base v-vmsave-vmload vgif"""
 MILAN = ROME + " pcid erms invpcid fsrm pku vaes vpclmulqdq amd-psfd no-nested-data-bp"
 GENOA = MILAN + """ avx512f avx512dq avx512ifma avx512cd avx512bw avx512vl avx512vbmi
-    avx512vbmi2 gfni avx512vnni avx512bitalg avx512-vpopcntdq la57 avx512-bf16 auto-ibrs fsrs"""
+    avx512vbmi2 gfni avx512vnni avx512bitalg avx512-vpopcntdq la57 avx512-bf16 auto-ibrs fsrs
+    stibp-always-on vnmi"""
+# Turin (Zen 5): what AMD's EPYC-Turin patch for QEMU lists over Genoa.
+TURIN = GENOA + " movdiri movdir64b avx512-vp2intersect avx-vnni"
 
 INTEL = "GenuineIntel"
 AMD = "AuthenticAMD"
@@ -144,6 +157,10 @@ HOSTS = [
          model=0x8f, stepping=8, level=0x20, xlevel=0x80000008, phys=46, virt=57,
          brand="Intel(R) Xeon(R) Platinum 8488C",
          what="Sapphire Rapids Xeon Platinum 8488C (06_8FH stepping 8)"),
+    dict(name="intel-graniterapids", vendor=INTEL, features=GRANITERAPIDS, family=6,
+         model=0xad, stepping=1, level=0x24, xlevel=0x80000008, phys=52, virt=57,
+         brand="Intel(R) Xeon(R) 6985P-C",
+         what="Granite Rapids Xeon 6985P-C (06_ADH stepping 1); max leaf 0x24 assumed"),
     dict(name="amd-epyc-naples", vendor=AMD, features=NAPLES, family=0x17, model=0x01,
          stepping=2, level=0xd, xlevel=0x8000001f, phys=48, virt=48,
          brand="AMD EPYC 7571",
@@ -160,6 +177,10 @@ HOSTS = [
          stepping=1, level=0x10, xlevel=0x80000028, phys=52, virt=57,
          brand="AMD EPYC 9R14 96-Core Processor",
          what="EPYC 9R14 Genoa, Zen 4 (family 19h model 11h stepping 1)"),
+    dict(name="amd-epyc-turin", vendor=AMD, features=TURIN, family=0x1a, model=0x02,
+         stepping=1, level=0x10, xlevel=0x80000028, phys=52, virt=57,
+         brand="AMD EPYC 9R45 96-Core Processor",
+         what="EPYC 9R45 Turin, Zen 5 (family 1Ah model 02h stepping 1)"),
 ]
 
 
@@ -240,9 +261,14 @@ def synthesise(h):
     t.set(6)
     # EAX: the last subleaf of leaf 7; subleaf 1 exists when a generation has its bits.
     leaf7_1 = any(BITS[f][:2] == (7, 1) for f in feats)
-    t.set(7, 0, True, eax=1 if leaf7_1 else 0)
-    if leaf7_1:
+    leaf7_2 = any(BITS[f][:2] == (7, 2) for f in feats)
+    t.set(7, 0, True, eax=2 if leaf7_2 else 1 if leaf7_1 else 0)
+    if leaf7_1 or leaf7_2:
         t.set(7, 1, True)
+    if leaf7_2:
+        t.set(7, 2, True)
+    if "avx10" in feats:
+        t.set(0x24, 0, True, ebx=1)  # AVX10 version 1; the vector lengths are bits below
     xsave_leaves(t, h, feats)
     if intel:
         # PMU version 2, 4 counters of 48 bits (KVM's vPMU); topology: SMT then cores.
