@@ -104,4 +104,6 @@ clean:
 .PHONY: check-prereqs
 check-prereqs:
 -include mk/*.mk
+# make fuzz, and the corpus replay test of make check (docs/fuzzing.md)
+include tests/fuzz/fuzz.mk
 -include $(OBJ:.o=.d)

@@ -82,6 +82,16 @@ static int check_header(const struct boot_config *c, const struct setup_header *
 			       h->kernel_alignment);
 	if (h->init_size == 0)
 		return err_set("kernel %s: setup header has init_size 0", name);
+	if (pm_len <= ENTRY64_OFFSET)
+		return err_set("kernel %s: truncated bzImage (the protected-mode kernel is %llu "
+			       "bytes; its 64-bit entry is at +0x%x)", name,
+			       (unsigned long long)pm_len, ENTRY64_OFFSET);
+	/* It would decompress itself over the zero page and the page tables. */
+	if (!h->relocatable_kernel && h->pref_address < LAYOUT_KERNEL_START)
+		return err_set("kernel %s: not relocatable, and its pref_address 0x%llx is below "
+			       "0x%llx, where skyvm keeps its boot structures", name,
+			       (unsigned long long)h->pref_address,
+			       (unsigned long long)LAYOUT_KERNEL_START);
 	return 0;
 }
 

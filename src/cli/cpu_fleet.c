@@ -25,6 +25,7 @@
 #include "fleet/compare.h"
 #include "fleet/model_file.h"
 #include "util/err.h"
+#include "util/text.h"
 
 #define MAX_MODEL_VERSIONS 256
 #define SPEC_MAX 2048
@@ -240,10 +241,11 @@ static size_t differences_of(const struct fleet_demand *d, const struct fleet_of
 
 	if (c->vendor_differs) {
 		out[n].field = "vendor";
-		snprintf(out[n].model, sizeof(out[n].model), "%s", d->vendor);
-		snprintf(out[n].host, sizeof(out[n].host), "%s", o->vendor);
+		/* a dump's leaf 0 bytes: escaped for the terminal */
+		text_escape(out[n].model, sizeof(out[n].model), d->vendor);
+		text_escape(out[n].host, sizeof(out[n].host), o->vendor);
 		snprintf(out[n].message, sizeof(out[n].message),
-			 "vendor: the model is %s, the host is %s", d->vendor, o->vendor);
+			 "vendor: the model is %s, the host is %s", out[n].model, out[n].host);
 		n++;
 	}
 	if (c->level_exceeds) {

@@ -22,6 +22,7 @@
 #include "cpu/normalise.h"
 #include "exitcodes.h"
 #include "util/err.h"
+#include "util/text.h"
 
 static const char cpu_help[] =
 	"Usage: skyvm cpu COMMAND [ARGS...]\n"
@@ -378,11 +379,15 @@ static int show_text(const struct cpu_result *r)
 {
 	static struct cpuid_table t0, t;
 	bool any = false;
+	/* vendor and brand can come from a dump's CPUID bytes: escape them */
+	char vendor[4 * sizeof(r->def.vendor)], brand[4 * sizeof(r->def.model_id)];
 
+	text_escape(vendor, sizeof(vendor), r->def.vendor);
+	text_escape(brand, sizeof(brand), r->def.model_id);
 	printf("Model:    %s (%s)\n", r->def.name, cpu_def_kind_name(r->def.kind));
-	printf("Vendor:   %s, family %u model %u stepping %u\n", r->def.vendor, r->def.family,
+	printf("Vendor:   %s, family %u model %u stepping %u\n", vendor, r->def.family,
 	       r->def.model, r->def.stepping);
-	printf("Brand:    %s\n", r->def.model_id);
+	printf("Brand:    %s\n", brand);
 	printf("Levels:   basic 0x%x, extended 0x%x\n", r->def.level, r->def.xlevel);
 	printf("Options:  enforce=%s migratable=%s\n", r->enforce ? "on" : "off",
 	       r->migratable ? "on" : "off");

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/file.h"
+#include "util/text.h"
 
 int cpu_bitmap_parse(const char *text, uint32_t *set, uint32_t *clear)
 {
@@ -190,6 +192,8 @@ static int parse_prop(const char *key, const json_t *v, struct cpu_spec *props)
 
 		if (strchr(s, ','))
 			return err_set("%s: commas are not allowed", key);
+		if (text_needs_escape(s))
+			return err_set("%s: control characters are not allowed", key);
 		snprintf(text, sizeof(text), "x,%s=%s", key, s);
 	} else if (json_is_integer(v)) {
 		if (json_u32(v, &n) < 0)
@@ -249,6 +253,9 @@ static int parse_model(const json_t *root, struct cpu_custom_model *out)
 			if (!json_is_string(v) || !json_string_length(v) ||
 			    json_string_length(v) >= sizeof(out->name))
 				return err_set("%s: expected a model name (1-63 characters)", key);
+			if (text_needs_escape(json_string_value(v)))
+				return err_set("%s: control characters are not allowed in a model "
+					       "name", key);
 			snprintf(dst, sizeof(out->name), "%s", json_string_value(v));
 		} else if (!strcmp(key, "description")) {
 			if (!json_is_string(v))
@@ -273,34 +280,65 @@ static int parse_model(const json_t *root, struct cpu_custom_model *out)
 	return 0;
 }
 
-int cpu_custom_load(const char *path, struct cpu_custom_model *out)
+static int parse_buffer(const void *buf, size_t len, const char *name,
+			struct cpu_custom_model *out)
 {
 	json_error_t jerr;
 	json_t *root;
 	int rc;
 	const char *stem;
 
-	memset(out, 0, sizeof(*out));
-	out->props.check = true;
-	out->props.migratable = -1;
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (len > CPU_CUSTOM_MAX_BYTES)
+		return err_set("%s: %zu bytes is larger than the %u a model file may have", name,
+			       len, CPU_CUSTOM_MAX_BYTES);
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		if (jerr.line < 0)
-			return err_set("%s: %s", path, jerr.text);
-		return err_set("%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+			return err_set("%s: %s", name, jerr.text);
+		return err_set("%s:%d:%d: %s", name, jerr.line, jerr.column, jerr.text);
 	}
 	rc = parse_model(root, out);
 	json_decref(root);
 	if (rc < 0)
-		return err_wrap("%s", path);
+		return err_wrap("%s", name);
 	if (!out->base[0])
 		snprintf(out->base, sizeof(out->base), "host");
 	if (!out->name[0]) {
-		stem = strrchr(path, '/');
-		stem = stem ? stem + 1 : path;
+		stem = strrchr(name, '/');
+		stem = stem ? stem + 1 : name;
 		snprintf(out->name, sizeof(out->name), "%.*s", (int)strcspn(stem, "."), stem);
+		text_escape_inplace(out->name, sizeof(out->name));
 	}
 	return 0;
+}
+
+static void init_model(struct cpu_custom_model *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->props.check = true;
+	out->props.migratable = -1;
+}
+
+int cpu_custom_parse(const void *buf, size_t len, const char *name, struct cpu_custom_model *out)
+{
+	init_model(out);
+	if (parse_buffer(buf, len, name, out) < 0)
+		return err_escape(); /* messages quote the file's keys and values */
+	return 0;
+}
+
+int cpu_custom_load(const char *path, struct cpu_custom_model *out)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	init_model(out);
+	if (file_read_all(path, "CPU model file", CPU_CUSTOM_MAX_BYTES, &buf, &len) < 0)
+		return err_escape();
+	rc = cpu_custom_parse(buf, len, path, out);
+	free(buf);
+	return rc;
 }
 
 enum feature_word cpu_modifier_word(const struct cpu_cpuid_modifier *m)

@@ -47,6 +47,15 @@ struct cpu_custom_model {
  * "m.json: features.-[1]: unknown CPU feature 'avx512fx' (did you mean: ...?)".
  */
 int cpu_custom_load(const char *path, struct cpu_custom_model *out);
+/*
+ * The same from memory; `name` stands for the file in messages and gives the
+ * default model name.  Files over CPU_CUSTOM_MAX_BYTES are refused; control
+ * characters in names and values are refused, and escaped in messages.
+ */
+int cpu_custom_parse(const void *buf, size_t len, const char *name, struct cpu_custom_model *out);
+
+/* The largest model file read (models/skymdw.json is 1 KiB). */
+#define CPU_CUSTOM_MAX_BYTES (1u << 20)
 
 /*
  * A Firecracker bitmap ("0b1x0_1", "0b" required) as set/clear masks.

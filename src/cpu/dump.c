@@ -13,6 +13,8 @@
 
 #include "fleet/firecracker.h"
 #include "util/err.h"
+#include "util/file.h"
+#include "util/text.h"
 
 #define DUMP_FORMAT "skyvm-cpuid-dump"
 #define DUMP_VERSION 1
@@ -83,14 +85,69 @@ static void vendor_of(const struct cpuid_table *t, char out[13])
 	out[12] = '\0';
 }
 
-static int parse_entry(const json_t *je, size_t i, struct cpuid_table *out)
+bool cpuid_dump_entries_clash(const struct kvm_cpuid_entry2 *a, const struct kvm_cpuid_entry2 *b)
+{
+	if (a->function != b->function)
+		return false;
+	/* An entry without a significant index answers every subleaf of its leaf. */
+	if (!(a->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ||
+	    !(b->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX))
+		return true;
+	return a->index == b->index;
+}
+
+/*
+ * The subleaf rule, the same whatever the order of the entries:
+ *  - an entry without "indexed" is indexed when its subleaf is not 0 or when
+ *    its leaf has other entries (the writer listed subleaves: 0 is one of
+ *    them, not "every subleaf");
+ *  - no two entries may answer the same (leaf, subleaf) as CPUID lookup
+ *    (cpuid_find) sees it: an entry that is not indexed answers every
+ *    subleaf of its leaf, so it must be its leaf's only entry.
+ * Checked as each entry arrives, so errors come in file order: when the
+ * second entry of a leaf arrives, both already have their final rule.
+ * implicit[k]: entry k gave no "indexed".
+ */
+static int add_entry(struct cpuid_table *out, bool *implicit, size_t i,
+		     const struct kvm_cpuid_entry2 *add, bool add_implicit)
+{
+	struct kvm_cpuid_entry2 e = *add;
+
+	for (uint32_t k = 0; k < out->nent; k++) {
+		if (out->ent[k].function != e.function)
+			continue;
+		if (implicit[k])
+			out->ent[k].flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX; /* index stays */
+		if (add_implicit)
+			e.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+	}
+	for (uint32_t k = 0; k < out->nent; k++) {
+		const struct kvm_cpuid_entry2 *o = &out->ent[k];
+
+		if (!cpuid_dump_entries_clash(o, &e))
+			continue;
+		if ((o->flags ^ e.flags) & KVM_CPUID_FLAG_SIGNIFCANT_INDEX)
+			return err_set("entries[%zu]: leaf 0x%x is in an earlier entry too, and one "
+				       "of them is not indexed (answers every subleaf): a lookup "
+				       "would find only one", i, e.function);
+		return err_set("entries[%zu]: leaf 0x%x subleaf 0x%x appears twice", i,
+			       e.function, e.index);
+	}
+	if (out->nent >= CPUID_MAX_ENTRIES)
+		return err_set("entries: more than %d entries", CPUID_MAX_ENTRIES);
+	implicit[out->nent] = add_implicit;
+	out->ent[out->nent++] = e;
+	return 0;
+}
+
+static int parse_entry(const json_t *je, size_t i, struct cpuid_table *out, bool *implicit)
 {
 	static const char *const regs[] = { "eax", "ebx", "ecx", "edx" };
 	char where[64];
 	uint32_t leaf, subleaf = 0, val[4];
-	const json_t *v;
+	const json_t *v, *indexed_v;
 	bool indexed;
-	struct kvm_cpuid_entry2 *e;
+	struct kvm_cpuid_entry2 e;
 
 	if (!json_is_object(je))
 		return err_set("entries[%zu]: expected an object", i);
@@ -101,10 +158,10 @@ static int parse_entry(const json_t *je, size_t i, struct cpuid_table *out)
 	snprintf(where, sizeof(where), "entries[%zu].subleaf", i);
 	if (v && parse_u32(v, where, &subleaf) < 0)
 		return -1;
-	v = json_object_get(je, "indexed");
-	if (v && !json_is_boolean(v))
+	indexed_v = json_object_get(je, "indexed");
+	if (indexed_v && !json_is_boolean(indexed_v))
 		return err_set("entries[%zu].indexed: expected true or false", i);
-	indexed = v ? json_is_true(v) : subleaf != 0;
+	indexed = indexed_v ? json_is_true(indexed_v) : subleaf != 0;
 	for (int r = 0; r < 4; r++) {
 		snprintf(where, sizeof(where), "entries[%zu].%s", i, regs[r]);
 		v = json_object_get(je, regs[r]);
@@ -113,22 +170,15 @@ static int parse_entry(const json_t *je, size_t i, struct cpuid_table *out)
 		if (parse_u32(v, where, &val[r]) < 0)
 			return -1;
 	}
-	for (uint32_t k = 0; k < out->nent; k++)
-		if (out->ent[k].function == leaf && (!indexed || out->ent[k].index == subleaf))
-			return err_set("entries[%zu]: leaf 0x%x subleaf 0x%x appears twice", i,
-				       leaf, subleaf);
-	if (out->nent >= CPUID_MAX_ENTRIES)
-		return err_set("entries: more than %d entries", CPUID_MAX_ENTRIES);
-	e = &out->ent[out->nent++];
-	memset(e, 0, sizeof(*e));
-	e->function = leaf;
-	e->index = indexed ? subleaf : 0;
-	e->flags = indexed ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
-	e->eax = val[0];
-	e->ebx = val[1];
-	e->ecx = val[2];
-	e->edx = val[3];
-	return 0;
+	memset(&e, 0, sizeof(e));
+	e.function = leaf;
+	e.index = indexed ? subleaf : 0;
+	e.flags = indexed ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+	e.eax = val[0];
+	e.ebx = val[1];
+	e.ecx = val[2];
+	e.edx = val[3];
+	return add_entry(out, implicit, i, &e, !indexed_v);
 }
 
 static int parse_skyvm(const json_t *root, struct cpuid_table *out, struct cpuid_dump_meta *meta)
@@ -137,6 +187,7 @@ static int parse_skyvm(const json_t *root, struct cpuid_table *out, struct cpuid
 	const json_t *ver = json_object_get(root, "version");
 	const json_t *host = json_object_get(root, "host");
 	const json_t *entries = json_object_get(root, "entries");
+	bool implicit[CPUID_MAX_ENTRIES];
 	size_t i;
 	const json_t *je;
 
@@ -162,44 +213,84 @@ static int parse_skyvm(const json_t *root, struct cpuid_table *out, struct cpuid
 		copy_str(meta->kernel, sizeof(meta->kernel), host, "kernel");
 	}
 	json_array_foreach(entries, i, je)
-		if (parse_entry(je, i, out) < 0)
+		if (parse_entry(je, i, out, implicit) < 0)
 			return -1;
 	return 0;
 }
 
-int cpuid_dump_load(const char *path, struct cpuid_table *out, struct cpuid_dump_meta *meta)
+/* What a dump may show a terminal: its strings with control characters escaped. */
+static void escape_meta(struct cpuid_dump_meta *meta)
+{
+	text_escape_inplace(meta->name, sizeof(meta->name));
+	text_escape_inplace(meta->source, sizeof(meta->source));
+	text_escape_inplace(meta->vendor, sizeof(meta->vendor));
+	text_escape_inplace(meta->model_id, sizeof(meta->model_id));
+	text_escape_inplace(meta->kernel, sizeof(meta->kernel));
+}
+
+static int parse_buffer(const void *buf, size_t len, const char *name, struct cpuid_table *out,
+			struct cpuid_dump_meta *meta)
 {
 	json_error_t jerr;
 	json_t *root;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	memset(meta, 0, sizeof(*meta));
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (len > CPUID_DUMP_MAX_BYTES)
+		return err_set("%s: %zu bytes is larger than the %u a CPUID dump may have", name,
+			       len, CPUID_DUMP_MAX_BYTES);
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		if (jerr.line < 0)
-			return err_set("%s: %s", path, jerr.text);
-		return err_set("%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+			return err_set("%s: %s", name, jerr.text);
+		return err_set("%s:%d:%d: %s", name, jerr.line, jerr.column, jerr.text);
 	}
 	if (!json_is_object(root)) {
 		json_decref(root);
-		return err_set("%s: not a CPUID dump (expected a JSON object)", path);
+		return err_set("%s: not a CPUID dump (expected a JSON object)", name);
 	}
 	if (firecracker_dump_detect(root)) {
-		rc = firecracker_dump_parse(root, path, out, meta);
+		rc = firecracker_dump_parse(root, name, out, meta);
 		json_decref(root);
 		return rc;
 	}
 	rc = parse_skyvm(root, out, meta);
 	json_decref(root);
 	if (rc < 0)
-		return err_wrap("%s", path);
+		return err_wrap("%s", name);
 	if (!meta->name[0])
-		file_stem(path, meta->name, sizeof(meta->name));
+		file_stem(name, meta->name, sizeof(meta->name));
 	if (!meta->vendor[0])
 		vendor_of(out, meta->vendor);
 	cpuid_sort(out);
 	return 0;
+}
+
+int cpuid_dump_parse(const void *buf, size_t len, const char *name, struct cpuid_table *out,
+		     struct cpuid_dump_meta *meta)
+{
+	memset(out, 0, sizeof(*out));
+	memset(meta, 0, sizeof(*meta));
+	if (parse_buffer(buf, len, name, out, meta) < 0) {
+		memset(out, 0, sizeof(*out));
+		return err_escape(); /* messages quote the file's strings */
+	}
+	escape_meta(meta);
+	return 0;
+}
+
+int cpuid_dump_load(const char *path, struct cpuid_table *out, struct cpuid_dump_meta *meta)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(meta, 0, sizeof(*meta));
+	if (file_read_all(path, "CPUID dump", CPUID_DUMP_MAX_BYTES, &buf, &len) < 0)
+		return err_escape();
+	rc = cpuid_dump_parse(buf, len, path, out, meta);
+	free(buf);
+	return rc;
 }
 
 /* A JSON string literal for `s` (escaped by jansson); "" when s is NULL. */

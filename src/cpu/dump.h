@@ -17,6 +17,7 @@
 #ifndef SKYVM_CPU_DUMP_H
 #define SKYVM_CPU_DUMP_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "cpu/cpuid.h"
@@ -29,11 +30,27 @@ struct cpuid_dump_meta {
 	char kernel[128];
 };
 
+/* The largest dump read: a full table with long host strings is ~60 KiB. */
+#define CPUID_DUMP_MAX_BYTES (4u << 20)
+
 /*
  * Load a dump (either format).  Errors name the file, and for JSON syntax
  * errors the line and column; for a bad key, its path ("entries[3].eax").
+ * A file over CPUID_DUMP_MAX_BYTES is refused.  Control characters in
+ * *meta and in error messages are escaped (util/text.h): both reach a
+ * terminal.
  */
 int cpuid_dump_load(const char *path, struct cpuid_table *out, struct cpuid_dump_meta *meta);
+/* The same from memory; `name` stands for the file in messages and the name. */
+int cpuid_dump_parse(const void *buf, size_t len, const char *name, struct cpuid_table *out,
+		     struct cpuid_dump_meta *meta);
+
+/*
+ * True when CPUID lookup (cpuid_find) could answer one (leaf, subleaf) with
+ * either entry: same leaf, and one is not indexed or both have the index.
+ * A dump never holds two such entries.
+ */
+bool cpuid_dump_entries_clash(const struct kvm_cpuid_entry2 *a, const struct kvm_cpuid_entry2 *b);
 /* Write `t` in the skyvm format (sorted). */
 int cpuid_dump_write(FILE *f, const struct cpuid_table *t, const struct cpuid_dump_meta *meta);
 

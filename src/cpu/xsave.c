@@ -87,24 +87,28 @@ int cpu_xsave_component(const struct cpuid_table *host, unsigned i, uint32_t *of
 	return 0;
 }
 
-uint32_t cpu_xsave_size(const struct cpuid_table *host, uint64_t xcr0)
+/*
+ * The sizes in 64 bits: a dump's 0xD.i may claim any 32-bit offset and
+ * size, and their sums must not wrap into a small, plausible-looking size.
+ */
+static uint64_t xsave_size64(const struct cpuid_table *host, uint64_t xcr0)
 {
-	uint32_t end = XSAVE_LEGACY_SIZE + XSAVE_HEADER_SIZE;
+	uint64_t end = XSAVE_LEGACY_SIZE + XSAVE_HEADER_SIZE;
 
 	for (unsigned i = 2; i < XSAVE_COMPONENTS; i++) {
 		uint32_t off, size, flags;
 
 		if (!(xcr0 & (1ull << i)) || cpu_xsave_component(host, i, &off, &size, &flags) < 0)
 			continue;
-		if (off + size > end)
-			end = off + size;
+		if ((uint64_t)off + size > end)
+			end = (uint64_t)off + size;
 	}
 	return end;
 }
 
-uint32_t cpu_xsave_compacted_size(const struct cpuid_table *host, uint64_t xcr0)
+static uint64_t xsave_compacted_size64(const struct cpuid_table *host, uint64_t xcr0)
 {
-	uint32_t end = XSAVE_LEGACY_SIZE + XSAVE_HEADER_SIZE;
+	uint64_t end = XSAVE_LEGACY_SIZE + XSAVE_HEADER_SIZE;
 
 	/* Compacted: components packed in index order, some 64-byte aligned. */
 	for (unsigned i = 2; i < XSAVE_COMPONENTS; i++) {
@@ -113,10 +117,25 @@ uint32_t cpu_xsave_compacted_size(const struct cpuid_table *host, uint64_t xcr0)
 		if (!(xcr0 & (1ull << i)) || cpu_xsave_component(host, i, &off, &size, &flags) < 0)
 			continue;
 		if (flags & 2)
-			end = (end + 63) & ~63u;
-		end += size;
+			end = (end + 63) & ~63ull;
+		end += size; /* at most 17 sizes below 2^32: no wrap */
 	}
 	return end;
+}
+
+static uint32_t saturate32(uint64_t v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+uint32_t cpu_xsave_size(const struct cpuid_table *host, uint64_t xcr0)
+{
+	return saturate32(xsave_size64(host, xcr0));
+}
+
+uint32_t cpu_xsave_compacted_size(const struct cpuid_table *host, uint64_t xcr0)
+{
+	return saturate32(xsave_compacted_size64(host, xcr0));
 }
 
 int cpu_xsave_leaf(struct cpuid_table *t, const struct cpuid_table *host,
@@ -131,6 +150,10 @@ int cpu_xsave_leaf(struct cpuid_table *t, const struct cpuid_table *host,
 	if (!xsave || !featureset_has(fs, xsave))
 		return 0; /* no XSAVE: leaf 0xD reads as zeros */
 	xcr0 = cpu_xsave_xcr0(fs);
+	if (xsave_size64(host, xcr0) > UINT32_MAX || xsave_compacted_size64(host, xcr0) > UINT32_MAX)
+		return err_set("host CPUID leaf 0xD: the XSAVE layout it gives for XCR0 0x%llx "
+			       "needs more than 4 GiB (a corrupt dump?)",
+			       (unsigned long long)xcr0);
 	size = cpu_xsave_size(host, xcr0);
 	e = cpuid_get_or_add(t, 0xd, 0, true);
 	if (!e)

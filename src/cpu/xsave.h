@@ -32,15 +32,19 @@ uint64_t cpu_xsave_xcr0(const struct cpu_featureset *fs);
 int cpu_xsave_component(const struct cpuid_table *host, unsigned i, uint32_t *offset,
 			uint32_t *size, uint32_t *flags);
 
-/* Standard-format size of an XSAVE area holding `xcr0` (576 for x87|SSE). */
+/*
+ * Standard-format size of an XSAVE area holding `xcr0` (576 for x87|SSE).
+ * Summed in 64 bits; UINT32_MAX when a host layout puts the end beyond that.
+ */
 uint32_t cpu_xsave_size(const struct cpuid_table *host, uint64_t xcr0);
-/* Compacted-format size (XSAVEC/XSAVES) for `xcr0` with no supervisor state. */
+/* Compacted-format size (XSAVEC/XSAVES) for `xcr0` with no supervisor state; as above. */
 uint32_t cpu_xsave_compacted_size(const struct cpuid_table *host, uint64_t xcr0);
 
 /*
  * Rewrite leaf 0xD of `t` for the features in `fs` (0xD.1.EAX, the XSAVE
  * instruction word, is taken from fs too).  Subleaves of components not
- * enabled are removed.  Returns 0, or -1 when the table is full.
+ * enabled are removed.  Returns 0, or -1 when the table is full or the host's
+ * layout gives sizes beyond 32 bits.
  */
 int cpu_xsave_leaf(struct cpuid_table *t, const struct cpuid_table *host,
 		   const struct cpu_featureset *fs);

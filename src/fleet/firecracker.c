@@ -191,6 +191,12 @@ static int parse_leaf_modifier(const json_t *lm, const char *where, struct cpuid
 		return err_set("%s: missing", key);
 	if (parse_flags(json_object_get(lm, "flags"), key, &entry.flags) < 0)
 		return -1;
+	/*
+	 * Only "subleaf significant" means anything to a table: the stateful
+	 * flags (2, 4) are leaf 2's obsolete protocol, which KVM no longer uses
+	 * but old kernels reported, and a skyvm dump cannot carry them.
+	 */
+	entry.flags &= KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
 	/* Without a significant index KVM ignores the subleaf; keep ours canonical. */
 	if (!(entry.flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX))
 		entry.index = 0;
@@ -211,9 +217,17 @@ static int parse_leaf_modifier(const json_t *lm, const char *where, struct cpuid
 			return err_set("%s.modifiers: no %s; a dump states all four registers",
 				       where, firecracker_registers[r].name);
 
-	if (cpuid_find_const(out, entry.function, entry.index))
-		return err_set("%s: leaf 0x%" PRIx32 " subleaf 0x%" PRIx32 " given twice", where,
-			       entry.function, entry.index);
+	/* The rule of skyvm dumps: no (leaf, subleaf) that two entries answer. */
+	for (uint32_t k = 0; k < out->nent; k++) {
+		if (!cpuid_dump_entries_clash(&out->ent[k], &entry))
+			continue;
+		if (!((out->ent[k].flags ^ entry.flags) & KVM_CPUID_FLAG_SIGNIFCANT_INDEX))
+			return err_set("%s: leaf 0x%" PRIx32 " subleaf 0x%" PRIx32 " given twice",
+				       where, entry.function, entry.index);
+		return err_set("%s: leaf 0x%" PRIx32 " is given by an earlier modifier too, and "
+			       "one of them has flags 0 (answers every subleaf): a lookup would "
+			       "find only one", where, entry.function);
+	}
 	if (out->nent >= CPUID_MAX_ENTRIES)
 		return err_set("%s: more than %d CPUID entries", where, CPUID_MAX_ENTRIES);
 	out->ent[out->nent++] = entry;

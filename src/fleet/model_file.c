@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fleet/compare.h"
@@ -41,34 +42,51 @@ static int names_json(const struct cpu_featureset *set, json_t *out)
 	return 0;
 }
 
-int fleet_model_file_write(const char *path, const char *base, const struct cpu_featureset *add,
-			   const struct cpu_featureset *remove, const char *description)
+char *fleet_model_file_text(const char *base, const struct cpu_featureset *add,
+			    const struct cpu_featureset *remove, const char *description)
 {
 	json_t *plus = json_array(), *minus = json_array();
 	json_t *doc = NULL;
-	FILE *f;
-	int rc = -1;
+	char *text = NULL;
 
 	if (!plus || !minus) {
 		err_set("out of memory");
 		goto out;
 	}
-	if (names_json(add, plus) < 0 || names_json(remove, minus) < 0) {
-		err_wrap("%s", path);
+	if (names_json(add, plus) < 0 || names_json(remove, minus) < 0)
 		goto out;
-	}
 	doc = json_pack("{s:s, s:s, s:{s:O, s:O}}", "description", description, "base", base,
 			"features", "+", plus, "-", minus);
 	if (!doc) {
-		err_set("%s: out of memory", path);
+		/* json_pack refuses strings that are not UTF-8; nothing else fails here */
+		err_set("the base model name or description is not UTF-8 (or out of memory)");
 		goto out;
 	}
+	text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (!text)
+		err_set("out of memory");
+out:
+	json_decref(doc);
+	json_decref(plus);
+	json_decref(minus);
+	return text;
+}
+
+int fleet_model_file_write(const char *path, const char *base, const struct cpu_featureset *add,
+			   const struct cpu_featureset *remove, const char *description)
+{
+	char *text = fleet_model_file_text(base, add, remove, description);
+	FILE *f;
+	int rc = -1;
+
+	if (!text)
+		return err_wrap("%s", path);
 	f = fopen(path, "w");
 	if (!f) {
 		err_errno("%s", path);
 		goto out;
 	}
-	if (json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 || fputc('\n', f) == EOF) {
+	if (fputs(text, f) == EOF || fputc('\n', f) == EOF) {
 		err_errno("%s: write", path);
 		fclose(f);
 		goto out;
@@ -79,8 +97,6 @@ int fleet_model_file_write(const char *path, const char *base, const struct cpu_
 	}
 	rc = 0;
 out:
-	json_decref(doc);
-	json_decref(plus);
-	json_decref(minus);
+	free(text);
 	return rc;
 }

@@ -20,5 +20,8 @@
  */
 int fleet_model_file_write(const char *path, const char *base, const struct cpu_featureset *add,
 			   const struct cpu_featureset *remove, const char *description);
+/* The file's text without the final newline (free() it), or NULL with err_msg(). */
+char *fleet_model_file_text(const char *base, const struct cpu_featureset *add,
+			    const struct cpu_featureset *remove, const char *description);
 
 #endif

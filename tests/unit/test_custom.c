@@ -215,6 +215,65 @@ static void test_raw_modifiers_on_features(void **state)
 	assert_true(enabled("avx512f")); /* the base (host) keeps the rest */
 }
 
+
+/* Model files have a size limit: a clear error, not a 1 GiB read. */
+static void test_oversized_file_is_refused(void **state)
+{
+	static const char body[] = "{\"base\": \"Skylake-Server\"}";
+	FILE *f;
+
+	(void)state;
+	write_file(body);
+	f = fopen(path, "a");
+	assert_non_null(f);
+	for (size_t n = strlen(body); n <= CPU_CUSTOM_MAX_BYTES; n++)
+		fputc(' ', f);
+	fclose(f);
+	err_clear();
+	assert_int_equal(cpu_custom_load(path, &model), -1);
+	unlink(path);
+	if (!strstr(err_msg(), path) || !strstr(err_msg(), "larger than"))
+		fail_msg("\"%s\"", err_msg());
+}
+
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return true;
+	return false;
+}
+
+/*
+ * A model's name and brand string are printed (cpu show, errors): control
+ * characters in them are refused, and messages quoting the file escape them.
+ */
+static void test_control_characters(void **state)
+{
+	static const char *const files[] = {
+		"{\"name\": \"sky\\u001b[2J\", \"base\": \"Skylake-Server\"}",
+		"{\"base\": \"Skylake\\u001b[2J\"}",
+		"{\"base\": \"Skylake-Server\", \"model-id\": \"Fast\\r\\nCPU\"}",
+		"{\"base\": \"Skylake-Server\", \"vendor\": \"Genu\\u0007neIntel\"}",
+		"{\"base\": \"Skylake-Server\", \"features\": {\"+\": [\"avx\\u001b]0;x\\u0007\"]}}",
+		"{\"base\": \"Skylake-Server\", \"\\u001b[31mred\": 1}",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		write_file(files[i]);
+		err_clear();
+		if (cpu_custom_load(path, &model) == 0)
+			fail_msg("loaded: %s (name \"%s\", model-id \"%s\")", files[i], model.name,
+				 model.props.model_id);
+		unlink(path);
+		if (has_control(err_msg()))
+			fail_msg("file %zu: raw control character in \"%s\"", i, err_msg());
+		if (!strstr(err_msg(), path))
+			fail_msg("file %zu: \"%s\" does not name the file", i, err_msg());
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +281,8 @@ int main(void)
 		cmocka_unit_test(test_skymdw),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_raw_modifiers_on_features),
+		cmocka_unit_test(test_oversized_file_is_refused),
+		cmocka_unit_test(test_control_characters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "cpu/dump.h"
+#include "cpu/features.h"
+#include "cpu/xsave.h"
 #include "util/err.h"
 
 static struct cpuid_table a, b;
@@ -151,6 +153,159 @@ static void test_bad_dumps(void **state)
 	expect_bad("", "");
 }
 
+
+/* A dump of leaf 0 and `more` (entries, each with its leading comma). */
+static int load_entries(const char *more)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text), HEAD E0 "%s]}", more);
+	write_file(text);
+	err_clear();
+	return cpuid_dump_load(path, &a, &meta);
+}
+
+#define SUB(l, s, ix, eax) \
+	", {\"leaf\": \"" l "\", \"subleaf\": \"" s "\"" ix ", \"eax\": \"" eax "\", " \
+	"\"ebx\": \"0\", \"ecx\": \"0\", \"edx\": \"0\"}"
+
+/*
+ * The reader's rule for subleaves is CPUID lookup's (cpuid_find): an entry
+ * not indexed answers every subleaf.  Subleaves listed without "indexed" are
+ * all indexed, whatever their order; an entry that is explicitly not indexed
+ * next to others of its leaf is refused, whatever the order.
+ */
+static void test_subleaf_rule_matches_lookup(void **state)
+{
+	static const char *const listed[2] = {
+		SUB("0x7", "0x0", "", "0x70") SUB("0x7", "0x1", "", "0x71"),
+		SUB("0x7", "0x1", "", "0x71") SUB("0x7", "0x0", "", "0x70"),
+	};
+	static const char *const clash[2] = {
+		SUB("0x7", "0x0", ", \"indexed\": false", "0x70")
+			SUB("0x7", "0x1", ", \"indexed\": true", "0x71"),
+		SUB("0x7", "0x1", ", \"indexed\": true", "0x71")
+			SUB("0x7", "0x0", ", \"indexed\": false", "0x70"),
+	};
+
+	(void)state;
+	for (int order = 0; order < 2; order++) {
+		if (load_entries(listed[order]) < 0)
+			fail_msg("order %d: %s", order, err_msg());
+		unlink(path);
+		assert_non_null(cpuid_find(&a, 7, 0));
+		assert_non_null(cpuid_find(&a, 7, 1));
+		/* each subleaf reachable, as itself */
+		assert_int_equal(cpuid_find(&a, 7, 0)->eax, 0x70);
+		assert_int_equal(cpuid_find(&a, 7, 1)->eax, 0x71);
+		assert_null(cpuid_find(&a, 7, 2));
+	}
+	for (int order = 0; order < 2; order++) {
+		if (load_entries(clash[order]) == 0)
+			fail_msg("order %d: a non-indexed leaf 7 beside subleaf 1 was accepted",
+				 order);
+		unlink(path);
+		if (!strstr(err_msg(), "not indexed"))
+			fail_msg("order %d: \"%s\"", order, err_msg());
+	}
+	/* One entry alone, subleaf 0, no "indexed": every subleaf, as before. */
+	assert_int_equal(load_entries(SUB("0x6", "0x0", "", "0x60")), 0);
+	unlink(path);
+	assert_int_equal(cpuid_find(&a, 6, 5)->eax, 0x60);
+}
+
+/* A dump's leaf 0xD layout near 4 GiB: sizes computed in 64 bits, never wrapped. */
+static void test_xsave_sizes_from_a_dump_do_not_wrap(void **state)
+{
+	struct cpuid_table t;
+	struct cpu_featureset fs = { 0 };
+
+	(void)state;
+	/* component 2 (AVX) at 0x240, 0xffffff00 bytes: ends past 4 GiB; 3 and 4: 2 GiB each */
+	write_file(HEAD E0 ", {\"leaf\": \"0xd\", \"subleaf\": \"0x2\", \"indexed\": true, "
+		   "\"eax\": \"0xffffff00\", \"ebx\": \"0x240\", \"ecx\": \"0\", \"edx\": \"0\"}, "
+		   "{\"leaf\": \"0xd\", \"subleaf\": \"0x3\", \"indexed\": true, "
+		   "\"eax\": \"0x80000000\", \"ebx\": \"0x340\", \"ecx\": \"0\", \"edx\": \"0\"}, "
+		   "{\"leaf\": \"0xd\", \"subleaf\": \"0x4\", \"indexed\": true, "
+		   "\"eax\": \"0x80000000\", \"ebx\": \"0x380\", \"ecx\": \"0\", \"edx\": \"0\"}]}");
+	if (cpuid_dump_load(path, &a, &meta) < 0)
+		fail_msg("%s", err_msg());
+	unlink(path);
+	/* the wrapped sums were 576 (0x240 + 0xffffff00 = 0x1_0000_0140) and small */
+	assert_int_equal(cpu_xsave_size(&a, 0x7), UINT32_MAX);
+	assert_int_equal(cpu_xsave_compacted_size(&a, 0x7), UINT32_MAX);
+	assert_int_equal(cpu_xsave_compacted_size(&a, 0x1f), UINT32_MAX);
+	/* and a model built on that host gets an error, not a 4 GiB or a tiny leaf 0xD */
+	featureset_set(&fs, cpu_feature_find("fpu"), true);
+	featureset_set(&fs, cpu_feature_find("sse"), true);
+	featureset_set(&fs, cpu_feature_find("xsave"), true);
+	featureset_set(&fs, cpu_feature_find("avx"), true);
+	memset(&t, 0, sizeof(t));
+	err_clear();
+	assert_int_equal(cpu_xsave_leaf(&t, &a, &fs), -1);
+	if (!strstr(err_msg(), "0xD"))
+		fail_msg("\"%s\"", err_msg());
+	/* a sane host layout is untouched */
+	assert_int_equal(cpu_xsave_size(NULL, 0x7), 832);
+}
+
+/* JSON inputs have a size limit: a clear error, not a 1 GiB read. */
+static void test_oversized_dump_is_refused(void **state)
+{
+	static const char body[] = HEAD E0 "]}";
+	FILE *f;
+
+	(void)state;
+	write_file(body);
+	f = fopen(path, "a");
+	assert_non_null(f);
+	/* valid JSON: the dump, then whitespace up to one byte over the limit */
+	for (size_t n = strlen(body); n <= CPUID_DUMP_MAX_BYTES; n++)
+		fputc(' ', f);
+	fclose(f);
+	err_clear();
+	assert_int_equal(cpuid_dump_load(path, &a, &meta), -1);
+	unlink(path);
+	if (!strstr(err_msg(), path) || !strstr(err_msg(), "larger than"))
+		fail_msg("\"%s\"", err_msg());
+}
+
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return true;
+	return false;
+}
+
+/* Strings from a dump reach the terminal; their control characters escaped. */
+static void test_control_characters_are_escaped(void **state)
+{
+	(void)state;
+	write_file("{\"format\": \"skyvm-cpuid-dump\", \"version\": 1, "
+		   "\"source\": \"synthesised\\u0007\", \"host\": {\"name\": \"a\\u001b[2Jb\", "
+		   "\"vendor\": \"Genu\\u007fneIntel\", \"model_id\": \"x\\r\\ny\", "
+		   "\"kernel\": \"6.1\\u009b0m\"}, \"entries\": [" E0 "]}");
+	if (cpuid_dump_load(path, &a, &meta) < 0)
+		fail_msg("%s", err_msg());
+	unlink(path);
+	assert_false(has_control(meta.name) || has_control(meta.source) ||
+		     has_control(meta.vendor) || has_control(meta.model_id) ||
+		     has_control(meta.kernel));
+	assert_string_equal(meta.name, "a\\x1b[2Jb");
+	assert_string_equal(meta.model_id, "x\\x0d\\x0ay");
+	assert_string_equal(meta.kernel, "6.1\\xc2\\x9b0m"); /* C1 CSI, as UTF-8 */
+	assert_string_equal(meta.source, "synthesised\\x07");
+	/* and in messages that quote the file */
+	write_file(HEAD "{\"leaf\": \"0x\\u001b]0;pwned\\u0007\", \"eax\": \"0\", \"ebx\": \"0\", "
+		   "\"ecx\": \"0\", \"edx\": \"0\"}]}");
+	assert_int_equal(cpuid_dump_load(path, &a, &meta), -1);
+	unlink(path);
+	assert_false(has_control(err_msg()));
+	if (!strstr(err_msg(), "\\x1b]0;pwned\\x07"))
+		fail_msg("\"%s\"", err_msg());
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +313,10 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_firecracker_detected),
 		cmocka_unit_test(test_bad_dumps),
+		cmocka_unit_test(test_subleaf_rule_matches_lookup),
+		cmocka_unit_test(test_xsave_sizes_from_a_dump_do_not_wrap),
+		cmocka_unit_test(test_oversized_dump_is_refused),
+		cmocka_unit_test(test_control_characters_are_escaped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -273,6 +273,75 @@ static void test_committed_fingerprint_matches_its_host(void **state)
 	assert_true(featureset_has(&a, cpu_feature_find("avx512vnni")));
 }
 
+
+/* A leaf modifier with all four registers, eax = `eax`, the rest 0. */
+static void leaf_mod(char *buf, size_t size, uint32_t leaf, uint32_t subleaf, unsigned flags,
+		     uint32_t eax)
+{
+	char bits[40] = "0b";
+
+	for (int i = 31; i >= 0; i--)
+		strcat(bits, (eax >> i) & 1 ? "1" : "0");
+	snprintf(buf, size,
+		 "{\"leaf\":\"0x%x\",\"subleaf\":\"0x%x\",\"flags\":%u,\"modifiers\":["
+		 "{\"register\":\"eax\",\"bitmap\":\"%s\"},"
+		 "{\"register\":\"ebx\",\"bitmap\":\"" BITS_ZERO "\"},"
+		 "{\"register\":\"ecx\",\"bitmap\":\"" BITS_ZERO "\"},"
+		 "{\"register\":\"edx\",\"bitmap\":\"" BITS_ZERO "\"}]}",
+		 leaf, subleaf, flags, bits);
+}
+
+/*
+ * Leaf 2's stateful flags (2, 4; old kernels reported them) mean nothing to
+ * a table and a skyvm dump cannot hold them: only "subleaf significant" is
+ * kept, so a fingerprint written as a skyvm dump reads back the same.
+ */
+static void test_only_the_index_flag_is_kept(void **state)
+{
+	char two[1024], four[600];
+
+	(void)state;
+	leaf_mod(two, sizeof(two), 2, 0, 6, 0x00feff01);
+	leaf_mod(four, sizeof(four), 4, 1, 5, 0x4);
+	strcat(two, ",");
+	strcat(two, four);
+	if (parse_with(two, true) < 0)
+		fail_msg("%s", err_msg());
+	assert_int_equal(cpuid_find(&table, 2, 0)->flags, 0);
+	assert_int_equal(cpuid_find(&table, 4, 1)->flags, KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+}
+
+/* The subleaf rule of skyvm dumps, in either order: flags 0 answers every subleaf. */
+static void test_unindexed_leaf_beside_subleaves_is_refused(void **state)
+{
+	char a[600], b[600], both[1300];
+
+	(void)state;
+	leaf_mod(a, sizeof(a), 7, 0, 0, 1);
+	leaf_mod(b, sizeof(b), 7, 1, 1, 2);
+	snprintf(both, sizeof(both), "%s,%s", a, b);
+	assert_int_equal(parse_with(both, true), -1);
+	assert_non_null(strstr(err_msg(), "flags 0"));
+	snprintf(both, sizeof(both), "%s,%s", b, a);
+	assert_int_equal(parse_with(both, true), -1);
+	assert_non_null(strstr(err_msg(), "flags 0"));
+}
+
+/* The brand string (leaves 0x80000002-4) is printed: control characters escaped. */
+static void test_brand_string_is_escaped(void **state)
+{
+	char doc[4096], b2[600];
+
+	(void)state;
+	/* "\e]0;" then "x\a" and NULs: an OSC sequence retitling the terminal */
+	leaf_mod(b2, sizeof(b2), 0x80000002, 0, 0, 0x3b305d1b);
+	snprintf(doc, sizeof(doc), "{\"cpuid_modifiers\":[%s,%s]}", leaf0, b2);
+	if (cpuid_dump_parse(doc, strlen(doc), "fc.json", &table, &meta) < 0)
+		fail_msg("%s", err_msg());
+	assert_string_equal(meta.model_id, "\\x1b]0;");
+	assert_string_equal(meta.vendor, "GenuineIntel");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +352,9 @@ int main(void)
 		cmocka_unit_test(test_missing_or_unknown_register_is_refused),
 		cmocka_unit_test(test_leaf_numbers_need_a_radix_prefix),
 		cmocka_unit_test(test_duplicate_leaf_is_refused),
+		cmocka_unit_test(test_only_the_index_flag_is_kept),
+		cmocka_unit_test(test_unindexed_leaf_beside_subleaves_is_refused),
+		cmocka_unit_test(test_brand_string_is_escaped),
 		cmocka_unit_test(test_wrong_documents_are_refused),
 		cmocka_unit_test(test_a_table_without_leaf0_is_refused),
 		cmocka_unit_test(test_detect),
