@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/vmapi.h"
 #include "cli/cli.h"
 #include "cpu/spec.h"
 #include "exitcodes.h"
@@ -60,6 +61,9 @@ static const char run_help[] =
 	"  --max-output BYTES    stop a guest that writes more console output (default 64 MiB;\n"
 	"                        0 = no limit)\n"
 	"  --timeout SECONDS     stop a guest still running after this long (default: none)\n"
+	"Control:\n"
+	"  --api PATH            serve the control API (HTTP/1.1 + JSON) on a unix socket\n"
+	"                        created mode 0600 (docs/api.md; client: skyvm ctl PATH ...)\n"
 	"  -v, --verbose         report how the VM ended even when it ended well\n"
 	"  -h, --help            this text\n"
 	"\n"
@@ -80,6 +84,7 @@ static const char run_help[] =
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_SMP, OPT_MEMORY, OPT_CPU,
 	OPT_CONSOLE, OPT_TIMEOUT, OPT_MAX_OUTPUT, OPT_IRQCHIP, OPT_GUEST, OPT_DISK, OPT_RNG,
+	OPT_API,
 };
 
 static const struct option run_options[] = {
@@ -97,6 +102,7 @@ static const struct option run_options[] = {
 	{ "guest", required_argument, NULL, OPT_GUEST },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "api", required_argument, NULL, OPT_API },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -207,6 +213,8 @@ static int run(int argc, char **argv, char **owned)
 		.warn = stderr,
 	};
 	bool memory_given = false;
+	const char *api_path = NULL;
+	struct vm_api *api = NULL;
 	struct vm vm;
 	int opt, code;
 
@@ -273,6 +281,9 @@ static int run(int argc, char **argv, char **owned)
 			if (parse_disk(&cfg, optarg, &owned[cfg.ndevices]))
 				return EXIT_USAGE;
 			break;
+		case OPT_API:
+			api_path = optarg;
+			break;
 		case OPT_RNG:
 			if (add_device(&cfg, "virtio-rng", NULL, NULL))
 				return EXIT_USAGE;
@@ -335,7 +346,16 @@ static int run(int argc, char **argv, char **owned)
 		vm_destroy(&vm);
 		return code;
 	}
+	if (api_path) {
+		api = vm_api_start(&vm, api_path);
+		if (!api) {
+			code = cli_error("%s", err_msg());
+			vm_destroy(&vm);
+			return code;
+		}
+	}
 	code = vm_run(&vm);
+	vm_api_stop(api);
 	report_end(&vm, code, cfg.verbose);
 	vm_destroy(&vm);
 	return code;

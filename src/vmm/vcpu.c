@@ -20,6 +20,7 @@
 #include "boot/layout.h"
 #include "exitcodes.h"
 #include "util/err.h"
+#include "vmm/runstate.h"
 
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MISC_ENABLE_FAST_STRING 1ULL
@@ -425,7 +426,11 @@ static void *vcpu_thread(void *arg)
 
 	while (!atomic_load(&vm->stopping)) {
 		unsigned reason;
-		int r = ioctl(v->fd, KVM_RUN, 0);
+		int r;
+
+		if (vcpu_pause_point(v))
+			break;
+		r = ioctl(v->fd, KVM_RUN, 0);
 
 		if (r < 0) {
 			/* EINTR: kicked; EAGAIN: an AP woken by INIT before its SIPI. */
@@ -449,6 +454,7 @@ static void *vcpu_thread(void *arg)
 			break;
 	}
 	collect_pv_state(v);
+	vcpu_exited(v);
 	return NULL;
 }
 

@@ -56,7 +56,9 @@ void vm_stop(struct vm *vm, int exit_code, const char *fmt, ...)
 		vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 		va_end(ap);
 		atomic_store(&vm->stopping, true);
+		vm->run_state = VM_STOPPED;
 		pthread_cond_broadcast(&vm->stopped_cond);
+		pthread_cond_broadcast(&vm->state_cond); /* paused vCPUs end too */
 	}
 	pthread_mutex_unlock(&vm->lock);
 }
@@ -400,6 +402,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->ncpus = cfg->ncpus;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->stopped_cond, NULL);
+	pthread_cond_init(&vm->state_cond, NULL);
 	vm->host = (struct device_host){
 		.ctx = vm, .ncpus = cfg->ncpus, .console = &vm->console, .loop = &vm->loop,
 		.mem = host_mem, .set_irq = host_set_irq, .irqfd = host_irqfd,
@@ -605,4 +608,5 @@ void vm_destroy(struct vm *vm)
 	console_close(&vm->console);
 	pthread_mutex_destroy(&vm->lock);
 	pthread_cond_destroy(&vm->stopped_cond);
+	pthread_cond_destroy(&vm->state_cond);
 }
