@@ -7,10 +7,9 @@
 #include <string.h>
 
 #include "exitcodes.h"
+#include "snapshot/snapshot.h"
 #include "util/err.h"
 #include "vmm/runstate.h"
-
-int (*vm_api_snapshot_hook)(struct vm *vm, const char *dir);
 
 struct vm_api {
 	struct vm *vm;
@@ -166,11 +165,7 @@ static void r_snapshot(void *ctx, json_t *body, struct api_reply *rp)
 		api_error(rp, 400, "expected {\"path\": \"DIR\"}");
 		return;
 	}
-	if (!vm_api_snapshot_hook) {
-		api_error(rp, 501, "snapshots are not built into this skyvm");
-		return;
-	}
-	if (vm_api_snapshot_hook(a->vm, path) < 0) {
+	if (snapshot_save_live(a->vm, path) < 0) {
 		api_error(rp, 500, "snapshot to %s failed: %s", path, err_msg());
 		return;
 	}

@@ -7,7 +7,7 @@
  *   PUT /vm/resume     {"clock": "stopped"|"running"} (default stopped)
  *   PUT /vm/shutdown   ACPI power button (501: the machine has none yet)
  *   PUT /vm/stop       hard stop: the VM ends, skyvm exits 0
- *   PUT /vm/snapshot   {"path": DIR} (api/snapshot hook; 501 until set)
+ *   PUT /vm/snapshot   {"path": DIR}: pause, save (snapshot/snapshot.h), resume
  *   PUT /vm/migrate    {"to": "unix:PATH"|"tcp:HOST:PORT"} (501 until built)
  */
 #ifndef SKYVM_API_VMAPI_H
@@ -28,8 +28,5 @@ void vm_api_stop(struct vm_api *a);
 json_t *vm_api_describe(struct vm *vm);
 /* "fnv1a64:<16 hex>" of a CPUID table as KVM_SET_CPUID2 got it (sorted entries). */
 void cpuid_table_digest(const struct cpuid_table *t, char out[32]);
-
-/* Optional: what PUT /vm/snapshot runs (src/snapshot); 0 or -1 (err_set). */
-extern int (*vm_api_snapshot_hook)(struct vm *vm, const char *dir);
 
 #endif

@@ -45,7 +45,9 @@ static int set_cpuid(struct vcpu *v)
 	size_t size;
 	int r;
 
-	if (cpu_vcpu_cpuid(&v->vm->cpu, v->index, &v->cpuid) < 0)
+	if (v->vm->cfg->restore_cpuid)
+		v->cpuid = v->vm->cfg->restore_cpuid[v->index]; /* a restore: as saved */
+	else if (cpu_vcpu_cpuid(&v->vm->cpu, v->index, &v->cpuid) < 0)
 		return err_wrap("vCPU %u CPUID", v->index);
 	size = sizeof(*c) + v->cpuid.nent * sizeof(c->entries[0]);
 	c = calloc(1, size);

@@ -283,6 +283,15 @@ static int setup_cpu_model(struct vm *vm)
 
 	if (!supported)
 		return err_set("out of memory");
+	if (vm->cfg->restore_cpuid) {
+		/* A restore: the saved tables stand; the pipeline is not re-run. */
+		free(supported);
+		vm->cpu.table = vm->cfg->restore_cpuid[0];
+		featureset_from_cpuid(&vm->cpu.enabled, &vm->cpu.table);
+		snprintf(vm->cpu.def.name, sizeof(vm->cpu.def.name), "%s",
+			 vm->cfg->restore_model_name ? vm->cfg->restore_model_name : "restored");
+		return request_amx_permission(vm);
+	}
 	topo.cpus = vm->ncpus;
 	r = cpu_host_supported_fd(vm->kvm.fd, supported);
 	if (r == 0)
@@ -447,7 +456,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	 */
 	if (!cfg->kernel_path)
 		madvise(vm->mem.host, vm->mem.size, MADV_NOHUGEPAGE);
-	if (load_image(vm, apic_ids) < 0)
+	if (!cfg->restore_cpuid && load_image(vm, apic_ids) < 0)
 		goto out;
 
 	if (kvm_open(&vm->kvm, kvm_device_path()) < 0)

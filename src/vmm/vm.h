@@ -61,6 +61,13 @@ struct vm_config {
 	/* Beyond the standard devices every VM has (vm.c: standard_devices). */
 	struct vm_device_spec devices[VM_MAX_DEVICE_SPECS];
 	unsigned ndevices;
+	/*
+	 * Restore (src/snapshot): each vCPU gets exactly these CPUID tables
+	 * (ncpus of them) instead of the model pipeline's, and no image is
+	 * loaded (guest memory comes from the snapshot).  NULL: a fresh boot.
+	 */
+	const struct cpuid_table *restore_cpuid;
+	const char *restore_model_name;
 };
 
 /* Where a vCPU thread is (vmm/runstate.h). */
