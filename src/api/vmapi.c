@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "exitcodes.h"
+#include "snapshot/migrate.h"
 #include "snapshot/snapshot.h"
 #include "util/err.h"
 #include "vmm/runstate.h"
@@ -175,13 +176,29 @@ static void r_snapshot(void *ctx, json_t *body, struct api_reply *rp)
 
 static void r_migrate(void *ctx, json_t *body, struct api_reply *rp)
 {
+	struct vm_api *a = ctx;
 	const char *to = body ? json_string_value(json_object_get(body, "to")) : NULL;
+	json_t *bw = body ? json_object_get(body, "max_bandwidth_mib_s") : NULL;
+	struct migrate_stats st;
 
 	if (!to || (strncmp(to, "unix:", 5) && strncmp(to, "tcp:", 4))) {
 		api_error(rp, 400, "expected {\"to\": \"unix:PATH\" or \"tcp:HOST:PORT\"}");
 		return;
 	}
-	api_error(rp, 501, "live migration is not built yet; the VM keeps running");
+	if (bw && (!json_is_number(bw) || !(json_number_value(bw) > 0))) {
+		api_error(rp, 400, "\"max_bandwidth_mib_s\" must be a number > 0");
+		return;
+	}
+	if (migrate_send(a->vm, to, bw ? json_number_value(bw) : 0, &st) < 0) {
+		api_error(rp, st.refused ? 409 : 500, "migration to %s failed: %s", to, err_msg());
+		json_object_set_new(rp->body, "source_paused", json_boolean(st.source_paused));
+		return;
+	}
+	rp->status = 200;
+	rp->body = json_pack("{s:s,s:i,s:I,s:I,s:f,s:f}", "state", "stopped", "rounds",
+			     (int)st.rounds, "pages_sent", (json_int_t)st.pages, "pages_while_paused",
+			     (json_int_t)st.last_dirty, "downtime_ms", st.downtime_ms, "total_ms",
+			     st.total_ms);
 }
 
 static const struct api_route vm_routes[] = {

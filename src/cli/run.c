@@ -10,6 +10,7 @@
 #include "api/vmapi.h"
 #include "cli/cli.h"
 #include "cpu/spec.h"
+#include "snapshot/migrate.h"
 #include "exitcodes.h"
 #include "util/err.h"
 #include "vmm/vcpu.h"
@@ -64,6 +65,11 @@ static const char run_help[] =
 	"Control:\n"
 	"  --api PATH            serve the control API (HTTP/1.1 + JSON) on a unix socket\n"
 	"                        created mode 0600 (docs/api.md; client: skyvm ctl PATH ...)\n"
+	"  --incoming unix:PATH|tcp:HOST:PORT\n"
+	"                        wait for a VM sent by PUT /vm/migrate and run it (its config\n"
+	"                        and CPU come from the source; --console, --api, --timeout\n"
+	"                        apply); refuses (exit 4) a CPU this host cannot give\n"
+	"  --supported DUMP      with --incoming: also check against a recorded host\n"
 	"  -v, --verbose         report how the VM ended even when it ended well\n"
 	"  -h, --help            this text\n"
 	"\n"
@@ -84,7 +90,7 @@ static const char run_help[] =
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_SMP, OPT_MEMORY, OPT_CPU,
 	OPT_CONSOLE, OPT_TIMEOUT, OPT_MAX_OUTPUT, OPT_IRQCHIP, OPT_GUEST, OPT_DISK, OPT_RNG,
-	OPT_API,
+	OPT_API, OPT_INCOMING, OPT_SUPPORTED,
 };
 
 static const struct option run_options[] = {
@@ -103,6 +109,8 @@ static const struct option run_options[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "api", required_argument, NULL, OPT_API },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
+	{ "supported", required_argument, NULL, OPT_SUPPORTED },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -213,7 +221,7 @@ static int run(int argc, char **argv, char **owned)
 		.warn = stderr,
 	};
 	bool memory_given = false;
-	const char *api_path = NULL;
+	const char *api_path = NULL, *incoming = NULL, *supported = NULL;
 	struct vm_api *api = NULL;
 	struct vm vm;
 	int opt, code;
@@ -284,6 +292,12 @@ static int run(int argc, char **argv, char **owned)
 		case OPT_API:
 			api_path = optarg;
 			break;
+		case OPT_INCOMING:
+			incoming = optarg;
+			break;
+		case OPT_SUPPORTED:
+			supported = optarg;
+			break;
 		case OPT_RNG:
 			if (add_device(&cfg, "virtio-rng", NULL, NULL))
 				return EXIT_USAGE;
@@ -319,6 +333,18 @@ static int run(int argc, char **argv, char **owned)
 	}
 	if (optind < argc)
 		return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
+	if (supported && !incoming)
+		return cli_usage_error("run", "--supported needs --incoming");
+	if (incoming) {
+		/* The VM comes from the source: its config and CPU tables with it. */
+		struct incoming_opts io = {
+			.from = incoming, .console = cfg.console, .api_path = api_path,
+			.supported = supported, .timeout_s = cfg.timeout_s,
+			.max_output = cfg.max_output, .verbose = cfg.verbose,
+		};
+
+		return migrate_incoming(&io);
+	}
 	if (!memory_given)
 		cfg.memory_mib = cfg.kernel_path ? RUN_DEFAULT_MEMORY_KERNEL
 						 : RUN_DEFAULT_MEMORY_EMBEDDED;

@@ -46,5 +46,13 @@ void snapshot_free(struct snapshot *s);
 int snapshot_config(const struct snapshot *s, struct vm_config *cfg);
 /* After vm_create() with that config: memory, vCPU, VM and device state. */
 int snapshot_restore_state(const struct snapshot *s, struct vm *vm);
+/* The same without memory (a migration sent it already). */
+int snapshot_restore_cpu_state(const struct snapshot *s, struct vm *vm);
+/* Verify s->f (filled by the caller) and fill the rest of *s; `what` names it. */
+int snapshot_parse(struct snapshot *s, const char *what);
+/* A paused VM's state, memory aside, as sections (meta included). */
+int snapshot_collect(struct vm *vm, struct snap_file *f);
+/* What the CPU check needs, from a running VM: meta (no TSC) and vcpuN.cpuid. */
+int snapshot_cpu_sections(struct vm *vm, struct snap_file *f);
 
 #endif

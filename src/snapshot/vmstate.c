@@ -301,19 +301,14 @@ static int xsave_size_of(struct vm *vm)
 	return kvm_cap(vm->kvm.fd, KVM_CAP_XSAVE) > 0 ? 4096 : 0;
 }
 
-int snapshot_save(struct vm *vm, const char *dir)
+int snapshot_collect(struct vm *vm, struct snap_file *f)
 {
-	struct snap_file f;
 	uint32_t *msrs = NULL;
 	unsigned nmsrs = 0;
 	int xsave_size = xsave_size_of(vm), tsc_khz, r = -1;
-	char path[4096];
 	json_t *meta = NULL, *stateless = json_array();
 	char *text = NULL;
 
-	snap_init(&f);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return err_errno("snapshot directory %s", dir);
 	tsc_khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
 	if (tsc_khz <= 0) {
 		err_errno("KVM_GET_TSC_KHZ");
@@ -322,14 +317,61 @@ int snapshot_save(struct vm *vm, const char *dir)
 	if (msr_list(vm->kvm.fd, &msrs, &nmsrs) < 0)
 		goto out;
 	for (unsigned i = 0; i < vm->ncpus; i++)
-		if (save_vcpu(&f, &vm->vcpus[i], msrs, nmsrs, xsave_size) < 0)
+		if (save_vcpu(f, &vm->vcpus[i], msrs, nmsrs, xsave_size) < 0)
 			goto out;
-	if (save_vm_state(&f, vm) < 0 || save_devices(&f, vm, stateless) < 0)
+	if (save_vm_state(f, vm) < 0 || save_devices(f, vm, stateless) < 0)
 		goto out;
 	meta = config_json(vm, tsc_khz, xsave_size);
 	json_object_set(meta, "stateless_devices", stateless);
 	text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!text || snap_add(&f, "meta", text, strlen(text)) < 0)
+	if (!text) {
+		err_set("out of memory");
+		goto out;
+	}
+	r = snap_add(f, "meta", text, strlen(text));
+out:
+	free(text);
+	json_decref(meta);
+	json_decref(stateless);
+	free(msrs);
+	return r;
+}
+
+int snapshot_cpu_sections(struct vm *vm, struct snap_file *f)
+{
+	json_t *meta = config_json(vm, 0, xsave_size_of(vm));
+	char *text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
+	int r = -1;
+
+	json_decref(meta);
+	if (!text)
+		return err_set("out of memory");
+	if (snap_add(f, "meta", text, strlen(text)) < 0)
+		goto out;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		char name[32];
+		const struct cpuid_table *t = &vm->vcpus[i].cpuid;
+
+		snprintf(name, sizeof(name), "vcpu%u.cpuid", i);
+		if (snap_add(f, name, t->ent, t->nent * sizeof(t->ent[0])) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	free(text);
+	return r;
+}
+
+int snapshot_save(struct vm *vm, const char *dir)
+{
+	struct snap_file f;
+	char path[4096];
+	int r = -1;
+
+	snap_init(&f);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return err_errno("snapshot directory %s", dir);
+	if (snapshot_collect(vm, &f) < 0)
 		goto out;
 	snprintf(path, sizeof(path), "%s/%s", dir, SNAP_MEMORY_FILE);
 	if (save_memory(vm, path) < 0)
@@ -337,10 +379,6 @@ int snapshot_save(struct vm *vm, const char *dir)
 	snprintf(path, sizeof(path), "%s/%s", dir, SNAP_STATE_FILE);
 	r = snap_write_file(&f, path);
 out:
-	free(text);
-	json_decref(meta);
-	json_decref(stateless);
-	free(msrs);
 	snap_free(&f);
 	return r;
 }
@@ -369,27 +407,21 @@ void snapshot_free(struct snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int snapshot_load(const char *dir, struct snapshot *s)
+int snapshot_parse(struct snapshot *s, const char *what)
 {
-	char path[4096];
 	const struct snap_section *m;
 	json_error_t je;
 	json_int_t ncpus;
 
-	memset(s, 0, sizeof(*s));
-	snprintf(s->dir, sizeof(s->dir), "%s", dir);
-	snprintf(path, sizeof(path), "%s/%s", dir, SNAP_STATE_FILE);
-	if (snap_read_file(path, &s->f) < 0)
-		return -1;
 	m = snap_get(&s->f, "meta");
 	if (!m)
-		return err_set("%s: no 'meta' section", path);
+		return err_set("%s: no 'meta' section", what);
 	s->meta = json_loadb((const char *)m->data, (size_t)m->len, 0, &je);
 	if (!s->meta || !json_is_object(s->meta))
-		return err_set("%s: section 'meta' is not valid JSON: %s", path, je.text);
+		return err_set("%s: section 'meta' is not valid JSON: %s", what, je.text);
 	ncpus = json_integer_value(json_object_get(s->meta, "cpus"));
 	if (ncpus < 1 || ncpus > 4096)
-		return err_set("%s: section 'meta': bad vCPU count", path);
+		return err_set("%s: section 'meta': bad vCPU count", what);
 	s->ncpus = (unsigned)ncpus;
 	snprintf(s->model, sizeof(s->model), "%s",
 		 json_string_value(json_object_get(s->meta, "cpu_model")) ?: "?");
@@ -404,11 +436,23 @@ int snapshot_load(const char *dir, struct snapshot *s)
 		c = snap_get(&s->f, name);
 		if (!c || c->len % sizeof(struct kvm_cpuid_entry2) ||
 		    c->len / sizeof(struct kvm_cpuid_entry2) > CPUID_MAX_ENTRIES)
-			return err_set("%s: section '%s' is missing or malformed", path, name);
+			return err_set("%s: section '%s' is missing or malformed", what, name);
 		s->cpuid[i].nent = (uint32_t)(c->len / sizeof(struct kvm_cpuid_entry2));
 		memcpy(s->cpuid[i].ent, c->data, (size_t)c->len);
 	}
 	return 0;
+}
+
+int snapshot_load(const char *dir, struct snapshot *s)
+{
+	char path[4200];
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, SNAP_STATE_FILE);
+	if (snap_read_file(path, &s->f) < 0)
+		return -1;
+	return snapshot_parse(s, path);
 }
 
 static const char *jstr(const json_t *o, const char *k)
@@ -649,10 +693,15 @@ static int restore_memory(const struct snapshot *s, struct vm *vm)
 
 int snapshot_restore_state(const struct snapshot *s, struct vm *vm)
 {
-	int tsc_khz = (int)json_integer_value(json_object_get(s->meta, "tsc_khz"));
-
 	if (restore_memory(s, vm) < 0)
 		return -1;
+	return snapshot_restore_cpu_state(s, vm);
+}
+
+int snapshot_restore_cpu_state(const struct snapshot *s, struct vm *vm)
+{
+	int tsc_khz = (int)json_integer_value(json_object_get(s->meta, "tsc_khz"));
+
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		if (restore_vcpu(s, &vm->vcpus[i], tsc_khz) < 0)
 			return -1;
