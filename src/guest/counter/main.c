@@ -11,6 +11,9 @@
  * time it prints
  *     COUNT cpu=<n> count=<count> ns=<kvmclock ns>
  * `stop=N`: the boot CPU ends the VM with 0 once its count passes N.
+ * `dirty_mib=N`: the boot CPU also writes one byte of each 4 KiB page of N MiB
+ * at 8 MiB, round and round (a guest dirtying memory, for migration
+ * benchmarks; --memory must be at least 8 + N).
  */
 #include "lib/boot.h"
 #include "lib/cmdline.h"
@@ -23,7 +26,9 @@
 #define STATUS_BACKWARDS 3
 #define STATUS_NO_KVMCLOCK 4
 
-static uint64_t period_ns, stop_at;
+static uint64_t period_ns, stop_at, dirty_pages;
+
+#define DIRTY_BASE (8u << 20)
 
 static void count_forever(unsigned cpu)
 {
@@ -36,6 +41,11 @@ static void count_forever(unsigned cpu)
 	}
 	for (;;) {
 		count++;
+		if (cpu == 0 && dirty_pages) {
+			volatile uint8_t *p = phys_ptr(DIRTY_BASE + (count % dirty_pages) * 4096);
+
+			*p = (uint8_t)count;
+		}
 		if (!kvmclock_read(cpu, &r))
 			continue;
 		if (r.ns < last) {
@@ -74,6 +84,7 @@ void guest_main(void)
 {
 	period_ns = cmdline_uint("period_ms", 200) * 1000000ULL;
 	stop_at = cmdline_uint("stop", 0);
+	dirty_pages = cmdline_uint("dirty_mib", 0) * 256;
 	out_now("COUNTER start cpus=%u\n", smp_cpu_count());
 	smp_start_aps();
 	count_forever(0);
