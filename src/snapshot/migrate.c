@@ -55,6 +55,7 @@ struct link {
 	int fd;
 	double start_ms, mib_s;
 	uint64_t bytes;
+	uint8_t *copy;            /* PAGES_PER_FRAME pages: what a PAGES frame sends */
 };
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -351,7 +352,13 @@ static int send_pages(struct link *l, struct slot *s, bool all, uint64_t *sent)
 		{
 			uint64_t gpa = s->gpa + i * PAGE;
 
-			if (send_frame2(l, M_PAGES, &gpa, 8, s->host + i * PAGE, run * PAGE) < 0)
+			/*
+			 * A copy: the guest may write these pages while they are sent, and
+			 * the checksum must cover the bytes that go out (a page changed
+			 * since is dirty again and goes in a later round).
+			 */
+			memcpy(l->copy, s->host + i * PAGE, run * PAGE);
+			if (send_frame2(l, M_PAGES, &gpa, 8, l->copy, run * PAGE) < 0)
 				return -1;
 		}
 		for (uint64_t p = i; p < i + run; p++)
@@ -417,6 +424,11 @@ int migrate_send(struct vm *vm, const char *to, double mib_s, struct migrate_sta
 
 	memset(st, 0, sizeof(*st));
 	snap_init(&f);
+	l.copy = malloc(PAGES_PER_FRAME * PAGE);
+	if (!l.copy) {
+		err_set("out of memory");
+		goto out;
+	}
 	for (int i = 0; i < n; i++) {
 		slots[i].bitmap = calloc((slots[i].size / PAGE + 63) / 64, 8);
 		slots[i].sent = calloc((slots[i].size / PAGE + 63) / 64, 8);
@@ -542,6 +554,7 @@ out:
 	}
 	free(enc);
 	free(reply);
+	free(l.copy);
 	snap_free(&f);
 	return r;
 }

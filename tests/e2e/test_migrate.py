@@ -5,6 +5,8 @@ mid-migration leaves the source running; the source killed mid-migration makes t
 destination exit with a clear error, the guest never started there."""
 import json
 
+import pytest
+
 from test_snapshot import counts, sections  # noqa: F401  (shared parsers)
 from vmscript import PRELUDE, run_script
 
@@ -13,7 +15,8 @@ MIG="$DIR/mig.sock"
 "$SKYVM" run --incoming "unix:$MIG" --console "file:$DIR/d.txt" --timeout "${DEST_TIMEOUT:-6}" \
 	$DEST_ARGS 2>"$DIR/dest.err" &
 D=$!
-start_vm --guest counter --cpus 2 --cmdline period_ms=50 --console "file:$DIR/s.txt" --timeout 120
+start_vm --guest counter --cpus 2 --memory 32 --cmdline "period_ms=50 ${EXTRA:-}" \
+	--console "file:$DIR/s.txt" --timeout 120
 i=0; while [ ! -S "$MIG" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 sleep 1
 case "$MODE" in
@@ -48,8 +51,11 @@ def run_mode(tmp_path, mode, **env):
     return out, info
 
 
-def test_migrate_continues(kvm, tmp_path):
-    out, info = run_mode(tmp_path, "ok")
+@pytest.mark.parametrize("extra", ["", "dirty_mib=8"])
+def test_migrate_continues(kvm, tmp_path, extra):
+    # dirty_mib=8: the guest writes a byte of each page of 8 MiB round and round, so
+    # pages change while they are being sent (and the stream must stay consistent).
+    out, info = run_mode(tmp_path, "ok", EXTRA=extra)
     assert out.get("migrate") == "200", info
     ans = json.loads((tmp_path / "migrate.json").read_text())
     assert ans["state"] == "stopped" and ans["rounds"] >= 2 and ans["pages_sent"] > 0
