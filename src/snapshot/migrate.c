@@ -85,7 +85,8 @@ static int read_all(int fd, void *buf, size_t len)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r == 0)
-			return err_set("migration stream: the other side closed it (truncated)");
+			return err_set("the other side went away mid-migration (the stream ends "
+				       "short)");
 		if (r < 0)
 			return err_errno("migration stream: receive");
 		p += r;
@@ -716,8 +717,8 @@ int migrate_incoming(const struct incoming_opts *o)
 	for (;;) {
 		free(buf);
 		if (recv_frame(&l, &type, &buf, &len) < 0) {
-			err_wrap("the source went away mid-migration after %llu pages; nothing was "
-				 "started", (unsigned long long)pages);
+			err_wrap("receiving the guest failed after %llu pages; nothing was started",
+				 (unsigned long long)pages);
 			goto fail;
 		}
 		if (type == M_STATE)

@@ -4,6 +4,7 @@ refuses the CPU leaves the source running and receives no memory; the destinatio
 mid-migration leaves the source running; the source killed mid-migration makes the
 destination exit with a clear error, the guest never started there."""
 import json
+import os
 
 import pytest
 
@@ -20,6 +21,11 @@ start_vm --guest counter --cpus 2 --memory 32 --cmdline "period_ms=50 ${EXTRA:-}
 i=0; while [ ! -S "$MIG" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 sleep 1
 case "$MODE" in
+corrupt)
+	python3 "$PROXY" "$DIR/proxy.sock" "$MIG" 20000 & X=$!
+	i=0; while [ ! -S "$DIR/proxy.sock" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	call migrate PUT /vm/migrate -d "{\"to\": \"unix:$DIR/proxy.sock\"}"
+	wait $X ;;
 ok|refuse)
 	call migrate PUT /vm/migrate -d "{\"to\": \"unix:$MIG\"}" ;;
 kill_dest)
@@ -42,8 +48,12 @@ echo "dest_rc $D_RC"
 '''
 
 
+PROXY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flip_proxy.py")
+
+
 def run_mode(tmp_path, mode, **env):
-    r = run_script(MIG, tmp_path, timeout=300, env={"MODE": mode, "DEST_ARGS": "", **env})
+    r = run_script(MIG, tmp_path, timeout=300,
+                   env={"MODE": mode, "DEST_ARGS": "", "PROXY": PROXY, **env})
     out = dict(line.split(" ", 1) for line in r.stdout.splitlines() if " " in line)
     info = (f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}\n"
             + "".join(f"{n}:\n{(tmp_path / n).read_text()}\n"
@@ -109,6 +119,20 @@ def test_source_killed_destination_starts_nothing(kvm, tmp_path):
     out, info = run_mode(tmp_path, "kill_src")
     assert out["dest_rc"] == "1", info
     err = (tmp_path / "dest.err").read_text()
-    assert "the source went away mid-migration" in err and "nothing was started" in err, err
+    assert "went away mid-migration" in err and "nothing was started" in err, err
+    d = tmp_path / "d.txt"
+    assert not d.exists() or "COUNT" not in d.read_text()
+
+
+def test_corrupt_stream_refused_source_keeps_running(kvm, tmp_path):
+    # One bit flipped 20000 bytes into the stream: inside the first pages.
+    out, info = run_mode(tmp_path, "corrupt")
+    assert out.get("migrate") == "500", info
+    assert "keeps running here" in json.loads((tmp_path / "migrate.json").read_text())["error"]
+    c1, c2 = map(int, out["source_lines"].split())
+    assert c2 > c1, "the source stopped running its guest"
+    assert out["dest_rc"] == "1", info
+    err = (tmp_path / "dest.err").read_text()
+    assert "checksum mismatch" in err and "nothing was started" in err, err
     d = tmp_path / "d.txt"
     assert not d.exists() or "COUNT" not in d.read_text()
