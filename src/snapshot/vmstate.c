@@ -597,6 +597,24 @@ static int restore_msrs(const struct snapshot *s, struct vcpu *v, const char *na
 	return 0;
 }
 
+/*
+ * A TSC frequency KVM cannot set (no TSC scaling) is accepted within 250 ppm
+ * of the saved one: NTP's limit is 500 ppm, and two hosts of one model differ
+ * by less (QEMU refuses any difference unless told otherwise).
+ */
+#define TSC_TOLERANCE_PPM 250
+
+static bool tsc_close_enough(int saved, int here)
+{
+	long long diff = (long long)saved - here;
+
+	if (here <= 0)
+		return false;
+	if (diff < 0)
+		diff = -diff;
+	return diff * 1000000LL <= (long long)TSC_TOLERANCE_PPM * saved;
+}
+
 static int restore_vcpu(const struct snapshot *s, struct vcpu *v, int tsc_khz)
 {
 	struct vm *vm = v->vm;
@@ -604,9 +622,15 @@ static int restore_vcpu(const struct snapshot *s, struct vcpu *v, int tsc_khz)
 	const struct snap_section *x;
 
 #define NAME(what) (snprintf(name, sizeof(name), "vcpu%u.%s", v->index, what), name)
-	if (tsc_khz > 0 && ioctl(v->fd, KVM_GET_TSC_KHZ, 0) != tsc_khz &&
-	    ioctl(v->fd, KVM_SET_TSC_KHZ, tsc_khz) < 0)
-		return err_errno("vCPU %u: KVM_SET_TSC_KHZ %d", v->index, tsc_khz);
+	if (tsc_khz > 0) {
+		int here = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
+
+		if (here != tsc_khz && ioctl(v->fd, KVM_SET_TSC_KHZ, tsc_khz) < 0 &&
+		    !tsc_close_enough(tsc_khz, here))
+			return err_errno("vCPU %u: the guest's TSC ran at %d kHz, this host's at %d "
+					 "kHz (more than %d ppm apart), and KVM_SET_TSC_KHZ failed",
+					 v->index, tsc_khz, here, TSC_TOLERANCE_PPM);
+	}
 	if (SET(s, v->fd, KVM_SET_SREGS, struct kvm_sregs, NAME("sregs")) < 0 ||
 	    SET(s, v->fd, KVM_SET_REGS, struct kvm_regs, NAME("regs")) < 0)
 		return -1;
