@@ -14,7 +14,7 @@ import pytest
 
 from vmscript import PRELUDE, run_script
 
-COUNT = re.compile(r"^COUNT cpu=(\d+) count=(\d+) ns=(\d+)$", re.M)
+COUNT = re.compile(r"^COUNT cpu=(\d+) count=(\d+) ns=(\d+)(?: skew=\d+)?$", re.M)
 
 
 def counts(text):
