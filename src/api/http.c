@@ -287,7 +287,8 @@ struct api_server *api_server_start(const char *path, const struct api_route *ro
 		free(s);
 		return NULL;
 	}
-	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
+	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, 0,
+				NULL, NULL,
 				on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNECTIONS,
@@ -309,7 +310,25 @@ void api_server_stop(struct api_server *s)
 {
 	if (!s)
 		return;
-	MHD_stop_daemon(s->d); /* closes the listening socket too */
+	/*
+	 * Take no new connection, then let the answers in flight go out (the
+	 * answer to PUT /vm/stop is sent while the VM ends) for up to 2 s.
+	 */
+	{
+		MHD_socket lfd = MHD_quiesce_daemon(s->d);
+
+		for (int i = 0; i < 200; i++) {
+			const union MHD_DaemonInfo *info =
+				MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+			if (!info || info->num_connections == 0)
+				break;
+			usleep(10000);
+		}
+		MHD_stop_daemon(s->d);
+		if (lfd != MHD_INVALID_SOCKET)
+			close(lfd); /* quiesced: MHD no longer owns it (else it closed it) */
+	}
 	unlink(s->path);
 	free(s->path);
 	free(s);

@@ -46,7 +46,7 @@ call migrate PUT /vm/migrate -d '{"to": "unix:/nonexistent.sock"}'
 call shutdown PUT /vm/shutdown
 pids=""
 for k in 1 2 3 4 5 6 7 8; do
-	curl -s -m 60 --unix-socket "$SOCK" -o "$DIR/par$k.json" -w '%{http_code}\n' \
+	curl -s -m 600 --unix-socket "$SOCK" -o "$DIR/par$k.json" -w '%{http_code}\n' \
 		http://localhost/vm >"$DIR/par$k.code" &
 	pids="$pids $!"
 done

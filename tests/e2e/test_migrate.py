@@ -32,7 +32,7 @@ kill_dest)
 	call migrate PUT /vm/migrate -d "{\"to\": \"unix:$MIG\", \"max_bandwidth_mib_s\": 0.02}" &
 	C=$!; sleep 2; kill -9 $D; wait $C ;;
 kill_src)
-	curl -s -m 60 --unix-socket "$SOCK" -X PUT -d "{\"to\": \"unix:$MIG\", \"max_bandwidth_mib_s\": 0.02}" \
+	curl -s -m 600 --unix-socket "$SOCK" -X PUT -d "{\"to\": \"unix:$MIG\", \"max_bandwidth_mib_s\": 0.02}" \
 		http://localhost/vm/migrate >/dev/null 2>&1 &
 	sleep 2; kill -9 $VM_PID ;;
 esac

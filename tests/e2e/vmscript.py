@@ -49,7 +49,7 @@ start_vm() {  # ARGS... (skyvm run arguments); sets VM_PID
 }
 call() {  # NAME METHOD PATH [curl args...]: $DIR/NAME.code and $DIR/NAME.json
 	n=$1; m=$2; p=$3; shift 3
-	curl -s -m 60 --unix-socket "$SOCK" -o "$DIR/$n.json" -w '%{http_code}' -X "$m" \
+	curl -s -m 600 --unix-socket "$SOCK" -o "$DIR/$n.json" -w '%{http_code}' -X "$m" \
 		"$@" "http://localhost$p" >"$DIR/$n.code"
 	echo "$n $(cat "$DIR/$n.code")"
 }
