@@ -34,7 +34,9 @@ kill_dest)
 kill_src)
 	curl -s -m 600 --unix-socket "$SOCK" -X PUT -d "{\"to\": \"unix:$MIG\", \"max_bandwidth_mib_s\": 0.02}" \
 		http://localhost/vm/migrate >/dev/null 2>&1 &
-	sleep 2; kill -9 $VM_PID ;;
+	# The destination removes its socket once it has accepted: the stream has begun.
+	i=0; while [ -S "$MIG" ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+	sleep 1; kill -9 $VM_PID ;;
 esac
 if [ "$MODE" != ok ] && [ "$MODE" != kill_src ]; then
 	c1=$(grep -c '^COUNT ' "$DIR/s.txt"); sleep 1; c2=$(grep -c '^COUNT ' "$DIR/s.txt")
