@@ -11,4 +11,10 @@ cc -O2 -Wall -Wextra -Werror -shared -fPIC -o build/bench/guestmem.so bench/gues
 if [ "${BENCH_LINUX_RUNS:-1}" != 0 ]; then
 	make --no-print-directory linux >&2 || echo "bench: no Linux test kernel: boot comparison skipped" >&2
 fi
-exec /usr/bin/python3 bench/bench.py
+rc=0
+/usr/bin/python3 bench/bench.py || rc=$?
+# Snapshot, restore and live migration against QEMU (bench/snapshot.py); BENCH_SNAPSHOT=0 skips.
+if [ "${BENCH_SNAPSHOT:-1}" != 0 ]; then
+	/usr/bin/python3 bench/snapshot.py || rc=1
+fi
+exit $rc

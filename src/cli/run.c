@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/vmapi.h"
 #include "cli/cli.h"
 #include "cpu/spec.h"
+#include "snapshot/migrate.h"
 #include "exitcodes.h"
 #include "util/err.h"
 #include "vmm/vcpu.h"
@@ -60,6 +62,14 @@ static const char run_help[] =
 	"  --max-output BYTES    stop a guest that writes more console output (default 64 MiB;\n"
 	"                        0 = no limit)\n"
 	"  --timeout SECONDS     stop a guest still running after this long (default: none)\n"
+	"Control:\n"
+	"  --api PATH            serve the control API (HTTP/1.1 + JSON) on a unix socket\n"
+	"                        created mode 0600 (docs/api.md; client: skyvm ctl PATH ...)\n"
+	"  --incoming unix:PATH|tcp:HOST:PORT\n"
+	"                        wait for a VM sent by PUT /vm/migrate and run it (its config\n"
+	"                        and CPU come from the source; --console, --api, --timeout\n"
+	"                        apply); refuses (exit 4) a CPU this host cannot give\n"
+	"  --supported DUMP      with --incoming: also check against a recorded host\n"
 	"  -v, --verbose         report how the VM ended even when it ended well\n"
 	"  -h, --help            this text\n"
 	"\n"
@@ -80,6 +90,7 @@ static const char run_help[] =
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_SMP, OPT_MEMORY, OPT_CPU,
 	OPT_CONSOLE, OPT_TIMEOUT, OPT_MAX_OUTPUT, OPT_IRQCHIP, OPT_GUEST, OPT_DISK, OPT_RNG,
+	OPT_API, OPT_INCOMING, OPT_SUPPORTED,
 };
 
 static const struct option run_options[] = {
@@ -97,6 +108,9 @@ static const struct option run_options[] = {
 	{ "guest", required_argument, NULL, OPT_GUEST },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "api", required_argument, NULL, OPT_API },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
+	{ "supported", required_argument, NULL, OPT_SUPPORTED },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -207,6 +221,8 @@ static int run(int argc, char **argv, char **owned)
 		.warn = stderr,
 	};
 	bool memory_given = false;
+	const char *api_path = NULL, *incoming = NULL, *supported = NULL;
+	struct vm_api *api = NULL;
 	struct vm vm;
 	int opt, code;
 
@@ -273,6 +289,15 @@ static int run(int argc, char **argv, char **owned)
 			if (parse_disk(&cfg, optarg, &owned[cfg.ndevices]))
 				return EXIT_USAGE;
 			break;
+		case OPT_API:
+			api_path = optarg;
+			break;
+		case OPT_INCOMING:
+			incoming = optarg;
+			break;
+		case OPT_SUPPORTED:
+			supported = optarg;
+			break;
 		case OPT_RNG:
 			if (add_device(&cfg, "virtio-rng", NULL, NULL))
 				return EXIT_USAGE;
@@ -308,6 +333,18 @@ static int run(int argc, char **argv, char **owned)
 	}
 	if (optind < argc)
 		return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
+	if (supported && !incoming)
+		return cli_usage_error("run", "--supported needs --incoming");
+	if (incoming) {
+		/* The VM comes from the source: its config and CPU tables with it. */
+		struct incoming_opts io = {
+			.from = incoming, .console = cfg.console, .api_path = api_path,
+			.supported = supported, .timeout_s = cfg.timeout_s,
+			.max_output = cfg.max_output, .verbose = cfg.verbose,
+		};
+
+		return migrate_incoming(&io);
+	}
 	if (!memory_given)
 		cfg.memory_mib = cfg.kernel_path ? RUN_DEFAULT_MEMORY_KERNEL
 						 : RUN_DEFAULT_MEMORY_EMBEDDED;
@@ -335,7 +372,16 @@ static int run(int argc, char **argv, char **owned)
 		vm_destroy(&vm);
 		return code;
 	}
+	if (api_path) {
+		api = vm_api_start(&vm, api_path);
+		if (!api) {
+			code = cli_error("%s", err_msg());
+			vm_destroy(&vm);
+			return code;
+		}
+	}
 	code = vm_run(&vm);
+	vm_api_stop(api);
 	report_end(&vm, code, cfg.verbose);
 	vm_destroy(&vm);
 	return code;

@@ -272,6 +272,72 @@ static void uart_unrealize(struct device *d)
 	console_clear_input(d->host->console, u);
 }
 
+/*
+ * Snapshot state: the registers, the pending THR-empty interrupt and the
+ * unread input, in order.  Output still buffered is written out first (it
+ * was the guest's before the save).
+ */
+#define UART_SAVE_VERSION 1
+
+struct uart_saved {
+	uint8_t version, ier, lcr, mcr, scr, fcr, dll, dlm;
+	uint8_t thri_pending, pad[3];
+	uint32_t rx_len;
+};
+
+static int uart_save(struct device *d, void *buf, size_t size, size_t *len)
+{
+	struct uart *u = d->state;
+	struct uart_saved s;
+	uint8_t *out = buf;
+
+	pthread_mutex_lock(&u->lock);
+	tx_flush(u);
+	s = (struct uart_saved){ UART_SAVE_VERSION, u->ier, u->lcr, u->mcr, u->scr, u->fcr,
+				 u->dll, u->dlm, u->thri_pending, { 0 }, u->rx_len };
+	if (size < sizeof(s) + u->rx_len) {
+		pthread_mutex_unlock(&u->lock);
+		return err_set("%s: %zu bytes are too few to save it", d->id, size);
+	}
+	memcpy(out, &s, sizeof(s));
+	for (unsigned i = 0; i < u->rx_len; i++)
+		out[sizeof(s) + i] = u->rx[(u->rx_head + i) % RX_BUF];
+	*len = sizeof(s) + u->rx_len;
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
+static int uart_load(struct device *d, const void *buf, size_t len)
+{
+	struct uart *u = d->state;
+	struct uart_saved s;
+
+	if (len < sizeof(s))
+		return err_set("%s: saved state has %zu bytes, too few", d->id, len);
+	memcpy(&s, buf, sizeof(s));
+	if (s.version != UART_SAVE_VERSION)
+		return err_set("%s: saved state version %u, this skyvm reads %u", d->id, s.version,
+			       UART_SAVE_VERSION);
+	if (s.rx_len > RX_BUF || len != sizeof(s) + s.rx_len)
+		return err_set("%s: saved state is malformed", d->id);
+	pthread_mutex_lock(&u->lock);
+	u->ier = s.ier;
+	u->lcr = s.lcr;
+	u->mcr = s.mcr;
+	u->scr = s.scr;
+	u->fcr = s.fcr;
+	u->dll = s.dll;
+	u->dlm = s.dlm;
+	u->thri_pending = s.thri_pending != 0;
+	u->rx_head = 0;
+	u->rx_len = s.rx_len;
+	memcpy(u->rx, (const uint8_t *)buf + sizeof(s), s.rx_len);
+	u->tx_len = 0;
+	update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
 static void uart_destroy(struct device *d)
 {
 	struct uart *u = d->state;
@@ -287,6 +353,7 @@ static struct device_class uart_class = {
 	.name = "uart",
 	.create = uart_create,
 	.destroy = uart_destroy,
-	.ops = { .realize = uart_realize, .unrealize = uart_unrealize },
+	.ops = { .realize = uart_realize, .unrealize = uart_unrealize, .save = uart_save,
+		 .load = uart_load },
 };
 DEVICE_CLASS(uart_class)

@@ -498,10 +498,14 @@ static void vreset(struct device *d)
 }
 
 /*
- * Snapshot hooks: the transport and queue state live in src/virtio and have
- * no serialisation yet; what can be saved now is the device's identity, so
- * a restore can at least refuse a machine that differs.
+ * Snapshot hooks: the device's identity (so a restore refuses a machine that
+ * differs), then the transport and queue state (virtio/mmio.h).  On load,
+ * every ready queue is processed once: a notification the guest sent just
+ * before the save may not have been handled, and a spurious one is harmless.
+ * Backends are not saved: a disk is reopened by path.
  */
+#define VDEV_SAVE_VERSION 2
+
 struct vdev_saved {
 	uint32_t version, kind;
 	uint64_t base;
@@ -512,13 +516,16 @@ struct vdev_saved {
 static int vsave(struct device *d, void *buf, size_t size, size_t *len)
 {
 	struct vdev *v = d->state;
-	struct vdev_saved s = { 1, v->kind, d->region[0].base, d->gsi,
+	struct vdev_saved s = { VDEV_SAVE_VERSION, v->kind, d->region[0].base, d->gsi,
 				v->t ? virtio_mmio_status(v->t) : 0 };
+	size_t tlen = 0;
 
 	if (size < sizeof(s))
 		return err_set("%s: %zu bytes are too few to save it", d->id, size);
 	memcpy(buf, &s, sizeof(s));
-	*len = sizeof(s);
+	if (v->t && virtio_mmio_save(v->t, (uint8_t *)buf + sizeof(s), size - sizeof(s), &tlen) < 0)
+		return -1;
+	*len = sizeof(s) + tlen;
 	return 0;
 }
 
@@ -527,13 +534,26 @@ static int vload(struct device *d, const void *buf, size_t len)
 	struct vdev *v = d->state;
 	struct vdev_saved s;
 
-	if (len != sizeof(s))
-		return err_set("%s: saved state has %zu bytes, expected %zu", d->id, len, sizeof(s));
+	if (len < sizeof(s))
+		return err_set("%s: saved state has %zu bytes, too few", d->id, len);
 	memcpy(&s, buf, sizeof(s));
-	if (s.version != 1 || s.kind != v->kind || s.base != d->region[0].base || s.gsi != d->gsi)
+	if (s.kind != v->kind || s.base != d->region[0].base || s.gsi != d->gsi)
 		return err_set("%s: saved state is for another device", d->id);
-	if (s.status)
-		return err_set("%s: restoring a live virtio device is not supported yet", d->id);
+	if (s.version == 1) {
+		if (s.status)
+			return err_set("%s: a snapshot of format 1 has no queue state for this live "
+				       "virtio device", d->id);
+		return 0;
+	}
+	if (s.version != VDEV_SAVE_VERSION)
+		return err_set("%s: saved state version %u, this skyvm reads %u", d->id, s.version,
+			       VDEV_SAVE_VERSION);
+	if (!v->t)
+		return len == sizeof(s) ? 0 : err_set("%s: saved state for a missing transport", d->id);
+	if (virtio_mmio_load(v->t, (const uint8_t *)buf + sizeof(s), len - sizeof(s)) < 0)
+		return err_wrap("%s", d->id);
+	for (unsigned q = 0; q < v->nq; q++)
+		virtio_mmio_queue_notify(v->t, q);
 	return 0;
 }
 

@@ -505,3 +505,113 @@ void virtio_mmio_queue_notify(struct virtio_mmio *t, unsigned q)
 		dev->ops->queue_notify(dev, q);
 	pthread_mutex_unlock(&dev->lock);
 }
+
+/* ---- snapshot state (virtio/mmio.h) */
+
+#define MMIO_SAVE_VERSION 1
+
+struct vq_saved {
+	uint64_t desc, avail, used;
+	uint16_t num, last_avail, used_idx, signalled_used;
+	uint8_t ready, broken, event_idx, indirect, signalled_valid, pad[3];
+};
+
+struct mmio_saved {
+	uint32_t version, nq, status, isr;
+	uint32_t dev_features_sel, drv_features_sel, queue_sel, config_generation;
+	uint64_t driver_features, features;
+	uint8_t active, pad[7];
+};
+
+int virtio_mmio_save(struct virtio_mmio *t, void *buf, size_t size, size_t *len)
+{
+	struct mmio_saved s;
+	size_t need = sizeof(s) + t->nq * sizeof(struct vq_saved);
+	uint8_t *out = buf;
+
+	if (size < need)
+		return err_set("%s: %zu bytes are too few to save it", t->dev->name, size);
+	pthread_mutex_lock(&t->dev->lock);
+	pthread_mutex_lock(&t->irq_lock);
+	memset(&s, 0, sizeof(s));
+	s = (struct mmio_saved){ MMIO_SAVE_VERSION, t->nq, t->status, t->isr,
+				 t->dev_features_sel, t->drv_features_sel, t->queue_sel,
+				 t->config_generation, t->driver_features, t->dev->features,
+				 t->dev->active, { 0 } };
+	pthread_mutex_unlock(&t->irq_lock);
+	memcpy(out, &s, sizeof(s));
+	for (unsigned i = 0; i < t->nq; i++) {
+		const struct virtq *q = &t->vq[i];
+		struct vq_saved v;
+
+		memset(&v, 0, sizeof(v));
+		v = (struct vq_saved){ q->desc_gpa, q->avail_gpa, q->used_gpa, q->num,
+				       q->last_avail, q->used_idx, q->signalled_used, q->ready,
+				       q->broken, q->event_idx, q->indirect, q->signalled_valid,
+				       { 0 } };
+		memcpy(out + sizeof(s) + i * sizeof(v), &v, sizeof(v));
+	}
+	pthread_mutex_unlock(&t->dev->lock);
+	*len = need;
+	return 0;
+}
+
+int virtio_mmio_load(struct virtio_mmio *t, const void *buf, size_t len)
+{
+	const uint8_t *in = buf;
+	struct mmio_saved s;
+	int r = 0;
+
+	if (len < sizeof(s))
+		return err_set("%s: saved transport state too short", t->dev->name);
+	memcpy(&s, in, sizeof(s));
+	if (s.version != MMIO_SAVE_VERSION)
+		return err_set("%s: saved transport state version %u, this skyvm reads %u",
+			       t->dev->name, s.version, MMIO_SAVE_VERSION);
+	if (s.nq != t->nq || len != sizeof(s) + s.nq * sizeof(struct vq_saved))
+		return err_set("%s: saved state has %u queues, this device %u", t->dev->name, s.nq,
+			       t->nq);
+	if (s.driver_features & ~offered(t))
+		return err_set("%s: saved driver features 0x%llx are more than this device offers",
+			       t->dev->name, (unsigned long long)s.driver_features);
+	pthread_mutex_lock(&t->dev->lock);
+	t->status = s.status;
+	t->dev_features_sel = s.dev_features_sel;
+	t->drv_features_sel = s.drv_features_sel;
+	t->queue_sel = s.queue_sel;
+	t->config_generation = s.config_generation;
+	t->driver_features = s.driver_features;
+	t->dev->features = s.features;
+	for (unsigned i = 0; i < t->nq && r == 0; i++) {
+		struct virtq *q = &t->vq[i];
+		struct vq_saved v;
+
+		memcpy(&v, in + sizeof(s) + i * sizeof(v), sizeof(v));
+		virtq_reset(q);
+		q->num = v.num;
+		q->desc_gpa = v.desc;
+		q->avail_gpa = v.avail;
+		q->used_gpa = v.used;
+		if (!v.ready)
+			continue;
+		/* Resolve the rings in this process's guest memory, then the positions. */
+		r = virtq_enable(q, v.event_idx, v.indirect);
+		if (r < 0)
+			break;
+		q->last_avail = v.last_avail;
+		q->used_idx = v.used_idx;
+		q->signalled_used = v.signalled_used;
+		q->signalled_valid = v.signalled_valid;
+		q->broken = v.broken;
+	}
+	if (r == 0 && s.active && t->dev->ops->activate &&
+	    t->dev->ops->activate(t->dev, t->dev->features) < 0)
+		r = err_wrap("%s: activating the restored device", t->dev->name);
+	if (r == 0)
+		t->dev->active = s.active;
+	pthread_mutex_unlock(&t->dev->lock);
+	pthread_mutex_lock(&t->irq_lock);
+	t->isr = s.isr;
+	pthread_mutex_unlock(&t->irq_lock);
+	return r;
+}

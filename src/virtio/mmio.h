@@ -116,5 +116,15 @@ struct virtio_dev *virtio_mmio_dev(struct virtio_mmio *t);
 uint32_t virtio_mmio_status(struct virtio_mmio *t);
 /* Hostile-guest events seen (the first was reported through host->log). */
 uint64_t virtio_mmio_errors(struct virtio_mmio *t);
+/*
+ * Snapshots: the transport's registers, the negotiated features and each
+ * queue's rings and positions (not the device's backend).  Load runs on a
+ * fresh transport of the same device, after guest memory is restored (the
+ * rings are resolved again); a notification the guest sent that was not
+ * processed before the save is the caller's to replay (notify every ready
+ * queue: a spurious one is harmless).
+ */
+int virtio_mmio_save(struct virtio_mmio *t, void *buf, size_t size, size_t *len);
+int virtio_mmio_load(struct virtio_mmio *t, const void *buf, size_t len);
 
 #endif

@@ -20,6 +20,7 @@
 #include "boot/layout.h"
 #include "exitcodes.h"
 #include "util/err.h"
+#include "vmm/runstate.h"
 
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MISC_ENABLE_FAST_STRING 1ULL
@@ -44,7 +45,9 @@ static int set_cpuid(struct vcpu *v)
 	size_t size;
 	int r;
 
-	if (cpu_vcpu_cpuid(&v->vm->cpu, v->index, &v->cpuid) < 0)
+	if (v->vm->cfg->restore_cpuid)
+		v->cpuid = v->vm->cfg->restore_cpuid[v->index]; /* a restore: as saved */
+	else if (cpu_vcpu_cpuid(&v->vm->cpu, v->index, &v->cpuid) < 0)
 		return err_wrap("vCPU %u CPUID", v->index);
 	size = sizeof(*c) + v->cpuid.nent * sizeof(c->entries[0]);
 	c = calloc(1, size);
@@ -425,7 +428,11 @@ static void *vcpu_thread(void *arg)
 
 	while (!atomic_load(&vm->stopping)) {
 		unsigned reason;
-		int r = ioctl(v->fd, KVM_RUN, 0);
+		int r;
+
+		if (vcpu_pause_point(v))
+			break;
+		r = ioctl(v->fd, KVM_RUN, 0);
 
 		if (r < 0) {
 			/* EINTR: kicked; EAGAIN: an AP woken by INIT before its SIPI. */
@@ -449,6 +456,7 @@ static void *vcpu_thread(void *arg)
 			break;
 	}
 	collect_pv_state(v);
+	vcpu_exited(v);
 	return NULL;
 }
 

@@ -56,7 +56,9 @@ void vm_stop(struct vm *vm, int exit_code, const char *fmt, ...)
 		vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 		va_end(ap);
 		atomic_store(&vm->stopping, true);
+		vm->run_state = VM_STOPPED;
 		pthread_cond_broadcast(&vm->stopped_cond);
+		pthread_cond_broadcast(&vm->state_cond); /* paused vCPUs end too */
 	}
 	pthread_mutex_unlock(&vm->lock);
 }
@@ -281,6 +283,15 @@ static int setup_cpu_model(struct vm *vm)
 
 	if (!supported)
 		return err_set("out of memory");
+	if (vm->cfg->restore_cpuid) {
+		/* A restore: the saved tables stand; the pipeline is not re-run. */
+		free(supported);
+		vm->cpu.table = vm->cfg->restore_cpuid[0];
+		featureset_from_cpuid(&vm->cpu.enabled, &vm->cpu.table);
+		snprintf(vm->cpu.def.name, sizeof(vm->cpu.def.name), "%s",
+			 vm->cfg->restore_model_name ? vm->cfg->restore_model_name : "restored");
+		return request_amx_permission(vm);
+	}
 	topo.cpus = vm->ncpus;
 	r = cpu_host_supported_fd(vm->kvm.fd, supported);
 	if (r == 0)
@@ -400,6 +411,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->ncpus = cfg->ncpus;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->stopped_cond, NULL);
+	pthread_cond_init(&vm->state_cond, NULL);
 	vm->host = (struct device_host){
 		.ctx = vm, .ncpus = cfg->ncpus, .console = &vm->console, .loop = &vm->loop,
 		.mem = host_mem, .set_irq = host_set_irq, .irqfd = host_irqfd,
@@ -444,7 +456,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	 */
 	if (!cfg->kernel_path)
 		madvise(vm->mem.host, vm->mem.size, MADV_NOHUGEPAGE);
-	if (load_image(vm, apic_ids) < 0)
+	if (!cfg->restore_cpuid && load_image(vm, apic_ids) < 0)
 		goto out;
 
 	if (kvm_open(&vm->kvm, kvm_device_path()) < 0)
@@ -605,4 +617,5 @@ void vm_destroy(struct vm *vm)
 	console_close(&vm->console);
 	pthread_mutex_destroy(&vm->lock);
 	pthread_cond_destroy(&vm->stopped_cond);
+	pthread_cond_destroy(&vm->state_cond);
 }

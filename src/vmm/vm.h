@@ -61,7 +61,19 @@ struct vm_config {
 	/* Beyond the standard devices every VM has (vm.c: standard_devices). */
 	struct vm_device_spec devices[VM_MAX_DEVICE_SPECS];
 	unsigned ndevices;
+	/*
+	 * Restore (src/snapshot): each vCPU gets exactly these CPUID tables
+	 * (ncpus of them) instead of the model pipeline's, and no image is
+	 * loaded (guest memory comes from the snapshot).  NULL: a fresh boot.
+	 */
+	const struct cpuid_table *restore_cpuid;
+	const char *restore_model_name;
 };
+
+/* Where a vCPU thread is (vmm/runstate.h). */
+enum vcpu_run_state { VCPU_RUNNING, VCPU_PAUSED, VCPU_EXITED };
+/* What the VM was asked to be (vmm/runstate.h). */
+enum vm_run_state { VM_RUNNING, VM_PAUSED, VM_STOPPED };
 
 struct vcpu {
 	struct vm *vm;
@@ -81,6 +93,8 @@ struct vcpu {
 	uint64_t msr_steal_time, msr_system_time;
 	uint64_t steal_ns;
 	bool steal_valid;
+	/* Run state (vmm/runstate.h): under vm->lock. */
+	enum vcpu_run_state run_state;
 };
 
 struct vm {
@@ -108,6 +122,11 @@ struct vm {
 	char stop_reason[512];
 	unsigned halted_vcpus;
 	struct emulate_counts emulated;
+	/* Pause/resume (vmm/runstate.h): under `lock`; vCPUs wait on state_cond. */
+	enum vm_run_state run_state;
+	pthread_cond_t state_cond;
+	uint64_t paused_clock_ns; /* KVM_GET_CLOCK at the pause (has_paused_clock) */
+	bool has_paused_clock;
 };
 
 int vm_create(struct vm *vm, const struct vm_config *cfg);

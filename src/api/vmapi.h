@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control API of a running VM (docs/api.md, docs/openapi.yaml):
+ *
+ *   GET /vm            state, config, devices, CPU model, per-vCPU CPUID digest
+ *   PUT /vm/pause      pause every vCPU (vmm/runstate.h)
+ *   PUT /vm/resume     {"clock": "stopped"|"running"} (default stopped)
+ *   PUT /vm/shutdown   ACPI power button (501: the machine has none yet)
+ *   PUT /vm/stop       hard stop: the VM ends, skyvm exits 0
+ *   PUT /vm/snapshot   {"path": DIR}: pause, save (snapshot/snapshot.h), resume
+ *   PUT /vm/migrate    {"to": "unix:PATH"|"tcp:HOST:PORT"} (501 until built)
+ */
+#ifndef SKYVM_API_VMAPI_H
+#define SKYVM_API_VMAPI_H
+
+#include <jansson.h>
+
+#include "api/http.h"
+#include "vmm/vm.h"
+
+struct vm_api;
+
+/* Serve the VM's API on `path`; NULL (err_set) when the socket cannot be made. */
+struct vm_api *vm_api_start(struct vm *vm, const char *path);
+void vm_api_stop(struct vm_api *a);
+
+/* GET /vm's answer (also for tests and `skyvm ctl`'s describe). */
+json_t *vm_api_describe(struct vm *vm);
+/* "fnv1a64:<16 hex>" of a CPUID table as KVM_SET_CPUID2 got it (sorted entries). */
+void cpuid_table_digest(const struct cpuid_table *t, char out[32]);
+
+#endif

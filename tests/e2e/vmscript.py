@@ -1,0 +1,61 @@
+"""Run a shell script where skyvm's KVM runs: on this machine when /dev/kvm opens,
+else inside the nested-KVM guest (docs/nested-testing.md), so that a VM started in the
+background and the client talking to it (curl, skyvm ctl) run side by side in the same
+place.  The script sees SKYVM (the binary) and DIR (a scratch directory shared with the
+host) in its environment; it prints its results, and the files it leaves in DIR are
+read by the test."""
+import os
+import subprocess
+
+import pytest
+
+import conftest
+import nested
+
+
+def run_script(script, tmp_path, timeout=300, env=None):
+    path = tmp_path / "driver.sh"
+    path.write_text(script)
+    e = dict(os.environ)
+    e.update({"SKYVM": conftest.SKYVM, "DIR": str(tmp_path)})
+    if env:
+        e.update(env)
+    argv = ["/bin/sh", str(path)]
+    if conftest._Nested.active:
+        guest = conftest._nested_guest()
+        if guest is None:
+            pytest.fail(f"the nested KVM guest stopped working: {conftest._Nested.reason}")
+        try:
+            return guest.run(argv, env=e, timeout=timeout)
+        except nested.NestedTimeout as t:
+            pytest.fail(f"driver script did not finish: {t.report()}", pytrace=False)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=e,
+                          errors="replace")
+
+
+# Shell functions for the scripts: start a VM with an API socket, call it with curl.
+PRELUDE = r'''
+set -u
+SOCK="$DIR/api.sock"
+start_vm() {  # ARGS... (skyvm run arguments); sets VM_PID
+	"$SKYVM" run --api "$SOCK" "$@" >"$DIR/run.out" 2>"$DIR/run.err" &
+	VM_PID=$!
+	i=0
+	while [ ! -S "$SOCK" ] && [ $i -lt 1200 ]; do
+		kill -0 $VM_PID 2>/dev/null || break
+		sleep 0.1; i=$((i + 1))
+	done
+	[ -S "$SOCK" ] || { echo "no socket after $i tries"; cat "$DIR/run.err"; exit 90; }
+}
+call() {  # NAME METHOD PATH [curl args...]: $DIR/NAME.code and $DIR/NAME.json
+	n=$1; m=$2; p=$3; shift 3
+	curl -s -m 600 --unix-socket "$SOCK" -o "$DIR/$n.json" -w '%{http_code}' -X "$m" \
+		"$@" "http://localhost$p" >"$DIR/$n.code"
+	echo "$n $(cat "$DIR/$n.code")"
+}
+count_lines() { grep -c '^COUNT ' "$DIR/console.txt" 2>/dev/null || echo 0; }
+wait_vm() {  # sets VM_RC
+	VM_RC=0; wait $VM_PID || VM_RC=$?
+	echo "vm_exit $VM_RC"
+}
+'''
