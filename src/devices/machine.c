@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/layout.h"
 #include "util/err.h"
 
 /* ---- device classes (registered by their own files) */
@@ -122,6 +123,33 @@ static bool valid_id(const char *id)
 		      id[i] == '.'))
 			return false;
 	return true;
+}
+
+/*
+ * Every VM has these: the PC devices Linux and the embedded guests expect
+ * at fixed ports (COM1, i8042, CMOS RTC), skyvm's own ports for the test
+ * guests (debug-exit, probe, block), and ACPI power-off.
+ */
+static const char *const standard_devices[] = {
+	"uart", "i8042", "rtc", "acpi-pm", "debug-exit", "probe-port", "block-port",
+};
+
+/* GSIs the allocator never hands out: the PIT (0 -> 2), the cascade, the SCI. */
+#define GSI_FIRST_FREE 5
+#define GSI_LAST 23 /* the IOAPIC's 24 pins */
+static const unsigned reserved_gsis[] = { 0, 2, 9 };
+
+int machine_init_pc(struct machine *m)
+{
+	machine_init(m);
+	resource_alloc_init(&m->alloc, LAYOUT_MMIO_START, LAYOUT_MMIO_END, LAYOUT_MMIO_WINDOW,
+			    GSI_FIRST_FREE, GSI_LAST);
+	for (size_t i = 0; i < sizeof(reserved_gsis) / sizeof(reserved_gsis[0]); i++)
+		resource_take_gsi(&m->alloc, reserved_gsis[i], "the PC platform");
+	for (size_t i = 0; i < sizeof(standard_devices) / sizeof(standard_devices[0]); i++)
+		if (!machine_add(m, standard_devices[i], NULL, NULL))
+			return -1;
+	return 0;
 }
 
 struct device *machine_add(struct machine *m, const char *cls, const char *id, const char *opts)

@@ -71,6 +71,12 @@ struct machine {
 
 void machine_init(struct machine *m);
 /*
+ * machine_init() plus the PC platform every VM has: the allocator over the
+ * MMIO hole with the platform's GSIs reserved, and the standard devices.
+ * 0, or -1 (err_msg).
+ */
+int machine_init_pc(struct machine *m);
+/*
  * Create a device of class `cls`; id NULL = "<class><n>" (n counts that
  * class from 0).  Returns the device or NULL (err_msg).
  */

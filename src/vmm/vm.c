@@ -122,32 +122,12 @@ static void host_cpu_words(void *ctx, unsigned cpu, const uint8_t *data, size_t 
 		vcpu_probe_append(&vm->vcpus[cpu], data, nwords);
 }
 
-/*
- * Every VM has these: the PC devices Linux and the embedded guests expect
- * at fixed ports (COM1, i8042, CMOS RTC), skyvm's own ports for the test
- * guests (debug-exit, probe, block), and ACPI power-off.
- */
-static const char *const standard_devices[] = {
-	"uart", "i8042", "rtc", "acpi-pm", "debug-exit", "probe-port", "block-port",
-};
-
-/* GSIs the allocator never hands out: the PIT (0 -> 2), the cascade, the SCI. */
-#define GSI_FIRST_FREE 5
-#define GSI_LAST 23 /* the IOAPIC's 24 pins */
-static const unsigned reserved_gsis[] = { 0, 2, 9 };
-
 static int build_machine(struct vm *vm)
 {
 	const struct vm_config *c = vm->cfg;
 
-	machine_init(&vm->machine);
-	resource_alloc_init(&vm->machine.alloc, LAYOUT_MMIO_START, LAYOUT_MMIO_END,
-			    LAYOUT_MMIO_WINDOW, GSI_FIRST_FREE, GSI_LAST);
-	for (size_t i = 0; i < sizeof(reserved_gsis) / sizeof(reserved_gsis[0]); i++)
-		resource_take_gsi(&vm->machine.alloc, reserved_gsis[i], "the PC platform");
-	for (size_t i = 0; i < sizeof(standard_devices) / sizeof(standard_devices[0]); i++)
-		if (!machine_add(&vm->machine, standard_devices[i], NULL, NULL))
-			return -1;
+	if (machine_init_pc(&vm->machine) < 0)
+		return -1;
 	for (unsigned i = 0; i < c->ndevices; i++)
 		if (!machine_add(&vm->machine, c->devices[i].cls, c->devices[i].id,
 				 c->devices[i].opts))

@@ -33,6 +33,7 @@
 
 #include "boot/boot.h"
 #include "boot/layout.h"
+#include "devices/machine.h"
 #include "util/err.h"
 
 #define MiB (1ULL << 20)
@@ -247,6 +248,9 @@ static void boot_in_qemu(const char *kernel_file, enum boot_entry_mode want_mode
 	struct guest_mem m;
 	struct boot_entry e;
 	struct boot_config c;
+	struct machine mc;
+	struct acpi_device acpi_devs[MACHINE_MAX_DEVICES];
+	struct acpi_config acpi = { 0 };
 	char *log;
 	int rc;
 
@@ -267,12 +271,17 @@ static void boot_in_qemu(const char *kernel_file, enum boot_entry_mode want_mode
 	snprintf(dir, sizeof(dir), "%s/skyvm-qemu-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(guest_mem_init(&m, GUEST_MEM), 0);
+	/* the machine skyvm builds for every VM: its devices are what the DSDT describes */
+	if (machine_init_pc(&mc) < 0 || machine_allocate(&mc) < 0)
+		fail_msg("the PC machine: %s", err_msg());
+	machine_acpi_devices(&mc, acpi_devs, &acpi);
 	c = (struct boot_config){ .kernel = kernel, .kernel_len = kernel_len,
 				  .kernel_name = kernel_path, .initrd = initrd,
 				  .initrd_len = initrd ? initrd_len : 0,
-				  .cmdline = kernel_cmdline, .ncpus = NCPUS };
+				  .cmdline = kernel_cmdline, .ncpus = NCPUS, .acpi = &acpi };
 	if (boot_load(&m, &c, &e) < 0)
 		fail_msg("boot_load: %s", err_msg());
+	machine_free(&mc);
 	assert_int_equal(e.mode, want_mode);
 
 	snprintf(low, sizeof(low), "%s/low.bin", dir);
