@@ -55,6 +55,11 @@ static const char run_help[] =
 	"                        eth1, ...); mac: default a stable locally administered one\n"
 	"                        from the tap's name; offload=off offers no checksum/TSO\n"
 	"                        offloads (default on: passed through to the tap)\n"
+	"  --vsock cid=N,socket=PATH\n"
+	"                        virtio-vsock with guest CID N (>= 3); host side as unix\n"
+	"                        sockets: the guest's connections to port P go to PATH_P;\n"
+	"                        a host process connects to PATH and writes \"CONNECT P\\n\"\n"
+	"                        to reach the guest's port P (answered \"OK <port>\\n\")\n"
 	"Console and limits:\n"
 	"  --console WHERE       stdio (default; stdin is the serial input), file:PATH, none,\n"
 	"                        or virtio: a virtio-console (hvc0) on stdio that takes the\n"
@@ -85,7 +90,7 @@ static const char run_help[] =
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_SMP, OPT_MEMORY, OPT_CPU,
 	OPT_CONSOLE, OPT_TIMEOUT, OPT_MAX_OUTPUT, OPT_IRQCHIP, OPT_GUEST, OPT_DISK, OPT_RNG,
-	OPT_NET,
+	OPT_NET, OPT_VSOCK,
 };
 
 static const struct option run_options[] = {
@@ -104,6 +109,7 @@ static const struct option run_options[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -314,6 +320,10 @@ static int run(int argc, char **argv, char **owned)
 				return cli_usage_error("run", "more than %d devices",
 						       VM_MAX_DEVICE_SPECS);
 			if (parse_net(&cfg, optarg, &owned[cfg.ndevices]))
+				return EXIT_USAGE;
+			break;
+		case OPT_VSOCK:
+			if (add_device(&cfg, "virtio-vsock", NULL, optarg))
 				return EXIT_USAGE;
 			break;
 		case OPT_RNG:
