@@ -11,8 +11,8 @@
  * holds what the guest opens) in a private temporary directory.  Each input
  * starts from a reset device (every connection closed).  Invariants: the
  * driver's DRIVER_OK stands (needing reset or not); connections never
- * exceed the limit; every buffer returned on the RX queue is a whole
- * packet (header + its len) within the buffer.
+ * exceed the limit.  (What lands in the used ring is not checked: a buffer
+ * may overlap the ring itself.)
  */
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -132,18 +132,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	FUZZ_CHECK(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DRIVER_OK);
 	FUZZ_CHECK(virtio_vsock_nconns(dev) <= VIRTIO_VSOCK_MAX_CONNS);
-	/* whole packets on the RX queue (unless the ring itself was overwritten) */
-	{
-		uint16_t used;
-
-		memcpy(&used, ram.bytes + VS_RX_USED + 2, 2);
-		for (uint16_t i = 0; i < used && i < num; i++) {
-			uint32_t len;
-
-			memcpy(&len, ram.bytes + VS_RX_USED + 4 + 8ULL * i + 4, 4);
-			FUZZ_CHECK(len == 0 || (len >= VIRTIO_VSOCK_HDR_LEN &&
-						len <= VIRTIO_VSOCK_HDR_LEN + VIRTIO_VSOCK_MAX_PKT));
-		}
-	}
 	return 0;
 }
