@@ -20,10 +20,11 @@ import pytest
 import conftest
 from conftest import SKYVM
 from test_devices_linux import kernel_has, make_initramfs, userspace
-from test_linux import BZIMAGE, host_check, model_spec, need
+from test_linux import host_check, model_spec
+from test_net import CLOUD, add_files, guest_kernel, module_lines
 
 TIMEOUT = 400
-APPLETS = ["sh", "mount", "reboot", "cat", "sleep"]
+APPLETS = ["sh", "mount", "reboot", "cat", "sleep", "insmod"]
 
 GUEST_C = r'''
 #include <errno.h>
@@ -117,6 +118,8 @@ int main(int argc, char **argv)
 INIT = """#!/bin/sh
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
+say() { echo "SKYVM-VSOCK: $*" >/dev/console; }
+%s
 /vsock-test >/dev/console 2>&1
 echo "SKYVM-VSOCK: done" >/dev/console
 reboot -f
@@ -209,18 +212,11 @@ def build_guest_program(tmp_path):
     return out
 
 
-def make_initrd(tmp_path, prog):
-    path = make_initramfs(tmp_path / "initrd.cpio", INIT, APPLETS)
-    # append the program: make_initramfs writes busybox + /init; add one more entry
-    from test_devices_linux import _cpio_entry
-    import stat
-    blob = path.read_bytes()
-    trailer = blob.find(b"TRAILER!!!")
-    start = blob.rfind(b"070701", 0, trailer)
-    extra = _cpio_entry("vsock-test", stat.S_IFREG | 0o755, prog.read_bytes(), ino=900)
-    new = blob[:start] + extra + _cpio_entry("TRAILER!!!", 0, ino=0)
-    path.write_bytes(new + b"\0" * (-len(new) % 512))
-    return path
+def make_initrd(tmp_path, prog, mods):
+    init = INIT % "\n".join(module_lines(mods))
+    path = make_initramfs(tmp_path / "initrd.cpio", init, APPLETS)
+    return add_files(path, [("vsock-test", str(prog))] +
+                     [(os.path.basename(m), m) for m in mods])
 
 
 def run_host(tmp_path, cfg, timeout):
@@ -244,15 +240,17 @@ def run_host(tmp_path, cfg, timeout):
 
 
 def test_vsock_both_directions_64_connections_and_close(kvm, skyvm, tmp_path):
-    kernel_has("CONFIG_VSOCKETS", "CONFIG_VIRTIO_VSOCKETS")
+    kernel, mods = guest_kernel()
+    if not CLOUD:
+        kernel_has("CONFIG_VSOCKETS", "CONFIG_VIRTIO_VSOCKETS")
     h = host_check(skyvm)
     if not userspace(h):
         pytest.skip("this host's KVM runs no guest user space: no vsock program can run")
     prog = build_guest_program(tmp_path)
-    initrd = make_initrd(tmp_path, prog)
+    initrd = make_initrd(tmp_path, prog, mods)
     sock = tmp_path / "v.sock"
     cmdline = f"console=ttyS0 panic=-1 {h['kernel_cmdline']}".strip()
-    argv = [SKYVM, "run", "--kernel", need(BZIMAGE), "--initrd", str(initrd), "--cpus", "1",
+    argv = [SKYVM, "run", "--kernel", kernel, "--initrd", str(initrd), "--cpus", "1",
             "--memory", "256", "--cpu", model_spec(h), "--cmdline", cmdline,
             "--timeout", str(TIMEOUT), "-v", "--vsock", f"cid=3,socket={sock}"]
     res = run_host(tmp_path, {"path": str(sock), "argv": argv, "timeout": TIMEOUT}, TIMEOUT + 120)
