@@ -35,7 +35,7 @@ from test_linux import BZIMAGE, host_check, model_spec, need
 
 TIMEOUT = 400  # skyvm --timeout for a boot that moves 2 x 64 MiB under nested TCG
 APPLETS = ["sh", "mount", "ip", "ping", "dd", "sha256sum", "nc", "cut", "wc", "rm", "cat",
-           "tr", "ls", "reboot", "sleep"]
+           "tr", "ls", "reboot", "sleep", "mknod"]
 
 # The host side: runs as `unshare -n python3 HOST.py CONFIG.json` and prints JSON.
 HOST_SCRIPT = r'''
@@ -80,9 +80,10 @@ def source(srv, res, data):
         c, _ = srv.accept()
         c.sendall(data)
         c.shutdown(socket.SHUT_WR)
-        c.settimeout(30)
-        try:
-            c.recv(1)
+        c.settimeout(60)
+        try:  # drain to the guest's EOF: closing with unread data would reset it
+            while c.recv(1 << 16):
+                pass
         except OSError:
             pass
         c.close()
@@ -123,7 +124,7 @@ for argv in cfg["runs"]:
         end = time.monotonic() + cfg["timeout"]
         ping = "no reply"
         while time.monotonic() < end and p.poll() is None:
-            r = subprocess.run(["ping", "-c", "1", "-W", "2", cfg["ping_guest"]],
+            r = subprocess.run(["busybox", "ping", "-c", "1", "-W", "2", cfg["ping_guest"]],
                                capture_output=True, text=True)
             if r.returncode == 0:
                 ping = "reply"
@@ -209,6 +210,9 @@ def module_lines(mods):
 def guest_init(nics, mods=()):
     """A busybox /init: for each NIC (guest address, host address, MiB) ping, send, receive."""
     lines = ["#!/bin/sh", "mount -t proc proc /proc", "mount -t sysfs sysfs /sys",
+             # the archive has only console and kmsg: without these, >/dev/null would
+             # make a file that a later </dev/null sends to the host
+             "mknod /dev/null c 1 3", "mknod /dev/urandom c 1 9",
              'say() { echo "SKYVM-NET: $*" >/dev/kmsg; }',
              *module_lines(mods),
              'say "ifaces $(ls /sys/class/net | tr \'\\n\' \' \')"']
