@@ -52,6 +52,16 @@ static const char run_help[] =
 	"                        ro: opened read-only, guest writes fail with an I/O error;\n"
 	"                        id: device id and the disk's serial (default virtio-blkN)\n"
 	"  --rng                 virtio-rng fed by getrandom() (the guest's /dev/hwrng)\n"
+	"  --net tap=NAME[,mac=MAC][,offload=on|off][,id=NAME]\n"
+	"                        virtio-net on an existing tap interface (repeatable: eth0,\n"
+	"                        eth1, ...); mac: default a stable locally administered one\n"
+	"                        from the tap's name; offload=off offers no checksum/TSO\n"
+	"                        offloads (default on: passed through to the tap)\n"
+	"  --vsock cid=N,socket=PATH\n"
+	"                        virtio-vsock with guest CID N (>= 3); host side as unix\n"
+	"                        sockets: the guest's connections to port P go to PATH_P;\n"
+	"                        a host process connects to PATH and writes \"CONNECT P\\n\"\n"
+	"                        to reach the guest's port P (answered \"OK <port>\\n\")\n"
 	"Console and limits:\n"
 	"  --console WHERE       stdio (default; stdin is the serial input), file:PATH, none,\n"
 	"                        or virtio: a virtio-console (hvc0) on stdio that takes the\n"
@@ -91,6 +101,7 @@ enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_SMP, OPT_MEMORY, OPT_CPU,
 	OPT_CONSOLE, OPT_TIMEOUT, OPT_MAX_OUTPUT, OPT_IRQCHIP, OPT_GUEST, OPT_DISK, OPT_RNG,
 	OPT_API, OPT_INCOMING, OPT_SUPPORTED,
+	OPT_NET, OPT_VSOCK,
 };
 
 static const struct option run_options[] = {
@@ -111,6 +122,8 @@ static const struct option run_options[] = {
 	{ "api", required_argument, NULL, OPT_API },
 	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "supported", required_argument, NULL, OPT_SUPPORTED },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -168,6 +181,35 @@ static int parse_disk(struct vm_config *cfg, char *arg, char **owned)
 		return cli_error("out of memory");
 	}
 	return add_device(cfg, "virtio-blk", id, *owned);
+}
+
+/*
+ * --net tap=NAME[,mac=MAC][,offload=on|off][,id=NAME]: the id becomes the
+ * device id, the rest virtio-net's options (checked there, in *owned).
+ */
+static int parse_net(struct vm_config *cfg, char *arg, char **owned)
+{
+	char *item, *save = NULL, *rest;
+	const char *id = NULL;
+	size_t len = 0;
+
+	rest = calloc(1, strlen(arg) + 1);
+	if (!rest)
+		return cli_error("out of memory");
+	*owned = rest;
+	for (item = strtok_r(arg, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(item, "id=", 3)) {
+			if (!item[3])
+				return cli_usage_error("run", "--net: id= needs a name");
+			id = item + 3;
+			continue;
+		}
+		len += (size_t)sprintf(rest + len, "%s%s", len ? "," : "", item);
+	}
+	if (!len)
+		return cli_usage_error("run", "--net: expected tap=NAME[,mac=MAC][,offload=on|off]"
+				       "[,id=NAME]");
+	return add_device(cfg, "virtio-net", id, rest);
 }
 
 static void report_end(struct vm *vm, int code, bool verbose)
@@ -297,6 +339,17 @@ static int run(int argc, char **argv, char **owned)
 			break;
 		case OPT_SUPPORTED:
 			supported = optarg;
+			break;
+		case OPT_NET:
+			if (cfg.ndevices >= VM_MAX_DEVICE_SPECS)
+				return cli_usage_error("run", "more than %d devices",
+						       VM_MAX_DEVICE_SPECS);
+			if (parse_net(&cfg, optarg, &owned[cfg.ndevices]))
+				return EXIT_USAGE;
+			break;
+		case OPT_VSOCK:
+			if (add_device(&cfg, "virtio-vsock", NULL, optarg))
+				return EXIT_USAGE;
 			break;
 		case OPT_RNG:
 			if (add_device(&cfg, "virtio-rng", NULL, NULL))
