@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "vmm/kvmclock.h"
 #include "vmm/runstate.h"
 
 #define MSR_IA32_TSC_DEADLINE 0x6e0
@@ -162,6 +163,7 @@ static int save_vcpu(struct snap_file *f, struct vcpu *v, const uint32_t *msrs, 
 static int save_vm_state(struct snap_file *f, struct vm *vm)
 {
 	struct kvm_clock_data clock;
+	uint64_t ns;
 
 	if (vm->has_irqchip) {
 		static const char *const chips[] = { "vm.pic_master", "vm.pic_slave", "vm.ioapic" };
@@ -182,8 +184,12 @@ static int save_vm_state(struct snap_file *f, struct vm *vm)
 		if (ADD(f, vm->fd, KVM_GET_PIT2, &pit, "vm.pit2") < 0)
 			return -1;
 	}
+	/* What the guest may already have read, not only KVM's view (vmm/kvmclock.h). */
 	memset(&clock, 0, sizeof(clock));
-	return ADD(f, vm->fd, KVM_GET_CLOCK, &clock, "vm.clock");
+	if (vm_guest_clock_ns(vm, &ns) < 0)
+		return -1;
+	clock.clock = ns;
+	return snap_add(f, "vm.clock", &clock, sizeof(clock));
 }
 
 static int save_devices(struct snap_file *f, struct vm *vm, json_t *stateless)

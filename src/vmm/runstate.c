@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "util/err.h"
+#include "vmm/kvmclock.h"
 
 /* How long a vCPU may take to leave KVM_RUN after its kick. */
 #define PAUSE_TIMEOUT_S 5
@@ -146,15 +147,8 @@ int vm_pause(struct vm *vm)
 			       which, PAUSE_TIMEOUT_S);
 	}
 	vm->has_paused_clock = false;
-	{
-		struct kvm_clock_data c;
-
-		memset(&c, 0, sizeof(c));
-		if (vm->fd >= 0 && ioctl(vm->fd, KVM_GET_CLOCK, &c) == 0) {
-			vm->paused_clock_ns = c.clock;
-			vm->has_paused_clock = true;
-		}
-	}
+	if (vm->fd >= 0 && vm_guest_clock_ns(vm, &vm->paused_clock_ns) == 0)
+		vm->has_paused_clock = true;
 	pthread_mutex_unlock(&vm->lock);
 	return 0;
 }

@@ -67,6 +67,12 @@ def test_snapshot_restore_continues(kvm, tmp_path, rng, cpus):
     # 124: the restored guest ran until --timeout: it never ended itself (3 = backwards)
     assert out["restore_rc"] == "124", info
     before = counts((tmp_path / "c1_at_snapshot.txt").read_text())
+    # The clock saved is at least every reading the guest made before the pause, also
+    # where KVM's own clock lags the vCPUs' (no master clock: vmm/kvmclock.h).
+    state = (tmp_path / "snap" / "state.skyvm").read_bytes()
+    saved_ns = struct.unpack_from("<Q", state, sections(state)["vm.clock"][0])[0]
+    for cpu in range(cpus):
+        assert saved_ns >= before[cpu][-1][1], f"saved clock {saved_ns} < cpu {cpu}'s reading"
     c2 = (tmp_path / "c2.txt").read_text()
     after = counts(c2)
     assert "COUNTER start" not in c2, "the restored guest booted again"
