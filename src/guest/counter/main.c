@@ -8,10 +8,13 @@
  * reading below the previous one ends the VM (debug-exit 3, "COUNTER
  * BACKWARDS ..."), since kvmclock must never go back, not even across a
  * snapshot or a migration.  Where KVM does not set PVCLOCK_TSC_STABLE_BIT
- * (a host whose TSC is unstable, e.g. nested on QEMU TCG) a vCPU's readings
- * may step back by the skew between physical CPUs, which Linux hides with a
- * global maximum; there a step back of up to 10 ms is counted and printed
- * as "skew=" but not fatal: a lost or restarted clock jumps by far more.
+ * (a host whose TSC is unstable, e.g. nested on QEMU TCG) a reading is
+ * KVM's last published time (the area's system_time) plus a TSC
+ * extrapolation that can run ahead of the host's clock; the next update
+ * corrects it, a step back that Linux hides with a global maximum.  There a
+ * step back that stays at or above the system_time under the previous
+ * reading is counted and printed as "skew=" but not fatal; a reading below
+ * what KVM itself had published (a lost, stale or restarted clock) is.
  * Every `period_ms` (default 200) of kvmclock
  * time it prints
  *     COUNT cpu=<n> count=<count> ns=<kvmclock ns>
@@ -29,7 +32,6 @@
 #include "lib/smp.h"
 
 #define STATUS_BACKWARDS 3
-#define UNSTABLE_SKEW_NS 10000000ULL
 #define STATUS_NO_KVMCLOCK 4
 
 static uint64_t period_ns, stop_at, dirty_pages;
@@ -39,7 +41,7 @@ static uint64_t period_ns, stop_at, dirty_pages;
 static void count_forever(unsigned cpu)
 {
 	struct kvmclock_reading r;
-	uint64_t count = 0, last = 0, next_print = 0, skew = 0;
+	uint64_t count = 0, last = 0, last_base = 0, next_print = 0, skew = 0;
 
 	if (kvmclock_register(cpu) < 0 || !kvmclock_read(cpu, &r)) {
 		out_now("COUNTER cpu=%u no kvmclock\n", cpu);
@@ -54,18 +56,18 @@ static void count_forever(unsigned cpu)
 		}
 		if (!kvmclock_read(cpu, &r))
 			continue;
-		if (r.ns < last && !(r.flags & PVCLOCK_TSC_STABLE_BIT) &&
-		    last - r.ns <= UNSTABLE_SKEW_NS) {
+		if (r.ns < last && !(r.flags & PVCLOCK_TSC_STABLE_BIT) && r.ns >= last_base) {
 			skew++;
 			continue; /* as Linux's pvclock_clocksource_read(): keep the maximum */
 		}
 		if (r.ns < last) {
-			out_now("COUNTER BACKWARDS cpu=%u count=%llu ns=%llu last=%llu\n", cpu,
-				(unsigned long long)count, (unsigned long long)r.ns,
-				(unsigned long long)last);
+			out_now("COUNTER BACKWARDS cpu=%u count=%llu ns=%llu last=%llu base=%llu\n",
+				cpu, (unsigned long long)count, (unsigned long long)r.ns,
+				(unsigned long long)last, (unsigned long long)last_base);
 			guest_exit(STATUS_BACKWARDS);
 		}
 		last = r.ns;
+		last_base = r.base;
 		if (r.ns >= next_print) {
 			struct outbuf *o = out_cpu_buf();
 

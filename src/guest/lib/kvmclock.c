@@ -37,6 +37,7 @@ bool kvmclock_read(unsigned cpu, struct kvmclock_reading *out)
 		out->ns = pv->system_time +
 			  (uint64_t)(((unsigned __int128)delta * pv->tsc_to_system_mul) >> 32);
 		out->flags = pv->flags;
+		out->base = pv->system_time;
 		out->version = version;
 		__asm__ volatile("" ::: "memory");
 		if (!(version & 1) && version == pv->version)

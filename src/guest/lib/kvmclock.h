@@ -31,6 +31,7 @@ struct kvmclock_reading {
 	uint64_t ns;
 	uint32_t version;
 	uint8_t flags;
+	uint64_t base; /* the area's system_time: what KVM itself published */
 };
 
 /* This CPU's pvclock area (32-byte aligned, never crosses a page). */

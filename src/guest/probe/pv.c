@@ -45,7 +45,7 @@ static void check_kvmclock(unsigned cpu, const struct sweep_summary *s)
 {
 	uint32_t p[PROBE_LEN_KVMCLOCK] = { 0 };
 	volatile struct pvclock_vcpu_time_info *pv = kvmclock_area(cpu);
-	struct kvmclock_reading a = { 0, 0, 0 }, b = { 0, 0, 0 };
+	struct kvmclock_reading a = { 0, 0, 0, 0 }, b = { 0, 0, 0, 0 };
 	uint32_t st = PROBE_ST_OK;
 
 	if (!offered(s, KVM_PV_CLOCKSOURCE2)) {
