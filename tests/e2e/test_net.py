@@ -272,7 +272,8 @@ def boot_with_nics(skyvm, tmp_path, nics, extra=()):
         assert CLOUD or "IP-Config: Complete" in log, "the kernel did not configure eth0 from ip="
         assert run["ping"] == "reply", "the guest kernel did not answer the host's ping"
         return None, log
-    assert run["rc"] == 0, f"skyvm exited {run['rc']}"
+    tail = "\n".join(log.splitlines()[-40:])
+    assert run["rc"] == 0, f"skyvm exited {run['rc']}; host side {res['nics']}; console tail:\n{tail}"
     return res, log
 
 
