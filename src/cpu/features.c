@@ -163,6 +163,7 @@ const struct cpu_feature cpu_features[] = {
 	F(FW_7_0_ECX, 3, "pku"),
 	F(FW_7_0_ECX, 5, "waitpkg"),
 	F(FW_7_0_ECX, 6, "avx512vbmi2"),
+	F(FW_7_0_ECX, 7, "cet-ss"), /* named after QEMU 7.2: CET shadow stack */
 	F(FW_7_0_ECX, 8, "gfni"),
 	F(FW_7_0_ECX, 9, "vaes"),
 	F(FW_7_0_ECX, 10, "vpclmulqdq"),
@@ -187,6 +188,7 @@ const struct cpu_feature cpu_features[] = {
 	F(FW_7_0_EDX, 14, "serialize"),
 	F(FW_7_0_EDX, 16, "tsx-ldtrk"),
 	F(FW_7_0_EDX, 19, "arch-lbr"),
+	F(FW_7_0_EDX, 20, "cet-ibt"), /* named after QEMU 7.2: CET indirect branch tracking */
 	F(FW_7_0_EDX, 22, "amx-bf16"),
 	F(FW_7_0_EDX, 23, "avx512-fp16"),
 	F(FW_7_0_EDX, 24, "amx-tile"),
@@ -309,6 +311,7 @@ const struct cpu_feature cpu_features[] = {
 
 	/* CPUID.80000021H:EAX (named after QEMU 7.2) */
 	F(FW_8000_0021_EAX, 0, "no-nested-data-bp"),
+	F(FW_8000_0021_EAX, 1, "fs-gs-base-ns"),
 	F(FW_8000_0021_EAX, 2, "lfence-always-serializing"),
 	F(FW_8000_0021_EAX, 6, "null-sel-clr-base"),
 	F(FW_8000_0021_EAX, 8, "auto-ibrs"),
