@@ -112,6 +112,83 @@ const struct cpu_cache_info cpu_cache_epyc_genoa = {
 		.inclusive = true },
 };
 
+/*
+ * QEMU 10.1's descriptions (target/i386/cpu.c, *_cache_info of EPYC-v5,
+ * EPYC-Rome-v5, EPYC-Milan-v3, EPYC-Genoa-v2, SapphireRapids-v4,
+ * GraniteRapids-v3, SierraForest-v3, YongFeng-v3): each cache names the
+ * topology level sharing it.  The EPYC ones correct the earlier ones as
+ * QEMU's commits say: L1 without the WBINVD-not-shared bit, L2
+ * self-initialising and inclusive, L3 not inclusive but WBINVD-not-shared.
+ */
+#define EPYC_FIXED_L1(type_, kib, ways, sets_) { type_, 1, (kib) * KIB, 64, ways, 1, sets_, 1, \
+		.self_init = true, .share = CACHE_SHARE_CORE }
+#define EPYC_FIXED_L2(kib) { CACHE_UNIFIED, 2, (kib) * KIB, 64, 8, 1, (kib) * 2, 1, \
+		.self_init = true, .inclusive = true, .share = CACHE_SHARE_CORE }
+#define EPYC_FIXED_L3(mib) { CACHE_UNIFIED, 3, (mib) * MIB, 64, 16, 1, (mib) * 1024, 1, \
+		.self_init = true, .no_invd_sharing = true, .share = CACHE_SHARE_DIE }
+const struct cpu_cache_info cpu_cache_epyc_v5 = {
+	.l1d = EPYC_FIXED_L1(CACHE_DATA, 32, 8, 64),
+	.l1i = EPYC_FIXED_L1(CACHE_INSTRUCTION, 64, 4, 256),
+	.l2 = EPYC_FIXED_L2(512),
+	.l3 = EPYC_FIXED_L3(8),
+};
+const struct cpu_cache_info cpu_cache_epyc_rome_v5 = {
+	.l1d = EPYC_FIXED_L1(CACHE_DATA, 32, 8, 64),
+	.l1i = EPYC_FIXED_L1(CACHE_INSTRUCTION, 32, 8, 64),
+	.l2 = EPYC_FIXED_L2(512),
+	.l3 = EPYC_FIXED_L3(16),
+};
+const struct cpu_cache_info cpu_cache_epyc_milan_v3 = {
+	.l1d = EPYC_FIXED_L1(CACHE_DATA, 32, 8, 64),
+	.l1i = EPYC_FIXED_L1(CACHE_INSTRUCTION, 32, 8, 64),
+	.l2 = EPYC_FIXED_L2(512),
+	.l3 = EPYC_FIXED_L3(32),
+};
+const struct cpu_cache_info cpu_cache_epyc_genoa_v2 = {
+	.l1d = EPYC_FIXED_L1(CACHE_DATA, 32, 8, 64),
+	.l1i = EPYC_FIXED_L1(CACHE_INSTRUCTION, 32, 8, 64),
+	.l2 = EPYC_FIXED_L2(1024),
+	.l3 = EPYC_FIXED_L3(32),
+};
+
+/* Intel (and Zhaoxin) descriptions: self-initialising, no lines per tag unless given. */
+#define XEON_CACHE(type_, level_, size_, ways, sets_, share_, ...) { .type = type_, \
+		.level = level_, .size = size_, .line_size = 64, .associativity = ways, \
+		.partitions = 1, .sets = sets_, .self_init = true, .share = share_, __VA_ARGS__ }
+/* SapphireRapids-v4 (xeon_spr_cache_info): 48K/32K L1, 2 MiB L2, 60 MiB L3 */
+const struct cpu_cache_info cpu_cache_xeon_spr = {
+	.l1d = XEON_CACHE(CACHE_DATA, 1, 48 * KIB, 12, 64, CACHE_SHARE_CORE),
+	.l1i = XEON_CACHE(CACHE_INSTRUCTION, 1, 32 * KIB, 8, 64, CACHE_SHARE_CORE),
+	.l2 = XEON_CACHE(CACHE_UNIFIED, 2, 2 * MIB, 16, 2048, CACHE_SHARE_CORE),
+	.l3 = XEON_CACHE(CACHE_UNIFIED, 3, 60 * MIB, 15, 65536, CACHE_SHARE_SOCKET,
+			 .complex_indexing = true),
+};
+/* GraniteRapids-v3 (xeon_gnr_cache_info): 48K/64K L1, 2 MiB L2, 288 MiB L3 */
+const struct cpu_cache_info cpu_cache_xeon_gnr = {
+	.l1d = XEON_CACHE(CACHE_DATA, 1, 48 * KIB, 12, 64, CACHE_SHARE_CORE),
+	.l1i = XEON_CACHE(CACHE_INSTRUCTION, 1, 64 * KIB, 16, 64, CACHE_SHARE_CORE),
+	.l2 = XEON_CACHE(CACHE_UNIFIED, 2, 2 * MIB, 16, 2048, CACHE_SHARE_CORE),
+	.l3 = XEON_CACHE(CACHE_UNIFIED, 3, 288 * MIB, 16, 294912, CACHE_SHARE_SOCKET,
+			 .complex_indexing = true),
+};
+/* SierraForest-v3 (xeon_srf_cache_info): 32K/64K L1, 4 MiB L2 per module, 108 MiB L3 */
+const struct cpu_cache_info cpu_cache_xeon_srf = {
+	.l1d = XEON_CACHE(CACHE_DATA, 1, 32 * KIB, 8, 64, CACHE_SHARE_CORE),
+	.l1i = XEON_CACHE(CACHE_INSTRUCTION, 1, 64 * KIB, 8, 128, CACHE_SHARE_CORE),
+	.l2 = XEON_CACHE(CACHE_UNIFIED, 2, 4 * MIB, 16, 4096, CACHE_SHARE_MODULE),
+	.l3 = XEON_CACHE(CACHE_UNIFIED, 3, 108 * MIB, 12, 147456, CACHE_SHARE_SOCKET,
+			 .complex_indexing = true),
+};
+/* YongFeng-v3 (yongfeng_cache_info): 32K/64K L1 (1 line per tag), 256K L2, 8 MiB L3 */
+const struct cpu_cache_info cpu_cache_yongfeng = {
+	.l1d = XEON_CACHE(CACHE_DATA, 1, 32 * KIB, 8, 64, CACHE_SHARE_CORE, .lines_per_tag = 1),
+	.l1i = XEON_CACHE(CACHE_INSTRUCTION, 1, 64 * KIB, 16, 64, CACHE_SHARE_CORE,
+			  .lines_per_tag = 1),
+	.l2 = XEON_CACHE(CACHE_UNIFIED, 2, 256 * KIB, 8, 512, CACHE_SHARE_CORE, .inclusive = true),
+	.l3 = XEON_CACHE(CACHE_UNIFIED, 3, 8 * MIB, 16, 8192, CACHE_SHARE_DIE, .inclusive = true,
+			 .no_invd_sharing = true),
+};
+
 /* Which description each group of leaves reads. */
 struct cache_view {
 	const struct cpu_cache *l1d, *l1i, *l2, *l3;
@@ -242,6 +319,12 @@ static struct kvm_cpuid_entry2 *reset_leaf(struct cpuid_table *t, uint32_t leaf)
 	return e;
 }
 
+/* A description whose caches name their share levels (QEMU 9.1 and later). */
+static bool shared_by_level(const struct cpu_cache_info *model)
+{
+	return model && model->l1d.share != CACHE_SHARE_LEGACY;
+}
+
 int cpu_cache_leaves(struct cpuid_table *t, const struct cpu_cache_info *model,
 		     const struct cpu_topology *topo)
 {
@@ -249,6 +332,7 @@ int cpu_cache_leaves(struct cpuid_table *t, const struct cpu_cache_info *model,
 	uint32_t xlevel = cpuid_value(t, 0x80000000, 0, CPUID_EAX);
 	unsigned threads = topo->threads, cores = topo->cores;
 	unsigned pkg_ids = 1u << (cpu_topology_smt_bits(topo) + cpu_topology_core_bits(topo));
+	unsigned core_ids = 1u << cpu_topology_smt_bits(topo);
 	struct cache_view leaf2 = { &legacy_l1d, &legacy_l1i, &legacy_l2_leaf2, &legacy_l3 };
 	struct cache_view leaf4 = { &legacy_l1d, &legacy_l1i, &legacy_l2, &legacy_l3 };
 	struct cache_view amd = { &legacy_l1d_amd, &legacy_l1i_amd, &legacy_l2_amd, &legacy_l3 };
@@ -276,14 +360,28 @@ int cpu_cache_leaves(struct cpuid_table *t, const struct cpu_cache_info *model,
 	}
 	if (level >= 4) {
 		/* L1 counted per logical processor, L2 per core, L3 per package (QEMU 7.2). */
-		const unsigned sharing[4] = { 1, 1, threads, pkg_ids };
+		unsigned sharing[4] = { 1, 1, threads, pkg_ids };
+		uint32_t cores_field = (cores - 1u) << 26;
 
+		if (shared_by_level(model)) {
+			/*
+			 * QEMU 9.1 and later, for a description with share levels:
+			 * each count is the APIC ids of its level (a power of two),
+			 * and EAX[31:26] the core ids of the package.
+			 */
+			const struct cpu_cache *c[4] = { &model->l1d, &model->l1i, &model->l2,
+							 &model->l3 };
+
+			for (int i = 0; i < 4; i++)
+				sharing[i] = c[i]->share == CACHE_SHARE_CORE ? core_ids : pkg_ids;
+			cores_field = ((1u << cpu_topology_core_bits(topo)) - 1u) << 26;
+		}
 		if (is_amd) {
 			/* CPUID.04H is reserved on AMD: one all-zero subleaf. */
 			cpuid_remove_leaf(t, 4);
 			if (!cpuid_get_or_add(t, 4, 0, true))
 				goto full;
-		} else if (fill_subleaves(t, 4, &leaf4, sharing, (cores - 1u) << 26) < 0) {
+		} else if (fill_subleaves(t, 4, &leaf4, sharing, cores_field) < 0) {
 			goto full;
 		}
 	}
@@ -316,7 +414,16 @@ int cpu_cache_leaves(struct cpuid_table *t, const struct cpu_cache_info *model,
 	}
 	if (xlevel >= 0x8000001d) {
 		/* L1 and L2 shared by a core's threads, L3 by the package's cores (QEMU 7.2). */
-		const unsigned sharing[4] = { threads, threads, threads, cores * threads };
+		unsigned sharing[4] = { threads, threads, threads, cores * threads };
+
+		if (shared_by_level(model)) {
+			/* QEMU 9.1 and later: the threads of each cache's level */
+			const struct cpu_cache *c[4] = { &model->l1d, &model->l1i, &model->l2,
+							 &model->l3 };
+
+			for (int i = 0; i < 4; i++)
+				sharing[i] = c[i]->share == CACHE_SHARE_CORE ? threads : cores * threads;
+		}
 
 		if (fill_subleaves(t, 0x8000001d, &amd, sharing, 0) < 0)
 			goto full;

@@ -21,6 +21,20 @@
 
 enum cpu_cache_type { CACHE_DATA = 1, CACHE_INSTRUCTION = 2, CACHE_UNIFIED = 3 };
 
+/*
+ * Which topology level shares a cache (QEMU's share_level, in the cache
+ * descriptions of QEMU 9.1 and later).  CACHE_SHARE_LEGACY: QEMU 7.2's fixed
+ * counts (cpu_cache_leaves()).  skyvm's topology has no modules or dies, so
+ * MODULE and DIE are the package, as in QEMU without -smp modules=/dies=.
+ */
+enum cpu_cache_share {
+	CACHE_SHARE_LEGACY = 0,
+	CACHE_SHARE_CORE,
+	CACHE_SHARE_MODULE,
+	CACHE_SHARE_DIE,
+	CACHE_SHARE_SOCKET,
+};
+
 struct cpu_cache {
 	uint8_t type;          /* enum cpu_cache_type */
 	uint8_t level;         /* 1..3 */
@@ -31,6 +45,7 @@ struct cpu_cache {
 	uint32_t sets;
 	uint8_t lines_per_tag; /* 0x8000000[56] only */
 	bool self_init, no_invd_sharing, inclusive, complex_indexing;
+	uint8_t share;         /* enum cpu_cache_share */
 };
 
 /* L1 data, L1 instruction, L2, L3: one description for every leaf. */
@@ -41,6 +56,10 @@ struct cpu_cache_info {
 /* QEMU's models with their own caches (target/i386/cpu.c *_cache_info). */
 extern const struct cpu_cache_info cpu_cache_epyc, cpu_cache_epyc_rome, cpu_cache_epyc_milan,
 	cpu_cache_epyc_milan_v2, cpu_cache_epyc_genoa, cpu_cache_epyc_v4, cpu_cache_epyc_rome_v3;
+/* The same from QEMU 10.1, each cache with its share level. */
+extern const struct cpu_cache_info cpu_cache_epyc_v5, cpu_cache_epyc_rome_v5,
+	cpu_cache_epyc_milan_v3, cpu_cache_epyc_genoa_v2, cpu_cache_xeon_spr, cpu_cache_xeon_gnr,
+	cpu_cache_xeon_srf, cpu_cache_yongfeng;
 
 struct cpu_topology;
 

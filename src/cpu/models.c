@@ -163,6 +163,11 @@ static int apply_prop(struct cpu_def *def, const struct model_prop *p)
 	}
 	if (!strcmp(p->name, "model-id"))
 		return copy_string(def->model_id, sizeof(def->model_id), p->value, "model-id");
+	if (!strcmp(p->name, "x-force-cpuid-0x1f") && (!strcmp(p->value, "on") ||
+						       !strcmp(p->value, "off"))) {
+		def->force_0x1f = !strcmp(p->value, "on");
+		return 0;
+	}
 	if (!strcmp(p->name, "vendor")) {
 		if (strlen(p->value) != 12)
 			return err_set("vendor '%s' is not 12 characters", p->value);

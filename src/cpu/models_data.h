@@ -18,7 +18,8 @@
 /*
  * One property change: a feature name with "on"/"off", or one of
  * "vendor", "family", "model", "stepping", "level", "xlevel", "model-id",
- * "avx10-version" (CPUID.24H:EBX[7:0], QEMU's property of the same name).
+ * "avx10-version" (CPUID.24H:EBX[7:0], QEMU's property of the same name),
+ * "x-force-cpuid-0x1f" "on" (leaf 0x1F written with any topology, QEMU 10.1).
  */
 struct model_prop {
 	const char *name;

@@ -325,6 +325,13 @@ int cpu_build_table(struct cpuid_table *t, const struct cpuid_table *supported,
 		e->eax = e->ebx = e->ecx = e->edx = 0; /* CPUID.09H direct cache access: none */
 	if (def->level >= 7)
 		leaf7_subleaves(t, enabled);
+	/*
+	 * CPUID.1FH V2 extended topology: with x-force-cpuid-0x1f (QEMU 10.1's
+	 * newer Intel and Zhaoxin versions) it exists on any host and topology;
+	 * cpu/topology.c writes its levels per vCPU.
+	 */
+	if (def->force_0x1f && def->level >= 0x1f && !cpuid_get_or_add(t, 0x1f, 0, true))
+		goto full;
 	if (def->level >= 0x1d && has(enabled, "amx-tile") && amx_leaves(t) < 0)
 		goto full;
 	if (def->level >= 0x24 && has(enabled, "avx10")) {
