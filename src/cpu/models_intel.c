@@ -467,6 +467,20 @@ static const struct model_version icelake_server_versions[] = {
 		.note = "5-level EPT",
 		/* QEMU changes only VMX capability MSRs here: same CPUID as before */
 	},
+	{
+		/*
+		 * QEMU 9.0: TSX back (taa-no, set since v3, is an ARCH_CAPABILITIES
+		 * MSR bit and claims TSX is safe, so TSX should be there)
+		 */
+		.version = 7,
+		.qemu = "9.0",
+		.note = "TSX, taa-no",
+		.props = (const struct model_prop[]) {
+			{ "hle", "on" },
+			{ "rtm", "on" },
+			{ NULL, NULL },
+		},
+	},
 };
 
 const struct model_family model_icelake_server = {
@@ -550,6 +564,37 @@ static const struct model_version sapphirerapids_versions[] = {
 			{ NULL, NULL },
 		},
 	},
+	{
+		/* QEMU 10.1: its own caches (leaf 4) and leaf 0x1F on any topology */
+		.version = 4,
+		.qemu = "10.1",
+		.note = "with spr-sp cache model and 0x1f leaf",
+		.cache = &cpu_cache_xeon_spr,
+		.props = (const struct model_prop[]) {
+			{ "x-force-cpuid-0x1f", "on" },
+			{ NULL, NULL },
+		},
+	},
+	{
+		/* QEMU 11.0: CET (the VMX CET entry/exit controls QEMU adds are MSRs) */
+		.version = 5,
+		.qemu = "11.0",
+		.note = "with cet-ss and cet-ibt",
+		.props = (const struct model_prop[]) {
+			{ "cet-ss", "on" },
+			{ "cet-ibt", "on" },
+			{ NULL, NULL },
+		},
+	},
+	{
+		/*
+		 * QEMU 11.0: its-no, a bit of the ARCH_CAPABILITIES MSR (not
+		 * modelled, docs/cpu-models.md): the CPUID is the predecessor's.
+		 */
+		.version = 6,
+		.qemu = "11.0",
+		.note = "with its-no (ARCH_CAPABILITIES MSR, not modelled)",
+	},
 };
 
 const struct model_family model_sapphirerapids = {
@@ -627,6 +672,37 @@ static const struct model_version graniterapids_versions[] = {
 			{ NULL, NULL },
 		},
 	},
+	{
+		/* QEMU 10.1: its own caches (leaf 4) and leaf 0x1F on any topology */
+		.version = 3,
+		.qemu = "10.1",
+		.note = "with gnr-sp cache model and 0x1f leaf",
+		.cache = &cpu_cache_xeon_gnr,
+		.props = (const struct model_prop[]) {
+			{ "x-force-cpuid-0x1f", "on" },
+			{ NULL, NULL },
+		},
+	},
+	{
+		/* QEMU 11.0: CET (the VMX CET entry/exit controls QEMU adds are MSRs) */
+		.version = 4,
+		.qemu = "11.0",
+		.note = "with cet-ss and cet-ibt",
+		.props = (const struct model_prop[]) {
+			{ "cet-ss", "on" },
+			{ "cet-ibt", "on" },
+			{ NULL, NULL },
+		},
+	},
+	{
+		/*
+		 * QEMU 11.0: its-no, a bit of the ARCH_CAPABILITIES MSR (not
+		 * modelled, docs/cpu-models.md): the CPUID is the predecessor's.
+		 */
+		.version = 5,
+		.qemu = "11.0",
+		.note = "with its-no (ARCH_CAPABILITIES MSR, not modelled)",
+	},
 };
 
 const struct model_family model_graniterapids = {
@@ -702,6 +778,37 @@ static const struct model_version sierraforest_versions[] = {
 			{ NULL, NULL },
 		},
 	},
+	{
+		/* QEMU 10.1: its own caches (leaf 4) and leaf 0x1F on any topology */
+		.version = 3,
+		.qemu = "10.1",
+		.note = "with srf-sp cache model and 0x1f leaf",
+		.cache = &cpu_cache_xeon_srf,
+		.props = (const struct model_prop[]) {
+			{ "x-force-cpuid-0x1f", "on" },
+			{ NULL, NULL },
+		},
+	},
+	{
+		/* QEMU 11.0: CET (the VMX CET entry/exit controls QEMU adds are MSRs) */
+		.version = 4,
+		.qemu = "11.0",
+		.note = "with cet-ss and cet-ibt",
+		.props = (const struct model_prop[]) {
+			{ "cet-ss", "on" },
+			{ "cet-ibt", "on" },
+			{ NULL, NULL },
+		},
+	},
+	{
+		/*
+		 * QEMU 11.0: its-no, a bit of the ARCH_CAPABILITIES MSR (not
+		 * modelled, docs/cpu-models.md): the CPUID is the predecessor's.
+		 */
+		.version = 5,
+		.qemu = "11.0",
+		.note = "with its-no (ARCH_CAPABILITIES MSR, not modelled)",
+	},
 };
 
 const struct model_family model_sierraforest = {
@@ -759,6 +866,26 @@ static const struct model_version clearwaterforest_versions[] = {
 		.version = 1, /* QEMU 10.1 */
 		.qemu = "10.1",
 	},
+	{
+		/* QEMU 11.0: CET (the VMX CET entry/exit controls QEMU adds are MSRs) */
+		.version = 2,
+		.qemu = "11.0",
+		.note = "with cet-ss and cet-ibt",
+		.props = (const struct model_prop[]) {
+			{ "cet-ss", "on" },
+			{ "cet-ibt", "on" },
+			{ NULL, NULL },
+		},
+	},
+	{
+		/*
+		 * QEMU 11.0: its-no, a bit of the ARCH_CAPABILITIES MSR (not
+		 * modelled, docs/cpu-models.md): the CPUID is the predecessor's.
+		 */
+		.version = 3,
+		.qemu = "11.0",
+		.note = "with its-no (ARCH_CAPABILITIES MSR, not modelled)",
+	},
 };
 
 const struct model_family model_clearwaterforest = {
@@ -776,7 +903,10 @@ const struct model_family model_clearwaterforest = {
 	.default_version = 1,
 };
 
-/* YongFeng-v1: QEMU 9.1 (Zhaoxin, family 7 model 11 stepping 3). */
+/*
+ * YongFeng-v1: QEMU 10.0 (Zhaoxin, family 7 model 11 stepping 3; the
+ * review of v2 says v1 "will be released in v10.0").
+ */
 static const char *const yongfeng_features[] = {
 	/* 01H:EDX */
 	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
@@ -807,8 +937,29 @@ static const char *const yongfeng_features[] = {
 
 static const struct model_version yongfeng_versions[] = {
 	{
-		.version = 1, /* QEMU 9.1 */
-		.qemu = "9.1",
+		.version = 1, /* QEMU 10.0 */
+		.qemu = "10.0",
+	},
+	{
+		/* QEMU 10.1: v1's model number 11 left out the extended model bits */
+		.version = 2,
+		.qemu = "10.1",
+		.note = "with the correct model number",
+		.props = (const struct model_prop[]) {
+			{ "model", "0x5b" },
+			{ NULL, NULL },
+		},
+	},
+	{
+		/* QEMU 10.1: its own caches (leaf 4) and leaf 0x1F on any topology */
+		.version = 3,
+		.qemu = "10.1",
+		.note = "with the cache model and 0x1f leaf",
+		.cache = &cpu_cache_yongfeng,
+		.props = (const struct model_prop[]) {
+			{ "x-force-cpuid-0x1f", "on" },
+			{ NULL, NULL },
+		},
 	},
 };
 
