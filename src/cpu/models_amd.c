@@ -65,6 +65,29 @@ static const struct model_version epyc_versions[] = {
 		},
 		.cache = &cpu_cache_epyc_v4,
 	},
+	{
+		/*
+		 * QEMU 10.1: RAS (overflow-recov, succor) and the SVM bits nested
+		 * guests use; caches corrected and with share levels
+		 */
+		.version = 5,
+		.qemu = "10.1",
+		.props = (const struct model_prop[]) {
+			{ "overflow-recov", "on" },
+			{ "succor", "on" },
+			{ "lbrv", "on" },
+			{ "tsc-scale", "on" },
+			{ "vmcb-clean", "on" },
+			{ "flushbyasid", "on" },
+			{ "pause-filter", "on" },
+			{ "pfthreshold", "on" },
+			{ "v-vmsave-vmload", "on" },
+			{ "vgif", "on" },
+			{ "model-id", "AMD EPYC-v5 Processor" },
+			{ NULL, NULL },
+		},
+		.cache = &cpu_cache_epyc_v5,
+	},
 };
 
 const struct model_family model_epyc = {
@@ -142,6 +165,29 @@ static const struct model_version epyc_rome_versions[] = {
 			{ NULL, NULL },
 		},
 	},
+	{
+		/*
+		 * QEMU 10.1: RAS (overflow-recov, succor) and the SVM bits nested
+		 * guests use; caches corrected and with share levels
+		 */
+		.version = 5,
+		.qemu = "10.1",
+		.props = (const struct model_prop[]) {
+			{ "overflow-recov", "on" },
+			{ "succor", "on" },
+			{ "lbrv", "on" },
+			{ "tsc-scale", "on" },
+			{ "vmcb-clean", "on" },
+			{ "flushbyasid", "on" },
+			{ "pause-filter", "on" },
+			{ "pfthreshold", "on" },
+			{ "v-vmsave-vmload", "on" },
+			{ "vgif", "on" },
+			{ "model-id", "AMD EPYC-Rome-v5 Processor" },
+			{ NULL, NULL },
+		},
+		.cache = &cpu_cache_epyc_rome_v5,
+	},
 };
 
 const struct model_family model_epyc_rome = {
@@ -212,6 +258,29 @@ static const struct model_version epyc_milan_versions[] = {
 		},
 		.cache = &cpu_cache_epyc_milan_v2,
 	},
+	{
+		/*
+		 * QEMU 10.1: RAS (overflow-recov, succor) and the SVM bits nested
+		 * guests use; caches corrected and with share levels
+		 */
+		.version = 3,
+		.qemu = "10.1",
+		.props = (const struct model_prop[]) {
+			{ "overflow-recov", "on" },
+			{ "succor", "on" },
+			{ "lbrv", "on" },
+			{ "tsc-scale", "on" },
+			{ "vmcb-clean", "on" },
+			{ "flushbyasid", "on" },
+			{ "pause-filter", "on" },
+			{ "pfthreshold", "on" },
+			{ "v-vmsave-vmload", "on" },
+			{ "vgif", "on" },
+			{ "model-id", "AMD EPYC-Milan-v3 Processor" },
+			{ NULL, NULL },
+		},
+		.cache = &cpu_cache_epyc_milan_v3,
+	},
 };
 
 const struct model_family model_epyc_milan = {
@@ -272,6 +341,31 @@ static const struct model_version epyc_genoa_versions[] = {
 	{
 		.version = 1, /* QEMU 8.1 */
 		.qemu = "8.1",
+	},
+	{
+		/*
+		 * QEMU 10.1: RAS (overflow-recov, succor) and the SVM bits nested
+		 * guests use; caches corrected and with share levels
+		 */
+		.version = 2,
+		.qemu = "10.1",
+		.props = (const struct model_prop[]) {
+			{ "overflow-recov", "on" },
+			{ "succor", "on" },
+			{ "lbrv", "on" },
+			{ "tsc-scale", "on" },
+			{ "vmcb-clean", "on" },
+			{ "flushbyasid", "on" },
+			{ "pause-filter", "on" },
+			{ "pfthreshold", "on" },
+			{ "v-vmsave-vmload", "on" },
+			{ "vgif", "on" },
+			{ "fs-gs-base-ns", "on" },
+			{ "perfmon-v2", "on" },
+			{ "model-id", "AMD EPYC-Genoa-v2 Processor" },
+			{ NULL, NULL },
+		},
+		.cache = &cpu_cache_epyc_genoa_v2,
 	},
 };
 
