@@ -151,6 +151,15 @@ const struct cpu_cache_info cpu_cache_epyc_genoa_v2 = {
 	.l3 = EPYC_FIXED_L3(32),
 };
 
+/* EPYC-Turin-v1 (epyc_turin_cache_info): 48K 12-way L1d, 1 MiB 16-way L2 */
+const struct cpu_cache_info cpu_cache_epyc_turin = {
+	.l1d = EPYC_FIXED_L1(CACHE_DATA, 48, 12, 64),
+	.l1i = EPYC_FIXED_L1(CACHE_INSTRUCTION, 32, 8, 64),
+	.l2 = { CACHE_UNIFIED, 2, 1 * MIB, 64, 16, 1, 1024, 1, .self_init = true, .inclusive = true,
+		.share = CACHE_SHARE_CORE },
+	.l3 = EPYC_FIXED_L3(32),
+};
+
 /* Intel (and Zhaoxin) descriptions: self-initialising, no lines per tag unless given. */
 #define XEON_CACHE(type_, level_, size_, ways, sets_, share_, ...) { .type = type_, \
 		.level = level_, .size = size_, .line_size = 64, .associativity = ways, \

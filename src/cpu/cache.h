@@ -58,7 +58,7 @@ extern const struct cpu_cache_info cpu_cache_epyc, cpu_cache_epyc_rome, cpu_cach
 	cpu_cache_epyc_milan_v2, cpu_cache_epyc_genoa, cpu_cache_epyc_v4, cpu_cache_epyc_rome_v3;
 /* The same from QEMU 10.1, each cache with its share level. */
 extern const struct cpu_cache_info cpu_cache_epyc_v5, cpu_cache_epyc_rome_v5,
-	cpu_cache_epyc_milan_v3, cpu_cache_epyc_genoa_v2, cpu_cache_xeon_spr, cpu_cache_xeon_gnr,
+	cpu_cache_epyc_milan_v3, cpu_cache_epyc_genoa_v2, cpu_cache_epyc_turin, cpu_cache_xeon_spr, cpu_cache_xeon_gnr,
 	cpu_cache_xeon_srf, cpu_cache_yongfeng;
 
 struct cpu_topology;

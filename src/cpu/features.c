@@ -315,6 +315,7 @@ const struct cpu_feature cpu_features[] = {
 	F(FW_8000_0021_EAX, 2, "lfence-always-serializing"),
 	F(FW_8000_0021_EAX, 6, "null-sel-clr-base"),
 	F(FW_8000_0021_EAX, 8, "auto-ibrs"),
+	F(FW_8000_0021_EAX, 20, "prefetchi"),
 	F(FW_8000_0021_EAX, 24, "eraps"),
 	F(FW_8000_0021_EAX, 27, "sbpb"),
 	F(FW_8000_0021_EAX, 28, "ibpb-brtype"),

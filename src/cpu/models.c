@@ -38,6 +38,7 @@ static const struct model_family *const model_families[] = {
 	&model_epyc_rome,
 	&model_epyc_milan,
 	&model_epyc_genoa,
+	&model_epyc_turin,
 	/* Intel, oldest first */
 	&model_conroe,
 	&model_penryn,

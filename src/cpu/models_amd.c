@@ -385,6 +385,77 @@ const struct model_family model_epyc_genoa = {
 	.default_version = 1,
 };
 
+/*
+ * EPYC-Turin-v1: QEMU 10.1 (Zen 5, family 26 model 0).  Genoa's features
+ * plus movdiri, movdir64b, avx512-vp2intersect, avx-vnni, prefetchi, sbpb,
+ * ibpb-brtype and srso-user-kernel-no, with Genoa-v2's RAS and SVM bits.
+ */
+static const char *const epyc_turin_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "monitor", "ssse3", "fma", "cx16", "pcid", "sse4.1", "sse4.2", "movbe",
+	"popcnt", "aes", "xsave", "avx", "f16c", "rdrand", "hypervisor",
+	/* 06H:EAX */
+	"arat",
+	/* 07H.0:EBX */
+	"fsgsbase", "bmi1", "avx2", "smep", "bmi2", "erms", "invpcid", "avx512f", "avx512dq",
+	"rdseed", "adx", "smap", "avx512ifma", "clflushopt", "clwb", "avx512cd", "sha-ni",
+	"avx512bw", "avx512vl",
+	/* 07H.0:ECX */
+	"avx512vbmi", "umip", "pku", "avx512vbmi2", "gfni", "vaes", "vpclmulqdq", "avx512vnni",
+	"avx512bitalg", "avx512-vpopcntdq", "la57", "rdpid", "movdiri", "movdir64b",
+	/* 07H.0:EDX */
+	"fsrm", "avx512-vp2intersect",
+	/* 07H.1:EAX */
+	"avx-vnni", "avx512-bf16",
+	/* 0DH.1:EAX */
+	"xsaveopt", "xsavec", "xgetbv1", "xsaves",
+	/* 80000001H:EDX */
+	"syscall", "nx", "mmxext", "fxsr-opt", "pdpe1gb", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "svm", "cr8legacy", "abm", "sse4a", "misalignsse", "3dnowprefetch", "osvw",
+	"topoext", "perfctr-core",
+	/* 80000007H:EBX */
+	"overflow-recov", "succor",
+	/* 80000008H:EBX */
+	"clzero", "xsaveerptr", "wbnoinvd", "ibpb", "ibrs", "amd-stibp", "stibp-always-on",
+	"amd-ssbd", "amd-psfd",
+	/* 80000021H:EAX */
+	"no-nested-data-bp", "fs-gs-base-ns", "lfence-always-serializing", "null-sel-clr-base",
+	"auto-ibrs", "prefetchi", "sbpb", "ibpb-brtype", "srso-user-kernel-no",
+	/* 80000022H:EAX */
+	"perfmon-v2",
+	/* 8000000AH:EDX */
+	"npt", "lbrv", "nrip-save", "tsc-scale", "vmcb-clean", "flushbyasid", "pause-filter",
+	"pfthreshold", "v-vmsave-vmload", "vgif", "vnmi", "svme-addr-chk",
+	NULL,
+};
+
+static const struct model_version epyc_turin_versions[] = {
+	{
+		.version = 1, /* QEMU 10.1 */
+		.qemu = "10.1",
+	},
+};
+
+const struct model_family model_epyc_turin = {
+	.name = "EPYC-Turin",
+	.vendor = "AuthenticAMD",
+	.family = 26,
+	.model = 0,
+	.stepping = 0,
+	.level = 0xd,
+	.xlevel = 0x80000022,
+	.model_id = "AMD EPYC-Turin Processor",
+	.cache = &cpu_cache_epyc_turin, /* QEMU: .cache_info = &epyc_turin_cache_info */
+	.features = epyc_turin_features,
+	.versions = epyc_turin_versions,
+	.nversions = sizeof(epyc_turin_versions) / sizeof(epyc_turin_versions[0]),
+	.default_version = 1,
+};
+
 /* QEMU 7.2's older AMD models, and Hygon's Zen-based Dhyana. */
 
 /* athlon: QEMU Virtual CPU version 2.5+ */

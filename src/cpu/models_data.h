@@ -59,6 +59,6 @@ extern const struct model_family model_qemu64, model_kvm64, model_qemu32, model_
 /* AMD and Hygon models (models_amd.c). */
 extern const struct model_family model_athlon, model_phenom, model_opteron_g1, model_opteron_g2,
 	model_opteron_g3, model_opteron_g4, model_opteron_g5, model_epyc, model_epyc_rome,
-	model_epyc_milan, model_epyc_genoa, model_dhyana;
+	model_epyc_milan, model_epyc_genoa, model_epyc_turin, model_dhyana;
 
 #endif
