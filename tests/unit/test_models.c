@@ -65,6 +65,9 @@ static const struct {
 	{ "EPYC-Rome-v2", "EPYC-Rome-v2" },
 	{ "EPYC-Milan", "EPYC-Milan-v1" },
 	{ "SapphireRapids", "SapphireRapids-v1" },
+	{ "EPYC-Turin", "EPYC-Turin-v1" },
+	{ "YongFeng", "YongFeng-v1" }, /* v1 stays the default after v2 fixed its model number */
+	{ "EPYC-Genoa", "EPYC-Genoa-v1" },
 	{ "Broadwell-noTSX-IBRS", "Broadwell-v4" },
 	{ "Opteron_G5", "Opteron_G5-v1" },
 	{ "486", "486-v1" },
@@ -129,10 +132,46 @@ static const struct {
 	{ "EPYC-Genoa-v1", "AuthenticAMD", 25, 17, 0, 0xd, 0x80000022, /* QEMU 8.1 */
 	  "AMD EPYC-Genoa Processor" },
 	{ "EPYC-v4", "AuthenticAMD", 23, 1, 2, 0xd, 0x8000001e, "AMD EPYC-v4 Processor" }, /* 8.1 */
-	{ "YongFeng-v1", "CentaurHauls", 7, 11, 3, 0x1f, 0x80000008, /* QEMU 9.1 */
+	{ "YongFeng-v1", "CentaurHauls", 7, 11, 3, 0x1f, 0x80000008, /* QEMU 10.0 */
 	  "Zhaoxin YongFeng Processor" },
 	{ "EPYC-Rome-v3", "AuthenticAMD", 23, 49, 0, 0xd, 0x8000001e, /* QEMU 8.1 */
 	  "AMD EPYC-Rome-v3 Processor" },
+	/* QEMU 9.0 */
+	{ "Icelake-Server-v7", "GenuineIntel", 6, 106, 0, 0xd, 0x80000008, /* model from v4 */
+	  "Intel Xeon Processor (Icelake)" },
+	/* QEMU 10.1 */
+	{ "SapphireRapids-v4", "GenuineIntel", 6, 143, 4, 0x20, 0x80000008,
+	  "Intel Xeon Processor (SapphireRapids)" },
+	{ "GraniteRapids-v3", "GenuineIntel", 6, 173, 1, 0x20, 0x80000008,
+	  "Intel Xeon Processor (GraniteRapids)" },
+	{ "SierraForest-v3", "GenuineIntel", 6, 175, 3, 0x23, 0x80000008,
+	  "Intel Xeon Processor (SierraForest)" },
+	{ "YongFeng-v2", "CentaurHauls", 7, 0x5b, 3, 0x1f, 0x80000008, "Zhaoxin YongFeng Processor" },
+	{ "YongFeng-v3", "CentaurHauls", 7, 0x5b, 3, 0x1f, 0x80000008, "Zhaoxin YongFeng Processor" },
+	{ "EPYC-v5", "AuthenticAMD", 23, 1, 2, 0xd, 0x8000001e, "AMD EPYC-v5 Processor" },
+	{ "EPYC-Rome-v5", "AuthenticAMD", 23, 49, 0, 0xd, 0x8000001e, "AMD EPYC-Rome-v5 Processor" },
+	{ "EPYC-Milan-v3", "AuthenticAMD", 25, 1, 1, 0xd, 0x8000001e,
+	  "AMD EPYC-Milan-v3 Processor" },
+	{ "EPYC-Genoa-v2", "AuthenticAMD", 25, 17, 0, 0xd, 0x80000022,
+	  "AMD EPYC-Genoa-v2 Processor" },
+	{ "EPYC-Turin", "AuthenticAMD", 26, 0, 0, 0xd, 0x80000022, "AMD EPYC-Turin Processor" },
+	/* QEMU 11.0 */
+	{ "SapphireRapids-v5", "GenuineIntel", 6, 143, 4, 0x20, 0x80000008,
+	  "Intel Xeon Processor (SapphireRapids)" },
+	{ "SapphireRapids-v6", "GenuineIntel", 6, 143, 4, 0x20, 0x80000008,
+	  "Intel Xeon Processor (SapphireRapids)" },
+	{ "GraniteRapids-v4", "GenuineIntel", 6, 173, 1, 0x20, 0x80000008,
+	  "Intel Xeon Processor (GraniteRapids)" },
+	{ "GraniteRapids-v5", "GenuineIntel", 6, 173, 1, 0x20, 0x80000008,
+	  "Intel Xeon Processor (GraniteRapids)" },
+	{ "SierraForest-v4", "GenuineIntel", 6, 175, 3, 0x23, 0x80000008,
+	  "Intel Xeon Processor (SierraForest)" },
+	{ "SierraForest-v5", "GenuineIntel", 6, 175, 3, 0x23, 0x80000008,
+	  "Intel Xeon Processor (SierraForest)" },
+	{ "ClearwaterForest-v2", "GenuineIntel", 6, 221, 0, 0x23, 0x80000008,
+	  "Intel Xeon Processor (ClearwaterForest)" },
+	{ "ClearwaterForest-v3", "GenuineIntel", 6, 221, 0, 0x23, 0x80000008,
+	  "Intel Xeon Processor (ClearwaterForest)" },
 	{ "EPYC-Rome-v4", "AuthenticAMD", 23, 49, 0, 0xd, 0x8000001e, /* QEMU 9.0 */
 	  "AMD EPYC-Rome-v4 Processor (no XSAVES)" },
 };
@@ -247,6 +286,55 @@ static const struct {
 	{ "EPYC-Rome-v3", "ibrs", true }, /* from v2 */
 	{ "EPYC-Rome-v4", "xsaves", false },
 	{ "EPYC-Rome-v4", "amd-ssbd", true },
+	/* QEMU 9.0: Icelake-Server-v7 brings TSX back */
+	{ "Icelake-Server-v6", "hle", false },
+	{ "Icelake-Server-v7", "hle", true },
+	{ "Icelake-Server-v7", "rtm", true },
+	{ "Icelake-Server-v7", "xsaves", true }, /* from v5 */
+	/* QEMU 10.1: caches and leaf 0x1F only (test_pipeline.c), the features stay */
+	{ "SapphireRapids-v4", "movdir64b", true },
+	{ "SapphireRapids-v4", "cet-ss", false },
+	{ "GraniteRapids-v3", "avx10", true },
+	{ "SierraForest-v3", "lam", true },
+	/* QEMU 11.0: CET in SapphireRapids-v5, GraniteRapids-v4, SierraForest-v4,
+	 * ClearwaterForest-v2; the its-no versions after them change no CPUID */
+	{ "SapphireRapids-v5", "cet-ss", true },
+	{ "SapphireRapids-v5", "cet-ibt", true },
+	{ "SapphireRapids-v6", "cet-ibt", true },
+	{ "GraniteRapids-v3", "cet-ibt", false },
+	{ "GraniteRapids-v4", "cet-ss", true },
+	{ "GraniteRapids-v5", "cet-ss", true },
+	{ "GraniteRapids-v5", "avx10-512", true },
+	{ "SierraForest-v3", "cet-ss", false },
+	{ "SierraForest-v4", "cet-ibt", true },
+	{ "SierraForest-v5", "cet-ibt", true },
+	{ "ClearwaterForest-v1", "cet-ss", false },
+	{ "ClearwaterForest-v2", "cet-ss", true },
+	{ "ClearwaterForest-v3", "cet-ibt", true },
+	/* QEMU 10.1: the EPYC family's RAS and SVM bits */
+	{ "EPYC-v4", "succor", false },
+	{ "EPYC-v5", "succor", true },
+	{ "EPYC-v5", "overflow-recov", true },
+	{ "EPYC-v5", "vgif", true },
+	{ "EPYC-v5", "perfmon-v2", false },
+	{ "EPYC-Rome-v4", "lbrv", false },
+	{ "EPYC-Rome-v5", "lbrv", true },
+	{ "EPYC-Rome-v5", "xsaves", false }, /* from v4 */
+	{ "EPYC-Milan-v2", "pause-filter", false },
+	{ "EPYC-Milan-v3", "pause-filter", true },
+	{ "EPYC-Milan-v3", "vaes", true }, /* from v2 */
+	{ "EPYC-Genoa-v1", "perfmon-v2", false },
+	{ "EPYC-Genoa-v1", "fs-gs-base-ns", false },
+	{ "EPYC-Genoa-v2", "perfmon-v2", true },
+	{ "EPYC-Genoa-v2", "fs-gs-base-ns", true },
+	{ "EPYC-Genoa-v2", "v-vmsave-vmload", true },
+	{ "EPYC-Turin-v1", "movdir64b", true },
+	{ "EPYC-Turin-v1", "avx512-vp2intersect", true },
+	{ "EPYC-Turin-v1", "prefetchi", true },
+	{ "EPYC-Turin-v1", "srso-user-kernel-no", true },
+	{ "EPYC-Turin-v1", "succor", true },
+	{ "EPYC-Genoa-v2", "prefetchi", false },
+	{ "YongFeng-v2", "xstore-en", true }, /* from v1 */
 };
 
 static void test_version_features(void **state)

@@ -874,6 +874,123 @@ static void test_new_model_leaves(void **state)
 	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_ECX), 16383);
 }
 
+/* Configure with a topology of `cores` cores of `threads` threads (one package). */
+static void configure_topo(const char *host, const char *spec, unsigned cores, unsigned threads)
+{
+	struct cpu_host_facts facts;
+	struct cpu_topology topo = { .cpus = cores * threads, .cores = cores, .threads = threads };
+
+	load(host);
+	cpu_host_facts_default(&facts);
+	if (cpu_configure_with(spec, &supported, &facts, &topo, &result, NULL) < 0)
+		fail_msg("%s on %s: %s", spec, host, err_msg());
+}
+
+/*
+ * The leaves beyond feature bits of QEMU 10.1's versions: caches that name
+ * their share levels, encoded as QEMU 9.1+ does (leaf 4: the APIC ids of
+ * the level, EAX[31:26] the package's core ids; 0x8000001D: the level's
+ * threads), and leaf 0x1F forced on (x-force-cpuid-0x1f) whatever the host
+ * offers.  Two cores of two threads: SMT and core ids take one bit each.
+ */
+static void test_qemu10_model_leaves(void **state)
+{
+	(void)state;
+	/* SapphireRapids-v4 (QEMU 10.1): xeon_spr_cache_info on an Intel host */
+	configure_topo(ICELAKE, "SapphireRapids-v4", 2, 2);
+	/* L1d 48K 12-way 64 sets, self-init, per core (2 ids), 2 core ids per package */
+	assert_int_equal(cpuid_value(&result.table, 4, 0, CPUID_EAX), 0x04004121);
+	assert_int_equal(cpuid_value(&result.table, 4, 0, CPUID_EBX), 0x02c0003f);
+	assert_int_equal(cpuid_value(&result.table, 4, 0, CPUID_ECX), 63);
+	assert_int_equal(cpuid_value(&result.table, 4, 0, CPUID_EDX), 0);
+	/* L1i 32K 8-way; L2 2 MiB 16-way 2048 sets per core */
+	assert_int_equal(cpuid_value(&result.table, 4, 1, CPUID_EBX), 0x01c0003f);
+	assert_int_equal(cpuid_value(&result.table, 4, 2, CPUID_EAX), 0x04004143);
+	assert_int_equal(cpuid_value(&result.table, 4, 2, CPUID_ECX), 2047);
+	/* L3 60 MiB 15-way 65536 sets, per package (4 ids), complex indexing */
+	assert_int_equal(cpuid_value(&result.table, 4, 3, CPUID_EAX), 0x0400c163);
+	assert_int_equal(cpuid_value(&result.table, 4, 3, CPUID_EBX), 0x0380003f);
+	assert_int_equal(cpuid_value(&result.table, 4, 3, CPUID_ECX), 65535);
+	assert_int_equal(cpuid_value(&result.table, 4, 3, CPUID_EDX), 4);
+	/* leaf 0x1F forced: present on a host that has none, with the topology's levels */
+	assert_null(cpuid_find(&supported, 0x1f, 0));
+	assert_int_equal(cpu_vcpu_cpuid(&result, 3, &vcpu), 0);
+	assert_non_null(cpuid_find(&vcpu, 0x1f, 0));
+	assert_int_equal(cpuid_value(&vcpu, 0x1f, 0, CPUID_EBX), 2);
+	assert_int_equal(cpuid_value(&vcpu, 0x1f, 1, CPUID_EBX), 4);
+	assert_int_equal(cpuid_value(&vcpu, 0x1f, 1, CPUID_ECX), 0x201);
+	assert_int_equal(cpuid_value(&vcpu, 0x1f, 0, CPUID_EDX), 3);
+	/* v3 (QEMU 9.2): QEMU 7.2's legacy caches and no leaf 0x1F on this host */
+	configure_topo(ICELAKE, "SapphireRapids-v3", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 4, 0, CPUID_ECX), 63);
+	assert_int_equal(cpuid_value(&result.table, 4, 0, CPUID_EAX) >> 14 & 0xfff, 0);
+	assert_int_equal(cpuid_value(&result.table, 4, 3, CPUID_ECX), 16383);
+	assert_int_equal(cpu_vcpu_cpuid(&result, 3, &vcpu), 0);
+	assert_null(cpuid_find(&vcpu, 0x1f, 0));
+
+	/* GraniteRapids-v3 (10.1): 64K 16-way L1i, 288 MiB L3; 0x1F forced */
+	configure_topo(ICELAKE, "GraniteRapids-v3", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 4, 1, CPUID_EBX), 0x03c0003f);
+	assert_int_equal(cpuid_value(&result.table, 4, 3, CPUID_ECX), 294911);
+	assert_int_equal(cpu_vcpu_cpuid(&result, 0, &vcpu), 0);
+	assert_non_null(cpuid_find(&vcpu, 0x1f, 0));
+	/* SierraForest-v3 (10.1): the 4 MiB L2 is the module's, here the package's */
+	configure_topo(ICELAKE, "SierraForest-v3", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 4, 2, CPUID_EAX), 0x0400c143);
+	assert_int_equal(cpuid_value(&result.table, 4, 2, CPUID_ECX), 4095);
+	assert_int_equal(cpuid_value(&result.table, 4, 3, CPUID_ECX), 147455);
+	/* YongFeng-v3 (10.1): inclusive L2; L3 of the die (the package), inclusive, no INVD sharing */
+	configure_topo(ICELAKE, "YongFeng-v3", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 4, 2, CPUID_EDX), 2);
+	assert_int_equal(cpuid_value(&result.table, 4, 3, CPUID_EAX), 0x0400c163);
+	assert_int_equal(cpuid_value(&result.table, 4, 3, CPUID_EDX), 3);
+	assert_int_equal(cpu_vcpu_cpuid(&result, 0, &vcpu), 0);
+	assert_non_null(cpuid_find(&vcpu, 0x1f, 0));
+	configure_topo(ICELAKE, "YongFeng-v2", 2, 2);
+	assert_int_equal(cpu_vcpu_cpuid(&result, 0, &vcpu), 0);
+	assert_null(cpuid_find(&vcpu, 0x1f, 0));
+	/* YongFeng-v2 (10.1): model 0x5b = extended model 5, model 0xb */
+	assert_int_equal(cpuid_value(&result.table, 1, 0, CPUID_EAX) & 0xf00f0, 0x500b0);
+
+	/*
+	 * EPYC-Genoa-v2 (10.1) on an AMD host: L1 without the WBINVD bit, L2
+	 * self-initialising and inclusive, L3 not inclusive, WBINVD not shared;
+	 * L1/L2 per core (2 threads), L3 per die (the package's 4)
+	 */
+	configure_topo(TURIN, "EPYC-Genoa-v2", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 0, CPUID_EAX), 0x4121);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 0, CPUID_EDX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 2, CPUID_EAX), 0x4143);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 2, CPUID_EDX), 2);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EAX), 0xc163);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 1);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_ECX), 0x04006140);
+	/* v1 (8.1) as before: L1 WBINVD bit, L2 not self-initialising, L3 inclusive */
+	configure_topo(TURIN, "EPYC-Genoa-v1", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 0, CPUID_EDX), 1);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 2, CPUID_EAX), 0x4043);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 2);
+	/* EPYC-v5, EPYC-Rome-v5, EPYC-Milan-v3 (10.1): the same corrections */
+	configure_topo(TURIN, "EPYC-v5", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 1, CPUID_ECX), 255); /* 64K L1i */
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 1);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_ECX), 8191);
+	configure_topo(TURIN, "EPYC-Rome-v5", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 2, CPUID_EDX), 2);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_ECX), 16383);
+	configure_topo(TURIN, "EPYC-Milan-v3", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_ECX), 32767);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EDX), 1);
+	/* EPYC-Turin-v1 (10.1): 48K 12-way L1d, 1 MiB 16-way L2 (code 8), 32 MiB L3 */
+	configure_topo(TURIN, "EPYC-Turin-v1", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 0x80000000, 0, CPUID_EAX), 0x80000022);
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_ECX), 0x300c0140);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_ECX), 0x04008140);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EDX), 0x01008140);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 0, CPUID_EBX), 0x02c0003f);
+	assert_int_equal(cpuid_value(&result.table, 0x8000001d, 3, CPUID_EAX), 0xc163);
+}
+
 /*
  * Unversioned names: v1, as QEMU's pc and q35 machines resolve them; with
  * version=latest the newest version, as QEMU's -M microvm does.  The
@@ -978,6 +1095,7 @@ int main(void)
 		cmocka_unit_test(test_design_differences_pinned),
 		cmocka_unit_test(test_unversioned_resolution_choice),
 		cmocka_unit_test(test_new_model_leaves),
+		cmocka_unit_test(test_qemu10_model_leaves),
 		cmocka_unit_test(test_model_errors),
 		cmocka_unit_test(test_max_base),
 	};
