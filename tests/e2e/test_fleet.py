@@ -288,7 +288,8 @@ def test_baseline_prefers_the_newest_model_that_fits(skyvm):
                          (["amd-epyc-milan", "amd-epyc-genoa"], "EPYC-Milan"),
                          (["amd-epyc-rome", "amd-epyc-milan"], "EPYC-Rome"),
                          # today's fleets: a named model of their generation, not an old one
-                         # plus flags (SapphireRapids-v3 / EPYC-Genoa-v1 from QEMU 9.2 / 8.1)
+                         # plus flags (SapphireRapids-v4 / EPYC-Genoa-v1 from QEMU 10.1 / 8.1;
+                         # v4 has v3's features and is newer, so it wins the tie)
                          (["intel-sapphirerapids", "intel-graniterapids"], "SapphireRapids"),
                          (["intel-graniterapids"], "GraniteRapids"),
                          (["amd-epyc-genoa", "amd-epyc-turin"], "EPYC-Genoa")):
