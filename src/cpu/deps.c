@@ -51,6 +51,18 @@ const struct cpu_dependency cpu_dependencies[] = {
 	DEP("amx-tile", "amx-bf16"),
 	DEP("amx-tile", "amx-fp16"),
 	DEP("amx-tile", "amx-complex"),
+	DEP("amx-tile", "amx-int8-alias"),
+	DEP("amx-tile", "amx-bf16-alias"),
+	DEP("amx-tile", "amx-complex-alias"),
+	DEP("amx-tile", "amx-fp16-alias"),
+	DEP("amx-tile", "amx-fp8"),
+	DEP("amx-tile", "amx-tf32"),
+	DEP("amx-tile", "amx-avx512"),
+	DEP("amx-tile", "amx-movrs"),
+	/* AVX10.2's subleaf 1 and APX's leaf 0x29 describe their feature (QEMU's deps). */
+	DEP("avx10", "avx10-vnni-int"),
+	DEP("xsave", "apxf"),
+	DEP("apxf", "apx-nci-ndd-nf"),
 
 	/*
 	 * KVM PV: Linux enables PV TLB flush and PV sched-yield only with steal

@@ -30,6 +30,9 @@ const struct feature_word_info feature_words[FW_COUNT] = {
 	[FW_D_1_EAX] = { 0xd, 1, true, CPUID_EAX, "CPUID.0DH:EAX" },
 	[FW_14_0_ECX] = { 0x14, 0, true, CPUID_ECX, "CPUID.14H:ECX" },
 	[FW_24_0_EBX] = { 0x24, 0, true, CPUID_EBX, "CPUID.24H:EBX" },
+	[FW_24_1_ECX] = { 0x24, 1, true, CPUID_ECX, "CPUID.24H:ECX" },
+	[FW_1E_1_EAX] = { 0x1e, 1, true, CPUID_EAX, "CPUID.1EH:EAX" },
+	[FW_29_0_EBX] = { 0x29, 0, true, CPUID_EBX, "CPUID.29H:EBX" },
 	[FW_8000_0001_EDX] = { 0x80000001, 0, false, CPUID_EDX, "CPUID.80000001H:EDX" },
 	[FW_8000_0001_ECX] = { 0x80000001, 0, false, CPUID_ECX, "CPUID.80000001H:ECX" },
 	[FW_8000_0007_EDX] = { 0x80000007, 0, false, CPUID_EDX, "CPUID.80000007H:EDX" },
@@ -216,6 +219,7 @@ const struct cpu_feature cpu_features[] = {
 	F(FW_7_1_EAX, 21, "amx-fp16"),
 	F(FW_7_1_EAX, 23, "avx-ifma"),
 	F(FW_7_1_EAX, 26, "lam"),
+	F(FW_7_1_EAX, 31, "movrs"),
 
 	/* CPUID.07H.1:EDX (named after QEMU 7.2) */
 	F(FW_7_1_EDX, 4, "avx-vnni-int8"),
@@ -224,6 +228,7 @@ const struct cpu_feature cpu_features[] = {
 	F(FW_7_1_EDX, 10, "avx-vnni-int16"),
 	F(FW_7_1_EDX, 14, "prefetchiti"),
 	F(FW_7_1_EDX, 19, "avx10"),
+	F(FW_7_1_EDX, 21, "apxf"), /* APX: extended GPRs (XSAVE component 19) */
 
 	/* CPUID.07H.2:EDX (named after QEMU 7.2) */
 	F(FW_7_2_EDX, 0, "intel-psfd"),
@@ -247,6 +252,26 @@ const struct cpu_feature cpu_features[] = {
 	F(FW_24_0_EBX, 16, "avx10-128"),
 	F(FW_24_0_EBX, 17, "avx10-256"),
 	F(FW_24_0_EBX, 18, "avx10-512"),
+
+	/* CPUID.24H.1:ECX (AVX10.2, named after QEMU 7.2) */
+	F(FW_24_1_ECX, 2, "avx10-vnni-int"),
+
+	/*
+	 * CPUID.1EH.1:EAX, the AMX TMUL features (named after QEMU 7.2): bits 0-3
+	 * mirror 7.0:EDX/7.1:EAX/7.1:EDX amx-int8, -bf16, -complex, -fp16.  QEMU
+	 * first named them -mirror, later -alias.
+	 */
+	F(FW_1E_1_EAX, 0, "amx-int8-alias", ALIASES("amx-int8-mirror")),
+	F(FW_1E_1_EAX, 1, "amx-bf16-alias", ALIASES("amx-bf16-mirror")),
+	F(FW_1E_1_EAX, 2, "amx-complex-alias", ALIASES("amx-complex-mirror")),
+	F(FW_1E_1_EAX, 3, "amx-fp16-alias", ALIASES("amx-fp16-mirror")),
+	F(FW_1E_1_EAX, 4, "amx-fp8"),
+	F(FW_1E_1_EAX, 6, "amx-tf32"),
+	F(FW_1E_1_EAX, 7, "amx-avx512"),
+	F(FW_1E_1_EAX, 8, "amx-movrs"),
+
+	/* CPUID.29H.0:EBX (APX, named after QEMU 7.2) */
+	F(FW_29_0_EBX, 0, "apx-nci-ndd-nf"),
 
 	/*
 	 * CPUID.80000001H:EDX.  The bits AMD mirrors from 1.EDX (fpu, vme, ...)

@@ -124,6 +124,7 @@ static const struct {
 	{ 0x1d, "amx-tile" },     /* tile palette */
 	{ 0x1e, "amx-tile" },     /* TMUL */
 	{ 0x24, "avx10" },        /* AVX10 version and vector lengths */
+	{ 0x29, "apxf" },         /* APX sub-features */
 	{ 0x8000000a, "svm" },    /* SVM revision and ASIDs */
 	/*
 	 * Not here, as in QEMU: leaf 5 (written below whether or not MONITOR is
@@ -212,7 +213,7 @@ static struct kvm_cpuid_entry2 *reset_leaf(struct cpuid_table *t, uint32_t leaf)
  * AMX tile and TMUL leaves as QEMU writes them (cpu_x86_cpuid 0x1D/0x1E):
  * one palette of 8 KiB in 8 tiles of 16 rows of 64 bytes; TMUL K 16, N 64.
  */
-static int amx_leaves(struct cpuid_table *t)
+static int amx_leaves(struct cpuid_table *t, const struct cpu_featureset *fs)
 {
 	struct kvm_cpuid_entry2 *e;
 
@@ -234,6 +235,18 @@ static int amx_leaves(struct cpuid_table *t)
 	if (!e)
 		return -1;
 	e->ebx = 0x10 | 0x40u << 8; /* CPUID.(EAX=1EH,ECX=0):EBX TMUL max K, max N */
+	if (fs->w[FW_1E_1_EAX]) {
+		/*
+		 * CPUID.(EAX=1EH,ECX=0):EAX highest subleaf: 1, where the model
+		 * enables a bit of subleaf 1 (QEMU 11.0 passes the host's, 1 on
+		 * the parts that have it); (EAX=1EH,ECX=1):EAX the TMUL features
+		 */
+		e->eax = 1;
+		e = cpuid_get_or_add(t, 0x1e, 1, true);
+		if (!e)
+			return -1;
+		e->eax = fs->w[FW_1E_1_EAX];
+	}
 	return 0;
 }
 
@@ -332,7 +345,7 @@ int cpu_build_table(struct cpuid_table *t, const struct cpuid_table *supported,
 	 */
 	if (def->force_0x1f && def->level >= 0x1f && !cpuid_get_or_add(t, 0x1f, 0, true))
 		goto full;
-	if (def->level >= 0x1d && has(enabled, "amx-tile") && amx_leaves(t) < 0)
+	if (def->level >= 0x1d && has(enabled, "amx-tile") && amx_leaves(t, enabled) < 0)
 		goto full;
 	if (def->level >= 0x24 && has(enabled, "avx10")) {
 		uint32_t word = cpuid_value(t, 0x24, 0, CPUID_EBX) & ~0xffu;
@@ -347,6 +360,28 @@ int cpu_build_table(struct cpuid_table *t, const struct cpuid_table *supported,
 		 * (feature bits, already written)
 		 */
 		e->ebx = word | avx10_version(def, supported);
+		if (enabled->w[FW_24_1_ECX]) {
+			/*
+			 * AVX10.2: EAX the highest subleaf, 1; (EAX=24H,ECX=1):ECX its
+			 * features (QEMU 11.0's avx10.2 definition: max subleaf 1)
+			 */
+			e->eax = 1;
+			e = cpuid_get_or_add(t, 0x24, 1, true);
+			if (!e)
+				goto full;
+			e->eax = e->ebx = e->edx = 0;
+			e->ecx = enabled->w[FW_24_1_ECX];
+		}
+	}
+	if (def->level >= 0x29 && has(enabled, "apxf")) {
+		uint32_t word = enabled->w[FW_29_0_EBX];
+
+		e = reset_leaf(t, 0x29);
+		if (!e)
+			goto full;
+		e->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		/* CPUID.(EAX=29H,ECX=0): EBX the APX sub-features, the rest 0 (QEMU) */
+		e->ebx = word;
 	}
 	if (def->level >= 0xd && cpu_xsave_leaf(t, supported, enabled) < 0)
 		return -1;

@@ -16,6 +16,7 @@ enum {
 	XS_PKRU = 9,
 	XS_XTILECFG = 17,
 	XS_XTILEDATA = 18,
+	XS_APX = 19,
 };
 
 /* The feature that brings each user component into XCR0. */
@@ -30,6 +31,7 @@ static const struct {
 	{ "avx512f", (1ull << XS_OPMASK) | (1ull << XS_ZMM_HI256) | (1ull << XS_HI16_ZMM) },
 	{ "pku", 1ull << XS_PKRU },
 	{ "amx-tile", (1ull << XS_XTILECFG) | (1ull << XS_XTILEDATA) },
+	{ "apxf", 1ull << XS_APX },
 };
 
 /*
@@ -49,6 +51,8 @@ static const struct {
 	[XS_PKRU] = { 2688, 8, 0 },
 	[XS_XTILECFG] = { 2752, 64, 0 },
 	[XS_XTILEDATA] = { 2816, 8192, 2 },
+	/* APX extended GPRs R16-R31: MPX's old place in the standard format */
+	[XS_APX] = { 960, 128, 0 },
 };
 
 uint64_t cpu_xsave_xcr0(const struct cpu_featureset *fs)
@@ -118,7 +122,7 @@ static uint64_t xsave_compacted_size64(const struct cpuid_table *host, uint64_t 
 			continue;
 		if (flags & 2)
 			end = (end + 63) & ~63ull;
-		end += size; /* at most 17 sizes below 2^32: no wrap */
+		end += size; /* at most 18 sizes below 2^32: no wrap */
 	}
 	return end;
 }

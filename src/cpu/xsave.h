@@ -19,7 +19,7 @@
 
 #define XSAVE_LEGACY_SIZE 512 /* x87 + SSE area */
 #define XSAVE_HEADER_SIZE 64
-#define XSAVE_COMPONENTS 19   /* 0..18: up to AMX tile data */
+#define XSAVE_COMPONENTS 20   /* 0..19: up to APX */
 
 /* XCR0 bits the enabled features need (x87, SSE, AVX, MPX, AVX-512, PKRU, AMX). */
 uint64_t cpu_xsave_xcr0(const struct cpu_featureset *fs);

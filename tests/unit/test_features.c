@@ -195,12 +195,18 @@ static void test_word_labels(void **state)
 	assert_string_equal(feature_words[FW_1_ECX].label, "CPUID.01H:ECX");
 	assert_string_equal(feature_words[FW_8000_0001_EDX].label, "CPUID.80000001H:EDX");
 	assert_string_equal(feature_words[FW_KVM_FEATURES].label, "CPUID.40000001H:EAX");
+	/* QEMU's labels name the leaf and register only, also for subleaves (1EH.1, 24H.1) */
+	assert_string_equal(feature_words[FW_1E_1_EAX].label, "CPUID.1EH:EAX");
+	assert_string_equal(feature_words[FW_24_1_ECX].label, "CPUID.24H:ECX");
+	assert_string_equal(feature_words[FW_29_0_EBX].label, "CPUID.29H:EBX");
 	for (int w = 0; w < FW_COUNT; w++) {
 		assert_non_null(feature_words[w].label);
 		assert_true(feature_words[w].indexed == (feature_words[w].leaf == 7 ||
 							 feature_words[w].leaf == 0xd ||
 							 feature_words[w].leaf == 0x14 ||
-							 feature_words[w].leaf == 0x24));
+							 feature_words[w].leaf == 0x1e ||
+							 feature_words[w].leaf == 0x24 ||
+							 feature_words[w].leaf == 0x29));
 	}
 }
 
