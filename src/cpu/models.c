@@ -34,6 +34,7 @@ static const struct model_family *const model_families[] = {
 	&model_graniterapids,
 	&model_sierraforest,
 	&model_clearwaterforest,
+	&model_diamondrapids,
 	&model_epyc,
 	&model_epyc_rome,
 	&model_epyc_milan,

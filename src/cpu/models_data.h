@@ -54,7 +54,8 @@ extern const struct model_family model_qemu64, model_kvm64, model_qemu32, model_
 	model_conroe, model_penryn, model_nehalem, model_westmere, model_sandybridge,
 	model_ivybridge, model_haswell, model_broadwell, model_skylake_client, model_skylake_server,
 	model_cascadelake_server, model_cooperlake, model_icelake_server, model_sapphirerapids,
-	model_graniterapids, model_sierraforest, model_clearwaterforest, model_yongfeng,
+	model_graniterapids, model_sierraforest, model_clearwaterforest, model_diamondrapids,
+	model_yongfeng,
 	model_denverton, model_snowridge, model_knightsmill;
 /* AMD and Hygon models (models_amd.c). */
 extern const struct model_family model_athlon, model_phenom, model_opteron_g1, model_opteron_g2,

@@ -904,6 +904,85 @@ const struct model_family model_clearwaterforest = {
 };
 
 /*
+ * DiamondRapids-v1: QEMU 11.0 (family 19 = 0xf + extended 4, model 1):
+ * AVX10.2, APX, AMX-FP8/TF32/AVX512/MOVRS, MOVRS, FRED/LKGS, CET; leaf 0x1F
+ * forced on.  QEMU gives it no cache description (the legacy caches).
+ */
+static const char *const diamondrapids_features[] = {
+	/* 01H:EDX */
+	"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
+	"pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2", "ss",
+	/* 01H:ECX */
+	"pni", "pclmulqdq", "ssse3", "fma", "cx16", "pcid", "sse4.1", "sse4.2", "x2apic", "movbe",
+	"popcnt", "tsc-deadline", "aes", "xsave", "avx", "f16c", "rdrand", "hypervisor",
+	/* 06H:EAX */
+	"arat",
+	/* 07H.0:EBX */
+	"fsgsbase", "tsc-adjust", "bmi1", "hle", "avx2", "fdp-excptn-only", "smep", "bmi2",
+	"erms", "invpcid", "rtm", "zero-fcs-fds", "avx512f", "avx512dq", "rdseed", "adx", "smap",
+	"avx512ifma", "clflushopt", "clwb", "avx512cd", "sha-ni", "avx512bw", "avx512vl",
+	/* 07H.0:ECX */
+	"avx512vbmi", "umip", "pku", "avx512vbmi2", "cet-ss", "gfni", "vaes", "vpclmulqdq",
+	"avx512vnni", "avx512bitalg", "avx512-vpopcntdq", "la57", "rdpid", "bus-lock-detect",
+	"cldemote", "movdiri", "movdir64b",
+	/* 07H.0:EDX */
+	"fsrm", "md-clear", "serialize", "tsx-ldtrk", "cet-ibt", "amx-bf16", "avx512-fp16",
+	"amx-tile", "amx-int8", "spec-ctrl", "stibp", "flush-l1d", "arch-capabilities", "ssbd",
+	/* 07H.1:EAX */
+	"avx-vnni", "avx512-bf16", "cmpccxadd", "fzrm", "fsrs", "fsrc", "fred", "lkgs", "wrmsrns",
+	"amx-fp16", "avx-ifma", "lam", "movrs",
+	/* 07H.1:EDX */
+	"avx-vnni-int8", "avx-ne-convert", "amx-complex", "prefetchiti", "avx10", "apxf",
+	/* 07H.2:EDX */
+	"intel-psfd", "ipred-ctrl", "rrsba-ctrl", "ddpd-u", "bhi-ctrl", "mcdt-no",
+	/* 0DH.1:EAX */
+	"xsaveopt", "xsavec", "xgetbv1", "xsaves", "xfd",
+	/* 1EH.1:EAX */
+	"amx-int8-alias", "amx-bf16-alias", "amx-complex-alias", "amx-fp16-alias", "amx-fp8",
+	"amx-tf32", "amx-avx512", "amx-movrs",
+	/* 24H.0:EBX: QEMU's avx10-version 2 brings AVX10.1's vector lengths ... */
+	"avx10-128", "avx10-256", "avx10-512",
+	/* 24H.1:ECX: ... and AVX10.2's subleaf-1 feature, which QEMU also lists */
+	"avx10-vnni-int",
+	/* 29H.0:EBX */
+	"apx-nci-ndd-nf",
+	/* 80000001H:EDX */
+	"syscall", "nx", "pdpe1gb", "rdtscp", "lm",
+	/* 80000001H:ECX */
+	"lahf-lm", "abm", "3dnowprefetch",
+	/* 80000008H:EBX */
+	"wbnoinvd",
+	NULL,
+};
+
+static const struct model_version diamondrapids_versions[] = {
+	{
+		.version = 1, /* QEMU 11.0 */
+		.qemu = "11.0",
+		.props = (const struct model_prop[]) {
+			{ "avx10-version", "2" },
+			{ "x-force-cpuid-0x1f", "on" },
+			{ NULL, NULL },
+		},
+	},
+};
+
+const struct model_family model_diamondrapids = {
+	.name = "DiamondRapids",
+	.vendor = "GenuineIntel",
+	.family = 19,
+	.model = 1,
+	.stepping = 0,
+	.level = 0x29,
+	.xlevel = 0x80000008,
+	.model_id = "Intel Xeon Processor (DiamondRapids)",
+	.features = diamondrapids_features,
+	.versions = diamondrapids_versions,
+	.nversions = sizeof(diamondrapids_versions) / sizeof(diamondrapids_versions[0]),
+	.default_version = 1,
+};
+
+/*
  * YongFeng-v1: QEMU 10.0 (Zhaoxin, family 7 model 11 stepping 3; the
  * review of v2 says v1 "will be released in v10.0").
  */

@@ -66,6 +66,7 @@ static const struct {
 	{ "EPYC-Milan", "EPYC-Milan-v1" },
 	{ "SapphireRapids", "SapphireRapids-v1" },
 	{ "EPYC-Turin", "EPYC-Turin-v1" },
+	{ "DiamondRapids", "DiamondRapids-v1" },
 	{ "YongFeng", "YongFeng-v1" }, /* v1 stays the default after v2 fixed its model number */
 	{ "EPYC-Genoa", "EPYC-Genoa-v1" },
 	{ "Broadwell-noTSX-IBRS", "Broadwell-v4" },
@@ -172,6 +173,8 @@ static const struct {
 	  "Intel Xeon Processor (ClearwaterForest)" },
 	{ "ClearwaterForest-v3", "GenuineIntel", 6, 221, 0, 0x23, 0x80000008,
 	  "Intel Xeon Processor (ClearwaterForest)" },
+	{ "DiamondRapids-v1", "GenuineIntel", 19, 1, 0, 0x29, 0x80000008,
+	  "Intel Xeon Processor (DiamondRapids)" },
 	{ "EPYC-Rome-v4", "AuthenticAMD", 23, 49, 0, 0xd, 0x8000001e, /* QEMU 9.0 */
 	  "AMD EPYC-Rome-v4 Processor (no XSAVES)" },
 };
@@ -335,6 +338,19 @@ static const struct {
 	{ "EPYC-Turin-v1", "succor", true },
 	{ "EPYC-Genoa-v2", "prefetchi", false },
 	{ "YongFeng-v2", "xstore-en", true }, /* from v1 */
+	/* QEMU 11.0: DiamondRapids-v1 */
+	{ "DiamondRapids-v1", "apxf", true },
+	{ "DiamondRapids-v1", "apx-nci-ndd-nf", true },
+	{ "DiamondRapids-v1", "movrs", true },
+	{ "DiamondRapids-v1", "amx-movrs", true },
+	{ "DiamondRapids-v1", "amx-fp8", true },
+	{ "DiamondRapids-v1", "avx10-vnni-int", true },
+	{ "DiamondRapids-v1", "fred", true },
+	{ "DiamondRapids-v1", "cet-ss", true },
+	{ "DiamondRapids-v1", "amx-fp16", true },
+	{ "DiamondRapids-v1", "waitpkg", false },
+	{ "GraniteRapids-v5", "apxf", false },
+	{ "GraniteRapids-v5", "movrs", false },
 };
 
 static void test_version_features(void **state)

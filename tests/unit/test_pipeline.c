@@ -992,6 +992,69 @@ static void test_qemu10_model_leaves(void **state)
 }
 
 /*
+ * DiamondRapids-v1 (QEMU 11.0) on a host offering all it asks for: AVX10.2
+ * (leaf 0x24 subleaf 1), the AMX TMUL features of 0x1E subleaf 1, APX
+ * (leaf 0x29 and XSAVE component 19), the extended family, leaf 0x1F forced.
+ */
+static void test_diamondrapids_leaves(void **state)
+{
+	struct cpu_def dmr;
+	struct cpu_host_facts facts;
+	struct cpu_topology topo = { .cpus = 4, .cores = 2, .threads = 2 };
+	struct kvm_cpuid_entry2 *e;
+
+	(void)state;
+	load(ICELAKE);
+	if (cpu_model_resolve("DiamondRapids", &dmr) < 0)
+		fail_msg("%s", err_msg());
+	assert_int_equal(featureset_to_cpuid(&dmr.features, &supported), 0);
+	cpuid_find(&supported, 0, 0)->eax = 0x29;
+	cpuid_find(&supported, 7, 0)->eax = 2;
+	e = cpuid_get_or_add(&supported, 0x24, 0, true);
+	e->ebx |= 2; /* AVX10.2 */
+	cpu_host_facts_default(&facts);
+	if (cpu_configure_with("DiamondRapids", &supported, &facts, &topo, &result, NULL) < 0)
+		fail_msg("%s", err_msg());
+	assert_string_equal(result.def.name, "DiamondRapids-v1");
+	assert_true(enabled("apxf"));
+	assert_true(enabled("movrs"));
+	assert_true(enabled("amx-movrs"));
+	assert_true(enabled("avx10-vnni-int"));
+	assert_true(enabled("apx-nci-ndd-nf"));
+	/* CPUID.01H:EAX: family 0xf + extended 4 (= 19), model 1, stepping 0 */
+	assert_int_equal(cpuid_value(&result.table, 1, 0, CPUID_EAX), 0x00400f10);
+	assert_int_equal(cpuid_value(&result.table, 0, 0, CPUID_EAX), 0x29);
+	/* AVX10.2: version 2, lengths 128/256/512, subleaf 1 with avx10-vnni-int (ECX[2]) */
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EAX), 1);
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EBX), 0x70002);
+	assert_int_equal(cpuid_value(&result.table, 0x24, 1, CPUID_ECX), 4);
+	/* AMX: palette leaf as before; 0x1E subleaf 1 with bits 0-4, 6-8 */
+	assert_int_equal(cpuid_value(&result.table, 0x1d, 1, CPUID_EAX), 0x04002000);
+	assert_int_equal(cpuid_value(&result.table, 0x1e, 0, CPUID_EAX), 1);
+	assert_int_equal(cpuid_value(&result.table, 0x1e, 0, CPUID_EBX), 0x4010);
+	assert_int_equal(cpuid_value(&result.table, 0x1e, 1, CPUID_EAX), 0x1df);
+	/* APX: leaf 0x29 EBX[0] only; XCR0 bit 19, 128 bytes at 960 */
+	assert_int_equal(cpuid_value(&result.table, 0x29, 0, CPUID_EAX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x29, 0, CPUID_EBX), 1);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 0, CPUID_EAX) >> 19 & 1, 1);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 19, CPUID_EAX), 128);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 19, CPUID_EBX), 960);
+	/* leaf 0x1F forced on; QEMU's legacy caches (no description of its own) */
+	assert_int_equal(cpu_vcpu_cpuid(&result, 1, &vcpu), 0);
+	assert_int_equal(cpuid_value(&vcpu, 0x1f, 1, CPUID_EBX), 4);
+	assert_int_equal(cpuid_value(&result.table, 4, 3, CPUID_ECX), 16383);
+	/* GraniteRapids-v2 keeps one subleaf in 0x24 and 0x1E (AVX10.1, no 0x1E.1 bits) */
+	if (cpu_configure_with("GraniteRapids-v2", &supported, &facts, &topo, &result, NULL) < 0)
+		fail_msg("%s", err_msg());
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EAX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EBX), 0x70001);
+	assert_null(cpuid_find(&result.table, 0x24, 1));
+	assert_null(cpuid_find(&result.table, 0x1e, 1));
+	assert_null(cpuid_find(&result.table, 0x29, 0));
+	assert_int_equal(cpuid_value(&result.table, 0x1e, 0, CPUID_EAX), 0);
+}
+
+/*
  * Unversioned names: v1, as QEMU's pc and q35 machines resolve them; with
  * version=latest the newest version, as QEMU's -M microvm does.  The
  * differential run showed Westmere's and SandyBridge's brands differ there.
@@ -1096,6 +1159,7 @@ int main(void)
 		cmocka_unit_test(test_unversioned_resolution_choice),
 		cmocka_unit_test(test_new_model_leaves),
 		cmocka_unit_test(test_qemu10_model_leaves),
+		cmocka_unit_test(test_diamondrapids_leaves),
 		cmocka_unit_test(test_model_errors),
 		cmocka_unit_test(test_max_base),
 	};
