@@ -131,7 +131,7 @@ def test_origin_names_the_qemu_release(skyvm, data):
                           ("SapphireRapids-v6", "11.0"), ("GraniteRapids-v4", "11.0"),
                           ("GraniteRapids-v5", "11.0"), ("SierraForest-v4", "11.0"),
                           ("SierraForest-v5", "11.0"), ("ClearwaterForest-v2", "11.0"),
-                          ("ClearwaterForest-v3", "11.0")):
+                          ("ClearwaterForest-v3", "11.0"), ("DiamondRapids-v1", "11.0")):
         assert gnr[name]["origin"] == "QEMU " + release, name
     # and whether it runs on that host: v2 and v3 do; v4 (QEMU 11.0) wants CET, which
     # the recorded host's KVM does not offer
