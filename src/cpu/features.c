@@ -452,6 +452,17 @@ const struct cpu_feature *cpu_feature_find(const char *name)
 	return NULL;
 }
 
+bool featureset_has_name(const struct cpu_featureset *s, const char *name)
+{
+	const struct cpu_feature *f[8];
+	size_t n = cpu_feature_find_all(name, f, sizeof(f) / sizeof(f[0]));
+
+	for (size_t i = 0; i < n; i++)
+		if (featureset_has(s, f[i]))
+			return true;
+	return false;
+}
+
 size_t cpu_feature_find_all(const char *name, const struct cpu_feature **out, size_t max)
 {
 	size_t n = 0;

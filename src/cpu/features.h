@@ -94,6 +94,9 @@ const struct cpu_feature *cpu_feature_at(enum feature_word w, unsigned bit);
  */
 size_t cpu_feature_suggest(const char *unknown, const char **out, size_t max);
 
+/* Whether any bit carrying `name` (e.g. either kvmclock MSR pair) is set in s. */
+bool featureset_has_name(const struct cpu_featureset *s, const char *name);
+
 static inline bool featureset_has(const struct cpu_featureset *s, const struct cpu_feature *f)
 {
 	return (s->w[f->word] >> f->bit) & 1u;

@@ -69,6 +69,11 @@ uint64_t cpu_xsave_xcr0(const struct cpu_featureset *fs)
 	return xcr0 | (1ull << XS_X87) | (1ull << XS_SSE);
 }
 
+int cpu_xsave_guest_perm(const struct cpuid_table *t)
+{
+	return cpuid_value(t, 0xd, 0, CPUID_EAX) & (1u << XS_XTILEDATA) ? XS_XTILEDATA : -1;
+}
+
 int cpu_xsave_component(const struct cpuid_table *host, unsigned i, uint32_t *offset,
 			uint32_t *size, uint32_t *flags)
 {

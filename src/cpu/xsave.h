@@ -25,6 +25,13 @@
 uint64_t cpu_xsave_xcr0(const struct cpu_featureset *fs);
 
 /*
+ * The XSAVE component whose guest permission the process must request
+ * (arch_prctl ARCH_REQ_XCOMP_GUEST_PERM) before KVM accepts table `t`: AMX
+ * tile data when t's 0xD.0 EAX has it; -1 when none is needed.
+ */
+int cpu_xsave_guest_perm(const struct cpuid_table *t);
+
+/*
  * Offset and size of user component i (>= 2) in the standard format:
  * from `host` (0xD.i EBX/EAX) when present, else the architectural table.
  * Returns 0, or -1 for a component with no known layout.

@@ -34,6 +34,7 @@
 #include "boot/layout.h"
 #include "cpu/host.h"
 #include "cpu/topology.h"
+#include "cpu/xsave.h"
 #include "exitcodes.h"
 #include "guest/embedded.h"
 #include "util/err.h"
@@ -237,18 +238,19 @@ static int setup_irqchip(struct vm *vm)
 }
 
 /*
- * CPUID.(EAX=0DH,ECX=0):EAX[18] XTILEDATA: KVM refuses a CPUID table with
- * AMX tile data unless the process asked for the (large) guest xstate
- * permission first.
+ * KVM refuses a CPUID table with AMX tile data unless the process asked for
+ * the (large) guest xstate permission first; which component that is, is the
+ * XSAVE stage's decision (cpu_xsave_guest_perm).
  */
 #define ARCH_REQ_XCOMP_GUEST_PERM 0x1025
-#define XFEATURE_XTILEDATA 18
 
 static int request_amx_permission(struct vm *vm)
 {
-	if (!(cpuid_value(&vm->cpu.table, 0xd, 0, CPUID_EAX) & (1u << XFEATURE_XTILEDATA)))
+	int component = cpu_xsave_guest_perm(&vm->cpu.table);
+
+	if (component < 0)
 		return 0;
-	if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_GUEST_PERM, XFEATURE_XTILEDATA) < 0)
+	if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_GUEST_PERM, (unsigned long)component) < 0)
 		return err_errno("--cpu %s enables AMX, but the kernel refused the guest "
 				 "permission for AMX state (ARCH_REQ_XCOMP_GUEST_PERM)",
 				 vm->cfg->cpu_spec);
@@ -351,7 +353,6 @@ out:
  * TSC frequency KVM gives the vCPU goes on its command line, unless the user
  * set one.  2047 bytes is the smallest cmdline_size a 64-bit kernel has.
  */
-#define KVMCLOCK_BITS ((1u << 0) | (1u << 3)) /* 0x40000001.EAX: both kvmclock MSR pairs */
 #define LINUX_MIN_CMDLINE 2047
 
 static void add_tsc_khz_hint(struct vm *vm)
@@ -360,7 +361,7 @@ static void add_tsc_khz_hint(struct vm *vm)
 	size_t len, n;
 	int khz;
 
-	if (!vm->cfg->kernel_path || (vm->cpu.enabled.w[FW_KVM_FEATURES] & KVMCLOCK_BITS))
+	if (!vm->cfg->kernel_path || featureset_has_name(&vm->cpu.enabled, "kvmclock"))
 		return;
 	cmd = guest_ptr(&vm->mem, LAYOUT_CMDLINE, LINUX_MIN_CMDLINE + 1);
 	if (!cmd || strstr(cmd, "tsc_early_khz="))

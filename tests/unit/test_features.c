@@ -14,6 +14,7 @@
 
 #include "cpu/dump.h"
 #include "cpu/features.h"
+#include "cpu/xsave.h"
 #include "util/err.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -186,6 +187,42 @@ static void test_kvmclock_names_two_bits(void **state)
 	assert_int_equal(cpu_feature_find_all("sse3", all, ARRAY_SIZE(all)), 1);
 	assert_int_equal(cpu_feature_find_all("nope", all, ARRAY_SIZE(all)), 0);
 	assert_int_equal(cpu_feature_find_all("kvmclock", all, 1), 1);
+}
+
+/* vm.c asks these instead of testing bits: either kvmclock pair counts. */
+static void test_featureset_has_name(void **state)
+{
+	const struct cpu_feature *all[2];
+	struct cpu_featureset fs;
+
+	(void)state;
+	assert_int_equal(cpu_feature_find_all("kvmclock", all, ARRAY_SIZE(all)), 2);
+	memset(&fs, 0, sizeof(fs));
+	assert_false(featureset_has_name(&fs, "kvmclock"));
+	featureset_set(&fs, all[1], true); /* only the new MSR pair */
+	assert_true(featureset_has_name(&fs, "kvmclock"));
+	memset(&fs, 0, sizeof(fs));
+	featureset_set(&fs, all[0], true); /* only the old one */
+	assert_true(featureset_has_name(&fs, "kvmclock"));
+	assert_false(featureset_has_name(&fs, "kvmclock-stable-bit"));
+	assert_false(featureset_has_name(&fs, "no-such-feature"));
+}
+
+/* AMX tile data in 0xD.0 EAX is what needs the guest XSAVE permission. */
+static void test_xsave_guest_perm(void **state)
+{
+	static struct cpuid_table t;
+	struct kvm_cpuid_entry2 *e;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(cpu_xsave_guest_perm(&t), -1);
+	e = cpuid_get_or_add(&t, 0xd, 0, true);
+	assert_non_null(e);
+	e->eax = 0x7 | (1u << 17); /* x87, SSE, AVX, tile config alone */
+	assert_int_equal(cpu_xsave_guest_perm(&t), -1);
+	e->eax |= 1u << 18;
+	assert_int_equal(cpu_xsave_guest_perm(&t), 18);
 }
 
 /* The label is what QEMU prints in "host doesn't support requested feature". */
@@ -363,6 +400,8 @@ int main(void)
 		cmocka_unit_test(test_table_is_consistent),
 		cmocka_unit_test(test_feature_at),
 		cmocka_unit_test(test_kvmclock_names_two_bits),
+		cmocka_unit_test(test_featureset_has_name),
+		cmocka_unit_test(test_xsave_guest_perm),
 		cmocka_unit_test(test_word_labels),
 		cmocka_unit_test(test_suggestions),
 		cmocka_unit_test(test_suggestions_respect_max_and_are_unique),
