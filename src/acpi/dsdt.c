@@ -71,14 +71,16 @@ static void build_crs(struct aml *a, const struct acpi_device *d)
 			aml_byte(&rt, (uint8_t)d->res[i].len);
 		}
 	}
-	if (d->irq >= 0 && d->irq_edge_high) {
+	if (d->irq >= 0 && (d->irq_edge_high || d->irq_level_high)) {
 		/*
-		 * Extended Interrupt (large item 0x89, 6 data bytes): consumer, edge,
-		 * active high, exclusive; one GSI.  Any GSI, not only ISA's 0-15.
+		 * Extended Interrupt (large item 0x89, 6 data bytes): flags (bit 0
+		 * consumer, bit 1 edge, bit 2 active low, bit 3 shared), one GSI.
+		 * Any GSI, not only ISA's 0-15.  Consumer, active high, exclusive;
+		 * edge, or level for a line that stays up while an event is pending.
 		 */
 		aml_byte(&rt, 0x89);
 		aml_u16(&rt, 6);
-		aml_byte(&rt, 0x03);
+		aml_byte(&rt, d->irq_edge_high ? 0x03 : 0x01);
 		aml_byte(&rt, 1);
 		aml_u32(&rt, (uint32_t)d->irq);
 	} else if (d->irq >= 0) {
@@ -99,15 +101,23 @@ static void build_crs(struct aml *a, const struct acpi_device *d)
 	aml_package(a, &buffer_op, 1, &buf);
 }
 
-/* Device (NAME) { Name (_HID, ...) Name (_UID, n) Name (_CRS, ...) } */
+/*
+ * Device (NAME) { Name (_HID, ...) Name (_UID, n) Name (_CRS, ...) [device's
+ * own AML] } [the device's companions]
+ */
 static void build_device(struct aml *a, const struct acpi_device *d)
 {
-	struct aml dev = { .len = 0 };
+	struct aml dev = { .len = 0 }, after = { .len = 0 };
 
 	aml_name_hid(&dev, d->hid);
 	aml_name_integer(&dev, "_UID", d->uid);
 	build_crs(&dev, d);
+	if (d->aml)
+		d->aml(d->aml_ctx, &dev, &after);
 	aml_device(a, d->name, &dev);
+	aml_bytes(a, after.b, after.len);
+	if (after.overflow)
+		a->overflow = 1;
 }
 
 static void build_sb_scope(struct aml *a, const struct acpi_config *c)
@@ -145,7 +155,7 @@ static void build_s5(struct aml *a)
 
 int acpi_build_dsdt(struct acpi_builder *b, const struct acpi_config *c, uint64_t *gpa)
 {
-	struct aml body = { .len = 0 }; /* with the nested builders ~40 KiB of stack */
+	struct aml body = { .len = 0 }; /* with the nested builders ~80 KiB of stack */
 	struct acpi_header *h;
 	uint32_t len;
 
