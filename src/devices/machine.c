@@ -140,10 +140,12 @@ static bool valid_id(const char *id)
 /*
  * Every VM has these: the PC devices Linux and the embedded guests expect
  * at fixed ports (COM1, i8042, CMOS RTC), skyvm's own ports for the test
- * guests (debug-exit, probe, block), and ACPI power-off.
+ * guests (debug-exit, probe, block), ACPI power-off, and the ACPI power
+ * button (a Generic Event Device: PUT /vm/shutdown).
  */
 static const char *const standard_devices[] = {
 	"uart", "i8042", "rtc", "acpi-pm", "debug-exit", "probe-port", "block-port",
+	"power-button",
 };
 
 /* GSIs the allocator never hands out: the PIT (0 -> 2), the cascade, the SCI. */
