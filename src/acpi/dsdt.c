@@ -32,7 +32,12 @@
  *           })
  *       }
  *
- * and with sleep registers in the FADT, Name (\_S5, Package () { 5, 5, 0, 0 })
+ * A device whose _HID and _CRS do not say enough adds AML of its own
+ * (acpi_device.aml, built with acpi/aml.h) inside its Device and after it:
+ * the power button's Generic Event Device has an OperationRegion and an
+ * _EVT method, and the PNP0C0C button it notifies follows it
+ * (devices/power_button.c).  With sleep registers in the FADT,
+ * Name (\_S5, Package () { 5, 5, 0, 0 })
  * follows the scope.  The AML is assembled inside out, so each PkgLength is
  * known when it is written.
  */
