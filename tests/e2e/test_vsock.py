@@ -196,6 +196,9 @@ while time.monotonic() < end and p.poll() is None:
         s.sendall(data)
         t.join(120)
         res["connect"] = "echo ok" if bytes(got) == data else f"echo differs ({len(got)} bytes)"
+        # The makefile() reader holds the socket open: s.close() alone leaves the
+        # descriptor open, skyvm never sees the host's close, nor the guest its EOF.
+        f.close()
         s.close()
         break
     time.sleep(0.5)
