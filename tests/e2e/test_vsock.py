@@ -252,13 +252,6 @@ def run_host(tmp_path, cfg, timeout):
     return res
 
 
-# Known bug (issue #12 stays open): with the Linux test kernel in the nested guest this
-# stalled intermittently, once inside the 16 MiB echo and once in the host CONNECT phase,
-# until its 400 s limit; the unit tests (tests/unit/test_virtio_vsock.c) do not reproduce
-# it.  Not run by default so that it cannot stall CI; SKYVM_VSOCK_E2E=1 runs it.
-@pytest.mark.xfail(os.environ.get("SKYVM_VSOCK_E2E") != "1", run=False, strict=True,
-                   reason="known intermittent stall of vsock flow control under Linux "
-                          "(issue #12 open); SKYVM_VSOCK_E2E=1 runs it")
 def test_vsock_both_directions_64_connections_and_close(kvm, skyvm, tmp_path):
     kernel, mods = guest_kernel()
     if not CLOUD:
