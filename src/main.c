@@ -6,9 +6,11 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "exitcodes.h"
+#include "vmm/vm.h"
 
 #define SKYVM_VERSION "0.1.0"
 
@@ -58,7 +60,7 @@ static int name_matches(const char *name, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	const struct cli_command *best = NULL;
-	int best_words = 0;
+	int best_words = 0, code;
 
 	if (argc < 2) {
 		print_help(stderr);
@@ -85,5 +87,10 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	/* argv[0] of the command is its last name word. */
-	return best->fn(argc - best_words, argv + best_words);
+	code = best->fn(argc - best_words, argv + best_words);
+	/* A VM whose threads did not stop (vm_run() reported them): end now,
+	 * without exit()'s flushing, which could wait on a lock one of them holds. */
+	if (vm_wedged())
+		_exit(code);
+	return code;
 }

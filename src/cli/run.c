@@ -434,6 +434,12 @@ static int run(int argc, char **argv, char **owned)
 		}
 	}
 	code = vm_run(&vm);
+	if (vm.wedged) {
+		/* Threads left running may hold stdio's or a device's locks: say
+		 * why and which with plain writes, and touch nothing else. */
+		vm_report_wedged(&vm, code);
+		return code;
+	}
 	vm_api_stop(api);
 	report_end(&vm, code, cfg.verbose);
 	vm_destroy(&vm);

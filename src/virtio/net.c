@@ -123,14 +123,21 @@ int virtio_net_parse_mac(const char *s, uint8_t mac[6])
 
 /* ---- receive */
 
-/* virtq_push() needs only the head and the writable length. */
-static void push_part(struct virtq *q, const struct rx_part *p)
+/*
+ * Mark a frame's buffer used without publishing it (virtq_fill(), which
+ * needs only the head and the writable length): the frame's buffers are
+ * published together with virtq_flush(), as the spec requires of a
+ * mergeable frame (a driver that sees the first with num_buffers = N and
+ * not yet the N-1 others drops the frame, then takes each of the others for
+ * a frame of its own, its payload read as a header).
+ */
+static void fill_part(struct virtq *q, const struct rx_part *p)
 {
 	static __thread struct virtq_chain c;
 
 	c.head = p->head;
 	c.in_len = p->in_len;
-	virtq_push(q, &c, p->written);
+	virtq_fill(q, &c, p->written);
 }
 
 static void rx_drop_frame(struct virtio_net *n)
@@ -201,9 +208,10 @@ static void mrg_abandon(struct virtio_net *n, struct virtq *q, bool *pushed)
 {
 	for (unsigned i = 0; i < n->nparts; i++) {
 		n->part[i].written = 0;
-		push_part(q, &n->part[i]);
+		fill_part(q, &n->part[i]);
 		*pushed = true;
 	}
+	virtq_flush(q);
 	n->st.rx_dropped++;
 	rx_drop_frame(n);
 }
@@ -246,7 +254,8 @@ static enum deliver deliver_mrg(struct virtio_net *n, struct virtq *q, bool *pus
 	nb = (uint16_t)n->nparts;
 	virtq_chain_write(&n->first, 10, &nb, 2);
 	for (unsigned i = 0; i < n->nparts; i++)
-		push_part(q, &n->part[i]);
+		fill_part(q, &n->part[i]);
+	virtq_flush(q); /* all of the frame's buffers at once */
 	*pushed = true;
 	n->st.rx_frames++;
 	n->st.rx_bytes += n->rx_len - VIRTIO_NET_HDR_LEN;

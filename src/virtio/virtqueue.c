@@ -258,7 +258,7 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return VIRTQ_POP_CHAIN;
 }
 
-void virtq_push(struct virtq *q, const struct virtq_chain *c, uint32_t written)
+void virtq_fill(struct virtq *q, const struct virtq_chain *c, uint32_t written)
 {
 	uint8_t *e;
 	uint32_t id = c->head;
@@ -271,7 +271,19 @@ void virtq_push(struct virtq *q, const struct virtq_chain *c, uint32_t written)
 	memcpy(e, &id, 4);
 	memcpy(e + 4, &written, 4);
 	q->used_idx++;
+}
+
+void virtq_flush(struct virtq *q)
+{
+	if (!q->ready || q->broken)
+		return;
 	__atomic_store_n(used_idx_ptr(q), q->used_idx, __ATOMIC_RELEASE);
+}
+
+void virtq_push(struct virtq *q, const struct virtq_chain *c, uint32_t written)
+{
+	virtq_fill(q, c, written);
+	virtq_flush(q);
 }
 
 bool virtq_should_notify(struct virtq *q)

@@ -123,6 +123,16 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c);
  */
 void virtq_push(struct virtq *q, const struct virtq_chain *c, uint32_t written);
 /*
+ * virtq_push() in two halves, for buffers the driver must see together (a
+ * mergeable receive frame: spec 5.1.6.4, "the device MUST use all buffers
+ * used by a single receive packet together, such that at least num_buffers
+ * are observed by driver as used"): virtq_fill() writes a used element
+ * without publishing it; virtq_flush() publishes every element filled so
+ * far with one release store of used->idx.
+ */
+void virtq_fill(struct virtq *q, const struct virtq_chain *c, uint32_t written);
+void virtq_flush(struct virtq *q);
+/*
  * After one or more pushes: true when the driver wants an interrupt now
  * (and remembers that it was told).  A broken queue still signals the
  * buffers it returned before it broke, nothing after.  virtq_notify() asks and calls

@@ -2,10 +2,12 @@
 #include "vmm/event_loop.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/err.h"
@@ -16,6 +18,7 @@ int event_loop_init(struct event_loop *l)
 	for (unsigned i = 0; i < EVENT_LOOP_MAX; i++)
 		l->h[i].fd = -1;
 	pthread_mutex_init(&l->lock, NULL);
+	atomic_store(&l->busy_fd, -1);
 	l->wake_fd = -1;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0)
@@ -148,10 +151,18 @@ int event_loop_timer(struct event_loop *l, double seconds, event_fn fn, void *op
 		struct event_handler *h = find(l, fd);
 
 		if (h)
-			h->owns_fd = true;
+			h->owns_fd = h->timer = true;
 	}
 	pthread_mutex_unlock(&l->lock);
 	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static void *loop_thread(void *arg)
@@ -169,11 +180,24 @@ static void *loop_thread(void *arg)
 		}
 		for (int i = 0; i < n && !atomic_load(&l->quit); i++) {
 			struct event_handler *h = ev[i].data.ptr;
+			int fd = h ? h->fd : -1;
 
-			if (!h)
-				continue; /* the wake eventfd: `quit` says why */
-			if (h->fd >= 0 && h->fn)
-				h->fn(h->opaque, ev[i].events);
+			if (fd < 0 || !h->fn)
+				continue; /* the wake eventfd (`quit` says why), or removed */
+			if (h->timer) {
+				/* An expired timerfd stays readable until read: without
+				 * this the loop is level-triggered into calling the
+				 * handler again on every turn, forever. */
+				uint64_t expirations;
+
+				if (read(fd, &expirations, sizeof(expirations)) !=
+				    (ssize_t)sizeof(expirations))
+					continue;
+			}
+			atomic_store(&l->busy_since_ns, now_ns());
+			atomic_store(&l->busy_fd, fd);
+			h->fn(h->opaque, ev[i].events);
+			atomic_store(&l->busy_fd, -1);
 		}
 	}
 	return NULL;
@@ -191,16 +215,60 @@ int event_loop_start(struct event_loop *l)
 	return 0;
 }
 
-void event_loop_stop(struct event_loop *l)
+static void ask_to_quit(struct event_loop *l)
 {
 	uint64_t one = 1;
 
-	if (!l->running)
-		return;
 	atomic_store(&l->quit, true);
 	if (write(l->wake_fd, &one, sizeof(one)) < 0) {
 		/* an eventfd only fails to count past 2^64-2 */
 	}
+}
+
+void event_loop_stop(struct event_loop *l)
+{
+	if (!l->running)
+		return;
+	ask_to_quit(l);
 	pthread_join(l->thread, NULL);
 	l->running = false;
+}
+
+int event_loop_stop_timed(struct event_loop *l, long timeout_ms, char *why, size_t size)
+{
+	struct timespec dl;
+	int fd;
+	char what[128] = "?";
+
+	if (!l->running)
+		return 0;
+	ask_to_quit(l);
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += timeout_ms / 1000;
+	dl.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	if (pthread_clockjoin_np(l->thread, NULL, CLOCK_MONOTONIC, &dl) == 0) {
+		l->running = false;
+		return 0;
+	}
+	fd = atomic_load(&l->busy_fd);
+	if (fd >= 0) {
+		char link[64];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, what, sizeof(what) - 1);
+		what[n > 0 ? n : 0] = '\0';
+		snprintf(why, size, "the event loop thread did not stop within %ld ms: it has been "
+			 "in the handler of fd %d (%s) for %llu ms", timeout_ms, fd,
+			 n > 0 ? what : "closed",
+			 (unsigned long long)((now_ns() - atomic_load(&l->busy_since_ns)) / 1000000));
+	} else {
+		snprintf(why, size, "the event loop thread did not stop within %ld ms (not in a "
+			 "handler)", timeout_ms);
+	}
+	return -1;
 }

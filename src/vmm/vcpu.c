@@ -223,6 +223,10 @@ static int handle_io(struct vcpu *v)
 	 * (the probe and block ports) is that device's. */
 	const struct dev_region *r = machine_find(&m->pio, run->io.port, 1, &d);
 
+	atomic_store(&v->where_dev, d);
+	atomic_store(&v->where_addr, run->io.port);
+	atomic_store(&v->where, run->io.direction == KVM_EXIT_IO_OUT ? VCPU_AT_PIO_WRITE
+									: VCPU_AT_PIO_READ);
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		if (run->io.direction == KVM_EXIT_IO_OUT) {
 			if (r && r->write)
@@ -238,6 +242,7 @@ static int handle_io(struct vcpu *v)
 	}
 	if (r && r->end)
 		r->end(d, v->index);
+	atomic_store(&v->where, VCPU_AT_VMM);
 	return atomic_load(&v->vm->stopping);
 }
 
@@ -250,6 +255,9 @@ static int handle_mmio(struct vcpu *v)
 	const struct dev_region *r = len ? machine_find(&m->mmio, run->mmio.phys_addr, len, &d)
 					 : NULL;
 
+	atomic_store(&v->where_dev, d);
+	atomic_store(&v->where_addr, run->mmio.phys_addr);
+	atomic_store(&v->where, run->mmio.is_write ? VCPU_AT_MMIO_WRITE : VCPU_AT_MMIO_READ);
 	if (run->mmio.is_write) {
 		if (r && r->write)
 			r->write(d, v->index, run->mmio.phys_addr, run->mmio.data, len);
@@ -263,6 +271,7 @@ static int handle_mmio(struct vcpu *v)
 	}
 	if (r && r->end)
 		r->end(d, v->index);
+	atomic_store(&v->where, VCPU_AT_VMM);
 	return atomic_load(&v->vm->stopping);
 }
 
@@ -432,7 +441,9 @@ static void *vcpu_thread(void *arg)
 
 		if (vcpu_pause_point(v))
 			break;
+		atomic_store(&v->where, VCPU_AT_KVM_RUN);
 		r = ioctl(v->fd, KVM_RUN, 0);
+		atomic_store(&v->where, VCPU_AT_VMM);
 
 		if (r < 0) {
 			/* EINTR: kicked; EAGAIN: an AP woken by INIT before its SIPI. */
@@ -457,6 +468,7 @@ static void *vcpu_thread(void *arg)
 	}
 	collect_pv_state(v);
 	vcpu_exited(v);
+	atomic_store(&v->where, VCPU_AT_EXITED);
 	return NULL;
 }
 
@@ -485,6 +497,69 @@ void vcpu_join(struct vcpu *v)
 	if (v->thread_started)
 		pthread_join(v->thread, NULL);
 	v->thread_started = false;
+}
+
+int vcpu_join_until(struct vcpu *v, const struct timespec *deadline)
+{
+	if (!v->thread_started)
+		return 0;
+	for (;;) {
+		struct timespec now, step;
+		int r;
+
+		/* Wake again every 100 ms: a kick costs nothing, a lost one a hang. */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		step = now;
+		step.tv_nsec += 100000000L;
+		if (step.tv_nsec >= 1000000000L) {
+			step.tv_sec++;
+			step.tv_nsec -= 1000000000L;
+		}
+		if (step.tv_sec > deadline->tv_sec ||
+		    (step.tv_sec == deadline->tv_sec && step.tv_nsec > deadline->tv_nsec))
+			step = *deadline;
+		r = pthread_clockjoin_np(v->thread, NULL, CLOCK_MONOTONIC, &step);
+		if (r == 0) {
+			v->thread_started = false;
+			return 0;
+		}
+		if (r != ETIMEDOUT)
+			return -1;
+		if (step.tv_sec == deadline->tv_sec && step.tv_nsec == deadline->tv_nsec)
+			return -1;
+		vcpu_kick(v);
+	}
+}
+
+void vcpu_where_text(struct vcpu *v, char *buf, size_t size)
+{
+	const struct device *d = atomic_load(&v->where_dev);
+	unsigned long long a = atomic_load(&v->where_addr);
+	const char *dev = d ? d->id : "no device";
+
+	switch (atomic_load(&v->where)) {
+	case VCPU_AT_KVM_RUN:
+		snprintf(buf, size, "in KVM_RUN (kicked: immediate_exit and SIGUSR1)");
+		break;
+	case VCPU_AT_PIO_READ:
+		snprintf(buf, size, "in a port read of %s at 0x%llx", dev, a);
+		break;
+	case VCPU_AT_PIO_WRITE:
+		snprintf(buf, size, "in a port write to %s at 0x%llx", dev, a);
+		break;
+	case VCPU_AT_MMIO_READ:
+		snprintf(buf, size, "in an MMIO read of %s at 0x%llx", dev, a);
+		break;
+	case VCPU_AT_MMIO_WRITE:
+		snprintf(buf, size, "in an MMIO write to %s at 0x%llx", dev, a);
+		break;
+	case VCPU_AT_EXITED:
+		snprintf(buf, size, "leaving its thread");
+		break;
+	default:
+		snprintf(buf, size, "in skyvm between exits (pause point, exit handler)");
+		break;
+	}
 }
 
 void vcpu_destroy(struct vcpu *v)

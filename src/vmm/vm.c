@@ -391,7 +391,15 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->kvm.fd = -1;
 	vm->ncpus = cfg->ncpus;
 	pthread_mutex_init(&vm->lock, NULL);
-	pthread_cond_init(&vm->stopped_cond, NULL);
+	{
+		/* vm_run() waits on it with a CLOCK_MONOTONIC deadline (--timeout) */
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&vm->stopped_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	pthread_cond_init(&vm->state_cond, NULL);
 	vm->host = (struct device_host){
 		.ctx = vm, .ncpus = cfg->ncpus, .console = &vm->console, .loop = &vm->loop,
@@ -487,12 +495,122 @@ static void kick_handler(int sig)
 	(void)sig;
 }
 
-static void on_timeout(void *opaque, uint32_t events)
+static void on_timeout(struct vm *vm)
 {
-	struct vm *vm = opaque;
-
 	vm_stop(vm, EXIT_TIMEOUT, "--timeout %.3g s expired: the guest was still running",
 		vm->cfg->timeout_s);
+}
+
+static atomic_bool any_wedged;
+
+bool vm_wedged(void)
+{
+	return atomic_load(&any_wedged);
+}
+
+void vm_report_wedged(struct vm *vm, int code)
+{
+	char line[700];
+	int flags = fcntl(STDERR_FILENO, F_GETFL);
+	int n;
+
+	if (flags >= 0)
+		fcntl(STDERR_FILENO, F_SETFL, flags | O_NONBLOCK);
+	n = snprintf(line, sizeof(line), "skyvm: %s (exit %d)\n", vm->stop_reason, code);
+	if (write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0 ||
+	    write(STDERR_FILENO, vm->wedged_report, strlen(vm->wedged_report)) < 0) {
+		/* stderr gone or full: the exit code still says it */
+	}
+	if (flags >= 0)
+		fcntl(STDERR_FILENO, F_SETFL, flags);
+}
+
+static void add_ms(struct timespec *t, long ms)
+{
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+static long ms_until(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (t->tv_sec - now.tv_sec) * 1000L + (t->tv_nsec - now.tv_nsec) / 1000000L;
+}
+
+/*
+ * Wait for the stop.  --timeout is counted here, on the thread that waits,
+ * not by a timer on the event loop: a loop thread held up in a handler would
+ * hold the timeout up with it.
+ */
+static void wait_for_stop(struct vm *vm)
+{
+	struct timespec deadline;
+	bool timed = vm->cfg->timeout_s > 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	if (timed)
+		add_ms(&deadline, (long)(vm->cfg->timeout_s * 1000.0 + 0.5));
+	pthread_mutex_lock(&vm->lock);
+	while (!atomic_load(&vm->stopping)) {
+		if (!timed) {
+			pthread_cond_wait(&vm->stopped_cond, &vm->lock);
+		} else if (pthread_cond_timedwait(&vm->stopped_cond, &vm->lock, &deadline) ==
+			   ETIMEDOUT && !atomic_load(&vm->stopping)) {
+			pthread_mutex_unlock(&vm->lock);
+			on_timeout(vm);
+			pthread_mutex_lock(&vm->lock);
+		}
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static void wedged_append(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void wedged_append(struct vm *vm, const char *fmt, ...)
+{
+	size_t n = strlen(vm->wedged_report);
+	va_list ap;
+
+	if (n + 1 >= sizeof(vm->wedged_report))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(vm->wedged_report + n, sizeof(vm->wedged_report) - n, fmt, ap);
+	va_end(ap);
+	vm->wedged = true;
+	atomic_store(&any_wedged, true);
+}
+
+/*
+ * After the stop: every vCPU thread and the loop thread get VM_STOP_GRACE_MS
+ * in all to end.  One that does not is named with where it is, and left:
+ * it cannot be cancelled safely (it may hold a device's lock), and the
+ * process is about to end anyway.
+ */
+static void end_threads(struct vm *vm)
+{
+	struct timespec grace;
+	char why[256];
+
+	clock_gettime(CLOCK_MONOTONIC, &grace);
+	add_ms(&grace, VM_STOP_GRACE_MS);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		if (vcpu_join_until(&vm->vcpus[i], &grace) < 0) {
+			vcpu_where_text(&vm->vcpus[i], why, sizeof(why));
+			wedged_append(vm, "skyvm: vCPU %u did not stop within %d ms of the stop: %s\n",
+				      i, VM_STOP_GRACE_MS, why);
+		}
+	}
+	if (event_loop_stop_timed(&vm->loop, ms_until(&grace) > 100 ? ms_until(&grace) : 100, why,
+				  sizeof(why)) < 0)
+		wedged_append(vm, "skyvm: %s\n", why);
 }
 
 static void on_quit_key(void *ctx)
@@ -547,8 +665,6 @@ int vm_run(struct vm *vm)
 	signal(SIGPIPE, SIG_IGN);
 	if (console_attach(&vm->console, &vm->loop, on_quit_key, vm) < 0 ||
 	    (vm->console.raw_tty && catch_terminal_signals(vm) < 0) ||
-	    (vm->cfg->timeout_s > 0 &&
-	     event_loop_timer(&vm->loop, vm->cfg->timeout_s, on_timeout, vm) < 0) ||
 	    event_loop_start(&vm->loop) < 0) {
 		vm_stop(vm, EXIT_ERROR, "%s", err_msg());
 	}
@@ -558,15 +674,10 @@ int vm_run(struct vm *vm)
 			break;
 		}
 	}
-	pthread_mutex_lock(&vm->lock);
-	while (!atomic_load(&vm->stopping))
-		pthread_cond_wait(&vm->stopped_cond, &vm->lock);
-	pthread_mutex_unlock(&vm->lock);
-	for (unsigned i = 0; i < vm->ncpus; i++)
-		vcpu_kick(&vm->vcpus[i]);
-	for (unsigned i = 0; i < vm->ncpus; i++)
-		vcpu_join(&vm->vcpus[i]);
-	event_loop_stop(&vm->loop);
+	wait_for_stop(vm);
+	end_threads(vm);
+	if (vm->wedged)
+		return vm->exit_code; /* the console's lock may be held: leave it */
 	console_finish(&vm->console, CONSOLE_STALL_MS);
 	if (vm->signal_fd > 0) {
 		event_loop_remove(&vm->loop, vm->signal_fd);
@@ -578,6 +689,8 @@ int vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	if (vm->wedged)
+		return; /* threads still use all of it; the process ends next */
 	if (vm->loop_ready)
 		event_loop_stop(&vm->loop);
 	machine_free(&vm->machine);

@@ -95,6 +95,11 @@ struct vcpu {
 	bool steal_valid;
 	/* Run state (vmm/runstate.h): under vm->lock. */
 	enum vcpu_run_state run_state;
+	/* Where the thread is (enum vcpu_where, atomics): what a stop that the
+	 * thread does not answer reports. */
+	atomic_int where;
+	atomic_uint_least64_t where_addr;
+	_Atomic(const struct device *) where_dev;
 };
 
 struct vm {
@@ -127,11 +132,34 @@ struct vm {
 	pthread_cond_t state_cond;
 	uint64_t paused_clock_ns; /* KVM_GET_CLOCK at the pause (has_paused_clock) */
 	bool has_paused_clock;
+	/*
+	 * Set by vm_run() when a vCPU or the event loop thread did not end within
+	 * VM_STOP_GRACE_MS of the stop: wedged_report says which and where.
+	 * Such a VM is left as it is by vm_destroy() (its threads may still use
+	 * it) and the process must end without exit()'s clean-up (vm_wedged()).
+	 */
+	bool wedged;
+	char wedged_report[2048];
 };
 
+/* How long vm_run() waits for the vCPU and event loop threads after a stop. */
+#define VM_STOP_GRACE_MS 2000
+
 int vm_create(struct vm *vm, const struct vm_config *cfg);
-/* Run until stopped (or timeout); returns the exit code. */
+/*
+ * Run until stopped (or --timeout, counted by the calling thread itself, so
+ * a busy event loop cannot delay it); returns the exit code.  The threads
+ * get VM_STOP_GRACE_MS to end after the stop; any that do not are reported
+ * in vm->wedged_report and left running (vm->wedged).
+ */
 int vm_run(struct vm *vm);
+/* True once any VM in this process had threads that did not stop: the
+ * process should end with _exit(), not exit() (those threads may hold
+ * stdio's locks). */
+bool vm_wedged(void);
+/* The stop's reason and vm->wedged_report on stderr, without stdio and
+ * without waiting for a reader that does not read. */
+void vm_report_wedged(struct vm *vm, int code);
 void vm_destroy(struct vm *vm);
 
 /* End the VM: the first call sets the exit code and reason. Thread-safe. */

@@ -91,6 +91,29 @@ def source(srv, res, data):
     except Exception as e:
         res["source_error"] = repr(e)
 
+def stacks(pid):
+    """Every thread of a stuck skyvm: kernel state and wchan, then gdb's backtraces."""
+    lines = [f"== skyvm pid {pid} overran its --timeout; its threads:"]
+    try:
+        for tid in sorted(os.listdir(f"/proc/{pid}/task"), key=int):
+            def rd(name):
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/{name}", errors="replace") as f:
+                        return f.read().strip()
+                except OSError as err:
+                    return f"({err.strerror})"
+            lines.append(f"thread {tid} {rd('comm')}: {rd('stat').split(')')[-1][:3]} "
+                         f"wchan {rd('wchan')}\n{rd('stack')}")
+    except OSError as err:
+        lines.append(f"(no /proc/{pid}/task: {err})")
+    try:
+        g = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
+                           capture_output=True, text=True, errors="replace", timeout=120)
+        lines.append(g.stdout[-20000:] + g.stderr[-2000:])
+    except (OSError, subprocess.TimeoutExpired) as err:
+        lines.append(f"(gdb: {err!r})")
+    return "\n".join(lines)
+
 threads = []
 for nic in cfg["nics"]:
     if not nic.get("host"):
@@ -133,12 +156,19 @@ for argv in cfg["runs"]:
         log, _ = p.communicate()
         out["runs"].append({"rc": p.returncode, "out": log, "err": "", "ping": ping})
         continue
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         errors="replace")
     try:
-        r = subprocess.run(argv, capture_output=True, text=True, errors="replace",
-                           timeout=cfg["timeout"] + 60)
-        out["runs"].append({"rc": r.returncode, "out": r.stdout, "err": r.stderr})
-    except subprocess.TimeoutExpired as e:
-        out["runs"].append({"rc": "timeout", "out": str(e.stdout), "err": str(e.stderr)})
+        o, e = p.communicate(timeout=cfg["timeout"] + 60)
+        out["runs"].append({"rc": p.returncode, "out": o, "err": e})
+    except subprocess.TimeoutExpired:
+        # skyvm overran its own --timeout: say where each of its threads is
+        # before killing it, so the failure can be diagnosed from the log.
+        diag = stacks(p.pid)
+        p.kill()
+        o, e = p.communicate()
+        out["runs"].append({"rc": "timeout", "out": o or "",
+                            "err": (e or "") + "\n" + diag})
 for th in threads:
     th.join(max(1, deadline - time.monotonic()))
 print(json.dumps(out))

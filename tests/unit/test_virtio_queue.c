@@ -78,6 +78,32 @@ static void expect_broken(struct qt *t, const char *what)
 	assert_false(virtq_should_notify(&t->q));
 }
 
+/* virtq_fill() writes used elements unseen; virtq_flush() shows them at once. */
+static void test_fill_then_flush(void **state)
+{
+	struct qt *t = qt_new(4 * FAKE_MIB, 8, false, false);
+	struct virtq_chain c[3];
+	uint32_t id, len;
+
+	for (uint16_t i = 0; i < 3; i++) {
+		fake_desc(&t->f, 0, i, FAKE_DATA + 0x1000ULL * i, 100, VIRTQ_DESC_F_WRITE, 0);
+		fake_avail(&t->f, 0, i);
+		assert_int_equal(virtq_pop(&t->q, &c[i]), VIRTQ_POP_CHAIN);
+	}
+	virtq_fill(&t->q, &c[0], 100);
+	virtq_fill(&t->q, &c[1], 100);
+	assert_int_equal(fake_used_idx(&t->f, 0), 0); /* not yet the driver's */
+	virtq_fill(&t->q, &c[2], 40);
+	virtq_flush(&t->q);
+	assert_int_equal(fake_used_idx(&t->f, 0), 3);
+	for (uint16_t i = 0; i < 3; i++) {
+		fake_used(&t->f, 0, i, &id, &len);
+		assert_int_equal(id, i);
+		assert_int_equal(len, i < 2 ? 100 : 40);
+	}
+	qt_free(t);
+}
+
 static void test_simple_chain(void **state)
 {
 	struct qt *t = qt_new(4 * FAKE_MIB, 8, false, false);
@@ -560,6 +586,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_simple_chain),
+		cmocka_unit_test(test_fill_then_flush),
 		cmocka_unit_test(test_indirect_chain),
 		cmocka_unit_test(test_index_wrap),
 		cmocka_unit_test(test_full_ring_is_fine),
