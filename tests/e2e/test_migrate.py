@@ -5,6 +5,7 @@ mid-migration leaves the source running; the source killed mid-migration makes t
 destination exit with a clear error, the guest never started there."""
 import json
 import os
+import sys
 
 import pytest
 
@@ -22,7 +23,7 @@ i=0; while [ ! -S "$MIG" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 sleep 1
 case "$MODE" in
 corrupt)
-	python3 "$PROXY" "$DIR/proxy.sock" "$MIG" 20000 & X=$!
+	"$PYTHON" "$PROXY" "$DIR/proxy.sock" "$MIG" 20000 & X=$!
 	i=0; while [ ! -S "$DIR/proxy.sock" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 	call migrate PUT /vm/migrate -d "{\"to\": \"unix:$DIR/proxy.sock\"}"
 	wait $X ;;
@@ -59,7 +60,8 @@ PROXY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flip_proxy.py"
 
 def run_mode(tmp_path, mode, **env):
     r = run_script(MIG, tmp_path, timeout=300,
-                   env={"MODE": mode, "DEST_ARGS": "", "PROXY": PROXY, **env})
+                   env={"MODE": mode, "DEST_ARGS": "", "PROXY": PROXY,
+                        "PYTHON": sys.executable, **env})
     out = dict(line.split(" ", 1) for line in r.stdout.splitlines() if " " in line)
     info = (f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}\n"
             + "".join(f"{n}:\n{(tmp_path / n).read_text()}\n"

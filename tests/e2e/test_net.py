@@ -25,6 +25,7 @@ import os
 import re
 import stat
 import subprocess
+import sys
 
 import pytest
 
@@ -182,7 +183,7 @@ def run_host_side(tmp_path, cfg, timeout):
     script.write_text(HOST_SCRIPT)
     cfg_path = tmp_path / "net_host.json"
     cfg_path.write_text(json.dumps(cfg))
-    argv = ["unshare", "-n", "python3", str(script), str(cfg_path)]
+    argv = ["unshare", "-n", sys.executable, str(script), str(cfg_path)]
     if conftest._Nested.active:
         guest = conftest._nested_guest()
         if guest is None:

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -237,7 +238,7 @@ def run_host(tmp_path, cfg, timeout):
     script.write_text(HOST_SCRIPT)
     cfg_path = tmp_path / "vsock_host.json"
     cfg_path.write_text(json.dumps(cfg))
-    argv = ["python3", str(script), str(cfg_path)]
+    argv = [sys.executable, str(script), str(cfg_path)]
     if conftest._Nested.active:
         guest = conftest._nested_guest()
         if guest is None:
