@@ -373,11 +373,128 @@ static void test_xsave_sizes(void **state)
 	assert_int_equal(xsave_ebx(0), 2696);
 	assert_false(enabled("amx-int8")); /* depends on amx-tile */
 	assert_null(cpuid_find(&result.table, 0x1d, 0)); /* no tile palette leaf */
+	/*
+	 * CPUID.(EAX=0DH,ECX=18):ECX is the host's bits 1 (64-byte aligned)
+	 * and 2 (XFD-capable), as QEMU writes esa->ecx & (ALIGN64 | XFD)
+	 * (cpu_x86_cpuid(0xD), QEMU 7.0 to 10.2; 11.0 copies the host's ECX)
+	 */
+	{
+		struct cpu_host_facts facts;
+		struct cpu_topology topo = { .cpus = 1 };
+
+		load("tests/data/hosts/intel-sapphirerapids.json");
+		cpuid_find(&supported, 0xd, 18)->ecx = 0x6;
+		cpu_host_facts_default(&facts);
+		if (cpu_configure_with("host", &supported, &facts, &topo, &result, NULL) < 0)
+			fail_msg("%s", err_msg());
+		assert_int_equal(cpuid_value(&result.table, 0xd, 18, CPUID_ECX), 0x6);
+		assert_int_equal(cpuid_value(&result.table, 0xd, 17, CPUID_ECX), 0);
+	}
 	/* no AVX: back to the legacy area */
 	configure(ICELAKE, "Skylake-Server-v4,-avx");
 	assert_int_equal(cpuid_value(&result.table, 0xd, 0, CPUID_EAX), 0x3 | 0x200);
 	assert_int_equal(xsave_ebx(0), 2696); /* PKRU's offset is fixed at 2688 */
 	assert_null(cpuid_find(&result.table, 0xd, 2));
+}
+
+/*
+ * A Sapphire Rapids host whose KVM offers CET (Linux 6.18+): the feature
+ * bits and the CET XSAVE components, as KVM_GET_SUPPORTED_CPUID reports
+ * them: CPUID.(EAX=0DH,ECX=1):ECX bits 11 (CET_U) and 12 (CET_S), and
+ * subleaves 11 and 12 with their sizes, no offset, ECX[0] = supervisor.
+ */
+static void load_cet_host(void)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	load("tests/data/hosts/intel-sapphirerapids.json");
+	cpuid_find(&supported, 7, 0)->ecx |= 1u << cpu_feature_find("cet-ss")->bit;
+	cpuid_find(&supported, 7, 0)->edx |= 1u << cpu_feature_find("cet-ibt")->bit;
+	cpuid_find(&supported, 0xd, 1)->ecx = (1u << 11) | (1u << 12);
+	e = cpuid_get_or_add(&supported, 0xd, 11, true);
+	e->eax = 16;
+	e->ecx = 1;
+	e = cpuid_get_or_add(&supported, 0xd, 12, true);
+	e->eax = 24;
+	e->ecx = 1;
+}
+
+static void configure_cet(const char *spec)
+{
+	struct cpu_host_facts facts;
+	struct cpu_topology topo = { .cpus = 1 };
+
+	load_cet_host();
+	cpu_host_facts_default(&facts);
+	if (cpu_configure_with(spec, &supported, &facts, &topo, &result, NULL) < 0)
+		fail_msg("%s: %s", spec, err_msg());
+}
+
+/*
+ * The CET states in XSAVE, as QEMU 11.0 offers them with cet-ss/cet-ibt
+ * (target/i386/cpu.c: x86_ext_save_areas[XSTATE_CET_U_BIT/XSTATE_CET_S_BIT],
+ * sizes 0x10 and 0x18, either CET feature bringing both, "i386/cpu: Enable
+ * xsave support for CET states"; supervisor states only with XSAVES,
+ * x86_cpu_enable_xsave_components(); cpu_x86_cpuid(0xD): subleaf 1 ECX/EDX
+ * = FEAT_XSAVE_XSS_LO/HI, EBX = xsave_area_size(XCR0 | XSS, compacted)).
+ */
+static void test_cet_xsave_states(void **state)
+{
+	(void)state;
+	/* SapphireRapids-v5 (QEMU 11.0: cet-ss, cet-ibt), AMX off to keep the sum simple */
+	configure_cet("SapphireRapids-v5,-amx-tile");
+	assert_true(enabled("cet-ss"));
+	assert_true(enabled("cet-ibt"));
+	assert_true(enabled("xsaves"));
+	/* XCR0 unchanged: x87, SSE, AVX, AVX-512, PKRU; IA32_XSS: CET_U | CET_S */
+	assert_int_equal(cpuid_value(&result.table, 0xd, 0, CPUID_EAX), 0x2e7);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 1, CPUID_ECX), 0x1800);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 1, CPUID_EDX), 0);
+	/* compacted: 576 + 256 + 64 + 512 + 1024 + 8, then CET_U 16 and CET_S 24 */
+	assert_int_equal(xsave_ebx(1), 2440 + 16 + 24);
+	/* the standard format holds no supervisor state: still 2696 */
+	assert_int_equal(xsave_ebx(0), 2696);
+	/* subleaves 11 and 12: size, no offset, ECX[0] supervisor */
+	assert_int_equal(cpuid_value(&result.table, 0xd, 11, CPUID_EAX), 16);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 11, CPUID_EBX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 11, CPUID_ECX), 1);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 12, CPUID_EAX), 24);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 12, CPUID_EBX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 12, CPUID_ECX), 1);
+	/* either CET feature brings both states */
+	configure_cet("SapphireRapids-v5,-amx-tile,-cet-ss");
+	assert_int_equal(cpuid_value(&result.table, 0xd, 1, CPUID_ECX), 0x1800);
+	configure_cet("SapphireRapids-v5,-amx-tile,-cet-ibt");
+	assert_int_equal(cpuid_value(&result.table, 0xd, 1, CPUID_ECX), 0x1800);
+	/* neither: no supervisor state, no subleaves 11/12 */
+	configure_cet("SapphireRapids-v5,-amx-tile,-cet-ss,-cet-ibt");
+	assert_int_equal(cpuid_value(&result.table, 0xd, 1, CPUID_ECX), 0);
+	assert_int_equal(xsave_ebx(1), 2440);
+	assert_null(cpuid_find(&result.table, 0xd, 11));
+	assert_null(cpuid_find(&result.table, 0xd, 12));
+	/* SapphireRapids-v4 (QEMU 10.1) has no CET */
+	configure_cet("SapphireRapids-v4,-amx-tile");
+	assert_int_equal(cpuid_value(&result.table, 0xd, 1, CPUID_ECX), 0);
+	/* no XSAVES, no supervisor state (QEMU 11.0 skips it) */
+	configure_cet("SapphireRapids-v5,-amx-tile,-xsaves");
+	assert_true(enabled("cet-ss"));
+	assert_int_equal(cpuid_value(&result.table, 0xd, 1, CPUID_ECX), 0);
+	assert_null(cpuid_find(&result.table, 0xd, 12));
+	/* a KVM without CET in IA32_XSS (0xD.1 ECX = 0) offers none either */
+	load_cet_host();
+	cpuid_find(&supported, 0xd, 1)->ecx = 0;
+	{
+		struct cpu_host_facts facts;
+		struct cpu_topology topo = { .cpus = 1 };
+
+		cpu_host_facts_default(&facts);
+		if (cpu_configure_with("SapphireRapids-v5,-amx-tile", &supported, &facts, &topo,
+				       &result, NULL) < 0)
+			fail_msg("%s", err_msg());
+	}
+	assert_int_equal(cpuid_value(&result.table, 0xd, 1, CPUID_ECX), 0);
+	assert_int_equal(xsave_ebx(1), 2440);
+	assert_null(cpuid_find(&result.table, 0xd, 11));
 }
 
 static void test_topology_apic_ids(void **state)
@@ -1145,6 +1262,7 @@ int main(void)
 		cmocka_unit_test(test_identity_leaves),
 		cmocka_unit_test(test_kvm_leaves),
 		cmocka_unit_test(test_xsave_sizes),
+		cmocka_unit_test(test_cet_xsave_states),
 		cmocka_unit_test(test_topology_apic_ids),
 		cmocka_unit_test(test_topology_smp),
 		cmocka_unit_test(test_amd_topoext_leaves),
