@@ -339,10 +339,15 @@ int cpu_build_table(struct cpuid_table *t, const struct cpuid_table *supported,
 	if (def->level >= 7)
 		leaf7_subleaves(t, enabled);
 	/*
-	 * CPUID.1FH V2 extended topology: with x-force-cpuid-0x1f (QEMU 10.1's
-	 * newer Intel and Zhaoxin versions) it exists on any host and topology;
-	 * cpu/topology.c writes its levels per vCPU.
+	 * CPUID.1FH V2 extended topology, QEMU's rule (x86_has_cpuid_0x1f():
+	 * x-force-cpuid-0x1f, or a topology with modules or dies, which skyvm's
+	 * has not): with x-force-cpuid-0x1f (QEMU 10.1's newer Intel and
+	 * Zhaoxin versions) it exists on any host, and cpu/topology.c writes
+	 * its levels per vCPU; without it there is no entry, even for host and
+	 * max on a host that has one (kvm_x86_build_cpuid() skips the leaf), so
+	 * the guest reads zeros there while the level reaches it.
 	 */
+	cpuid_remove_leaf(t, 0x1f);
 	if (def->force_0x1f && def->level >= 0x1f && !cpuid_get_or_add(t, 0x1f, 0, true))
 		goto full;
 	if (def->level >= 0x1d && has(enabled, "amx-tile") && amx_leaves(t, enabled) < 0)

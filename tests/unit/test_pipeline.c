@@ -646,27 +646,64 @@ static void test_amd_topoext_leaves(void **state)
 	assert_int_equal(cpuid_value(&vcpu, 0x80000008, 0, CPUID_ECX) & 0xff, 3);
 }
 
-/* Leaf 0x1F is written like 0xB when the host has it and the level reaches it. */
+/*
+ * Leaf 0x1F, QEMU's rule (cpu_x86_cpuid(0x1F) and kvm_x86_build_cpuid():
+ * the leaf exists only when x86_has_cpuid_0x1f(), i.e. x-force-cpuid-0x1f
+ * or a topology with modules or dies; QEMU 9.2 "Introduce enable_cpuid_0x1f",
+ * renamed force_cpuid_0x1f in 10.1): without the force there is no entry,
+ * whatever the host has and however high the level, and the guest reads
+ * zeros there.  With it, it is written like 0xB.
+ */
 static void test_leaf_1f(void **state)
 {
 	struct cpu_host_facts facts;
 	struct cpu_topology topo = { .cpus = 4, .cores = 2, .threads = 2 };
+	struct kvm_cpuid_entry2 *e;
 
 	(void)state;
+	/* an Icelake host whose KVM reports a leaf 0x1F (SMT and core levels) */
 	load(ICELAKE);
-	cpuid_get_or_add(&supported, 0x1f, 0, true);
+	e = cpuid_get_or_add(&supported, 0x1f, 0, true);
+	e->eax = 1;
+	e->ebx = 2;
+	e->ecx = 0x100;
+	e = cpuid_get_or_add(&supported, 0x1f, 1, true);
+	e->eax = 7;
+	e->ebx = 64;
+	e->ecx = 0x201;
 	cpuid_find(&supported, 0, 0)->eax = 0x1f;
 	cpu_host_facts_default(&facts);
+	/* host: the level stays the host's 0x1F, the leaf is not passed through */
 	if (cpu_configure_with("host", &supported, &facts, &topo, &result, NULL) < 0)
 		fail_msg("%s", err_msg());
 	assert_int_equal(cpu_vcpu_cpuid(&result, 3, &vcpu), 0);
-	for (unsigned sub = 0; sub < 3; sub++)
+	assert_int_equal(cpuid_value(&vcpu, 0, 0, CPUID_EAX), 0x1f);
+	assert_null(cpuid_find(&vcpu, 0x1f, 0));
+	assert_null(cpuid_find(&vcpu, 0x1f, 1));
+	/* SapphireRapids-v3 (level 0x20, no force): none either */
+	if (cpu_configure_with("SapphireRapids-v3", &supported, &facts, &topo, &result, NULL) < 0)
+		fail_msg("%s", err_msg());
+	assert_int_equal(cpu_vcpu_cpuid(&result, 3, &vcpu), 0);
+	assert_int_equal(cpuid_value(&vcpu, 0, 0, CPUID_EAX), 0x20);
+	assert_null(cpuid_find(&vcpu, 0x1f, 0));
+	/* SapphireRapids-v4 (10.1, x-force-cpuid-0x1f): the leaf, written like 0xB */
+	if (cpu_configure_with("SapphireRapids-v4", &supported, &facts, &topo, &result, NULL) < 0)
+		fail_msg("%s", err_msg());
+	assert_int_equal(cpu_vcpu_cpuid(&result, 3, &vcpu), 0);
+	for (unsigned sub = 0; sub < 3; sub++) {
+		assert_int_equal(cpuid_value(&vcpu, 0x1f, sub, CPUID_EAX),
+				 cpuid_value(&vcpu, 0xb, sub, CPUID_EAX));
 		assert_int_equal(cpuid_value(&vcpu, 0x1f, sub, CPUID_EDX),
 				 cpuid_value(&vcpu, 0xb, sub, CPUID_EDX));
+	}
 	assert_int_equal(cpuid_value(&vcpu, 0x1f, 0, CPUID_EDX), 3);
+	/* this topology's, not the host's: 4 logical processors at the core level */
 	assert_int_equal(cpuid_value(&vcpu, 0x1f, 1, CPUID_EBX), 4);
-	/* without the host leaf, none is invented */
-	configure(ICELAKE, "host");
+	assert_int_equal(cpuid_value(&vcpu, 0x1f, 1, CPUID_EAX), 2);
+	/* with a level below 0x1F the forced leaf is out of reach */
+	if (cpu_configure_with("SapphireRapids-v4,level=0x1b", &supported, &facts, &topo, &result,
+			       NULL) < 0)
+		fail_msg("%s", err_msg());
 	assert_int_equal(cpu_vcpu_cpuid(&result, 0, &vcpu), 0);
 	assert_null(cpuid_find(&vcpu, 0x1f, 0));
 }
