@@ -1166,6 +1166,9 @@ static void test_diamondrapids_leaves(void **state)
 	cpuid_find(&supported, 7, 0)->eax = 2;
 	e = cpuid_get_or_add(&supported, 0x24, 0, true);
 	e->ebx |= 2; /* AVX10.2 */
+	e->eax = 1;
+	/* the AMX TMUL leaf's highest subleaf, 1 on a part with 0x1E.1 */
+	cpuid_get_or_add(&supported, 0x1e, 0, true)->eax = 1;
 	cpu_host_facts_default(&facts);
 	if (cpu_configure_with("DiamondRapids", &supported, &facts, &topo, &result, NULL) < 0)
 		fail_msg("%s", err_msg());
@@ -1197,15 +1200,105 @@ static void test_diamondrapids_leaves(void **state)
 	assert_int_equal(cpu_vcpu_cpuid(&result, 1, &vcpu), 0);
 	assert_int_equal(cpuid_value(&vcpu, 0x1f, 1, CPUID_EBX), 4);
 	assert_int_equal(cpuid_value(&result.table, 4, 3, CPUID_ECX), 16383);
-	/* GraniteRapids-v2 keeps one subleaf in 0x24 and 0x1E (AVX10.1, no 0x1E.1 bits) */
+	/*
+	 * GraniteRapids-v2 keeps one subleaf in 0x24 (AVX10.1); 0x1E has the
+	 * host's subleaf count, its subleaf 1 none of the model's bits
+	 */
 	if (cpu_configure_with("GraniteRapids-v2", &supported, &facts, &topo, &result, NULL) < 0)
 		fail_msg("%s", err_msg());
 	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EAX), 0);
 	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EBX), 0x70001);
 	assert_null(cpuid_find(&result.table, 0x24, 1));
-	assert_null(cpuid_find(&result.table, 0x1e, 1));
 	assert_null(cpuid_find(&result.table, 0x29, 0));
+	assert_int_equal(cpuid_value(&result.table, 0x1e, 0, CPUID_EAX), 1);
+	assert_int_equal(cpuid_value(&result.table, 0x1e, 1, CPUID_EAX), 0);
+}
+
+/*
+ * A host offering every bit DiamondRapids asks for, with AVX10 at `version`
+ * (AVX10.2's subleaf 1 only from version 2) and `amx_subleaves` as the
+ * highest subleaf of 0x1E (its TMUL bits only from 1).
+ */
+static void load_avx10_host(uint32_t version, uint32_t amx_subleaves)
+{
+	struct cpu_def dmr;
+	struct kvm_cpuid_entry2 *e;
+
+	load(ICELAKE);
+	if (cpu_model_resolve("DiamondRapids", &dmr) < 0)
+		fail_msg("%s", err_msg());
+	assert_int_equal(featureset_to_cpuid(&dmr.features, &supported), 0);
+	cpuid_find(&supported, 0, 0)->eax = 0x29;
+	cpuid_find(&supported, 7, 0)->eax = 2;
+	e = cpuid_get_or_add(&supported, 0x24, 0, true);
+	e->eax = version >= 2 ? 1 : 0;
+	e->ebx = 0x7u << 16 | version; /* AVX10-128/256/512, the version */
+	if (version < 2)
+		cpuid_find(&supported, 0x24, 1)->ecx = 0;
+	cpuid_get_or_add(&supported, 0x1e, 0, true)->eax = amx_subleaves;
+	if (amx_subleaves < 1)
+		cpuid_find(&supported, 0x1e, 1)->eax = 0;
+}
+
+static void configure_loaded(const char *spec)
+{
+	struct cpu_host_facts facts;
+	struct cpu_topology topo = { .cpus = 1 };
+
+	cpu_host_facts_default(&facts);
+	if (cpu_configure_with(spec, &supported, &facts, &topo, &result, NULL) < 0)
+		fail_msg("%s: %s", spec, err_msg());
+}
+
+/*
+ * The subleaf counts of leaves 0x24 and 0x1E as QEMU 11.0 writes them
+ * (target/i386/cpu.c, cpu_x86_cpuid(); kvm_x86_build_cpuid() then writes
+ * subleaves 1..EAX):
+ * - CPUID.(24H,0):EAX = avx10_max_subleaf, set with the avx10-version asked
+ *   for (builtin_avx10_defs[]: avx10.1 -> 0, avx10.2 -> 1) and kept when
+ *   x86_cpu_filter_features() lowers the version to the host's ("i386/cpu:
+ *   Support AVX10.2 with AVX10 feature models"); EBX[7:0] the lowered version,
+ *   0 for a model without avx10-version (x86_cpu_load_model() sets none);
+ * - CPUID.(1EH,0):EAX = the host's (x86_cpu_get_supported_cpuid(0x1E, 0)),
+ *   subleaf 1 EAX = FEAT_1E_1_EAX ("i386/cpu: Add CPUID.0x1E.0x1 subleaf for
+ *   AMX instructions").
+ */
+static void test_avx10_amx_subleaf_counts(void **state)
+{
+	(void)state;
+	/* DiamondRapids (avx10.2) on an AVX10.1 host: version 1, yet EAX 1 and a zero subleaf 1 */
+	load_avx10_host(1, 0);
+	configure_loaded("DiamondRapids");
+	assert_true(enabled("avx10"));
+	assert_false(enabled("avx10-vnni-int"));
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EAX), 1);
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EBX), 0x70001);
+	assert_non_null(cpuid_find(&result.table, 0x24, 1));
+	assert_int_equal(cpuid_value(&result.table, 0x24, 1, CPUID_ECX), 0);
+	/* the host's 0x1E.0 EAX (0 here): no subleaf 1, the TMUL bits filtered anyway */
 	assert_int_equal(cpuid_value(&result.table, 0x1e, 0, CPUID_EAX), 0);
+	assert_null(cpuid_find(&result.table, 0x1e, 1));
+	/* GraniteRapids-v2 (avx10.1) on an AVX10.2 host: EAX 0, version 1, no subleaf 1 */
+	load_avx10_host(2, 1);
+	configure_loaded("GraniteRapids-v2");
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EAX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EBX), 0x70001);
+	assert_null(cpuid_find(&result.table, 0x24, 1));
+	/* ... but the host's 0x1E.0 EAX = 1, and a subleaf 1 without TMUL bits of its own */
+	assert_int_equal(cpuid_value(&result.table, 0x1e, 0, CPUID_EAX), 1);
+	assert_non_null(cpuid_find(&result.table, 0x1e, 1));
+	assert_int_equal(cpuid_value(&result.table, 0x1e, 1, CPUID_EAX), 0);
+	/* SapphireRapids-v3 with +avx10: a model without avx10-version reports version 0 */
+	configure_loaded("SapphireRapids-v3,+avx10");
+	assert_true(enabled("avx10"));
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EAX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EBX) & 0xff, 0);
+	/* host on that host: the host's version 2, so subleaf 1 as well */
+	configure_loaded("host");
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EAX), 1);
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EBX) & 0xff, 2);
+	assert_int_equal(cpuid_value(&result.table, 0x24, 1, CPUID_ECX),
+			 1u << cpu_feature_find("avx10-vnni-int")->bit);
 }
 
 /*
@@ -1315,6 +1408,7 @@ int main(void)
 		cmocka_unit_test(test_new_model_leaves),
 		cmocka_unit_test(test_qemu10_model_leaves),
 		cmocka_unit_test(test_diamondrapids_leaves),
+		cmocka_unit_test(test_avx10_amx_subleaf_counts),
 		cmocka_unit_test(test_model_errors),
 		cmocka_unit_test(test_max_base),
 	};
