@@ -65,6 +65,11 @@ bool cpu_vendor_is_amd(const char *vendor)
 	return !strcmp(vendor, "AuthenticAMD") || !strcmp(vendor, "HygonGenuine");
 }
 
+bool cpu_vendor_is_zhaoxin(const char *vendor)
+{
+	return !strcmp(vendor, "CentaurHauls") || !strcmp(vendor, "  Shanghai  ");
+}
+
 void cpu_brand_encode(const char *model_id, uint32_t regs[12])
 {
 	char s[48] = { 0 };

@@ -1146,6 +1146,64 @@ static void test_qemu10_model_leaves(void **state)
 }
 
 /*
+ * Leaves 2, 0x80000005 and 0x80000006 of QEMU 10.1's cache descriptions,
+ * as QEMU 10.1 and later encode them on their current machine types (and
+ * microvm): encode_cache_cpuid2() with x-consistent-cache gives a CPU with
+ * leaf 4 EAX = 1 and DL = 0xFF only ("use leaf 4", SDM); with
+ * x-vendor-cpuid-only-v2, 0x80000005 is all zero on Intel and 0x80000006
+ * has only ECX, the L2, on Intel and Zhaoxin ("i386/cpu: Present same
+ * cache model in CPUID 0x2 & 0x4", "Mark CPUID[0x80000005] as reserved for
+ * Intel", "Fix CPUID[0x80000006] for Intel CPU", all QEMU 10.1).  QEMU 7.2's
+ * descriptions keep 7.2's encodings (the differential test's reference).
+ */
+static void test_qemu101_cache_encodings(void **state)
+{
+	(void)state;
+	/* SapphireRapids-v4 (10.1 description) on an Intel host */
+	configure_topo(ICELAKE, "SapphireRapids-v4", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_EAX), 1);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_EBX), 0);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_ECX), 0);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_EDX), 0xff);
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_EAX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_EBX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_ECX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_EDX), 0);
+	/* 0x80000006.ECX: 2048 KiB, 16-way (code 8), no lines per tag, 64-byte lines */
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EAX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EBX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_ECX), 0x08008040);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EDX), 0);
+	/* SapphireRapids-v3 (QEMU 7.2's legacy caches): 7.2's descriptors and AMD-style leaves */
+	configure_topo(ICELAKE, "SapphireRapids-v3", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_EDX), 0x2c307d);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_ECX), 0x4d);
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_ECX), 0x40020140);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EDX), 0x00808140);
+	/* YongFeng-v3 keeping its vendor (Zhaoxin): 0x80000006 Intel's way, leaf 2 the same */
+	configure_topo(ICELAKE, "YongFeng-v3,vendor=model", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_EDX), 0xff);
+	/* 256 KiB, 8-way (code 6), 64-byte lines */
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_ECX), 0x01006040);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EBX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EDX), 0);
+	/* 0x80000005 is not reserved on Zhaoxin: its L1d 32 KiB 8-way, 1 line per tag */
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_ECX), 0x20080140);
+	/* EPYC-Genoa-v2 (10.1) on an Intel host takes the Intel vendor, hence Intel's encodings */
+	configure_topo(ICELAKE, "EPYC-Genoa-v2", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_EDX), 0xff);
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_ECX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_ECX), 0x04006140);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EDX), 0);
+	/* ... and on an AMD host AMD's: leaf 2 zero, 0x80000005/6 in full */
+	configure_topo(TURIN, "EPYC-Genoa-v2", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_EAX), 0);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_EDX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_ECX), 0x20080140);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EDX), 0x01008140);
+}
+
+/*
  * DiamondRapids-v1 (QEMU 11.0) on a host offering all it asks for: AVX10.2
  * (leaf 0x24 subleaf 1), the AMX TMUL features of 0x1E subleaf 1, APX
  * (leaf 0x29 and XSAVE component 19), the extended family, leaf 0x1F forced.
@@ -1407,6 +1465,7 @@ int main(void)
 		cmocka_unit_test(test_unversioned_resolution_choice),
 		cmocka_unit_test(test_new_model_leaves),
 		cmocka_unit_test(test_qemu10_model_leaves),
+		cmocka_unit_test(test_qemu101_cache_encodings),
 		cmocka_unit_test(test_diamondrapids_leaves),
 		cmocka_unit_test(test_avx10_amx_subleaf_counts),
 		cmocka_unit_test(test_model_errors),
