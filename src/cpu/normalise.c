@@ -93,6 +93,13 @@ void cpu_brand_decode(const struct cpuid_table *t, char out[49])
 	}
 }
 
+static bool has(const struct cpu_featureset *fs, const char *name)
+{
+	const struct cpu_feature *f = cpu_feature_find(name);
+
+	return f && featureset_has(fs, f);
+}
+
 void cpu_min_levels(const struct cpu_featureset *fs, uint32_t *level, uint32_t *xlevel)
 {
 	*level = 1;
@@ -108,15 +115,8 @@ void cpu_min_levels(const struct cpu_featureset *fs, uint32_t *level, uint32_t *
 			*xlevel = leaf;
 	}
 	/* XSAVE is described in leaf 0xD even with no 0xD.1 feature enabled. */
-	if ((fs->w[FW_1_ECX] >> 26) & 1u && *level < 0xd)
+	if (has(fs, "xsave") && *level < 0xd)
 		*level = 0xd;
-}
-
-static bool has(const struct cpu_featureset *fs, const char *name)
-{
-	const struct cpu_feature *f = cpu_feature_find(name);
-
-	return f && featureset_has(fs, f);
 }
 
 /* Leaves that describe a feature and mean nothing without it. */
