@@ -8,6 +8,7 @@
 #include "cpu/cache.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "cpu/cpu.h"
 #include "cpu/normalise.h"
@@ -282,6 +283,13 @@ static uint32_t amd_assoc(unsigned ways)
 	return 0;
 }
 
+/* CPUID.80000006H:ECX, the L2: [31:16] KiB, [15:12] assoc code, [11:8] lines per tag, [7:0] line */
+static uint32_t l2_field(const struct cpu_cache *l2)
+{
+	return (l2->size / KIB) << 16 | amd_assoc(l2->associativity) << 12 |
+	       (uint32_t)l2->lines_per_tag << 8 | l2->line_size;
+}
+
 /*
  * Leaf 4 and 0x8000001D share a layout: EAX[4:0] type, [7:5] level, [8]
  * self-initialising, [25:14] logical processors sharing it - 1 (leaf 4 also
@@ -334,6 +342,20 @@ static bool shared_by_level(const struct cpu_cache_info *model)
 	return model && model->l1d.share != CACHE_SHARE_LEGACY;
 }
 
+/*
+ * The descriptions with share levels are QEMU 10.1's (cpu/cache.h), which
+ * only a QEMU of 10.1 or later has, and its current machine types (and
+ * microvm) encode them with x-consistent-cache and x-vendor-cpuid-only-v2
+ * on ("i386/cpu: Present same cache model in CPUID 0x2 & 0x4", "Mark
+ * CPUID[0x80000005] as reserved for Intel", "Fix CPUID[0x80000006] for
+ * Intel CPU", QEMU 10.1).  Every other description keeps QEMU 7.2's
+ * encodings, which the differential test compares.
+ */
+static bool qemu101_encoding(const struct cpu_cache_info *model)
+{
+	return shared_by_level(model);
+}
+
 int cpu_cache_leaves(struct cpuid_table *t, const struct cpu_cache_info *model,
 		     const struct cpu_topology *topo)
 {
@@ -347,20 +369,29 @@ int cpu_cache_leaves(struct cpuid_table *t, const struct cpu_cache_info *model,
 	struct cache_view amd = { &legacy_l1d_amd, &legacy_l1i_amd, &legacy_l2_amd, &legacy_l3 };
 	struct kvm_cpuid_entry2 *e;
 	char vendor[13];
-	bool is_amd;
+	bool is_amd, intel_v2;
 
 	if (model)
 		leaf2 = leaf4 = amd = (struct cache_view){ &model->l1d, &model->l1i, &model->l2,
 							   &model->l3 };
 	cpu_vendor_decode(t, vendor);
 	is_amd = cpu_vendor_is_amd(vendor);
+	intel_v2 = qemu101_encoding(model) && !strcmp(vendor, "GenuineIntel");
 
 	if (level >= 2) {
 		e = reset_leaf(t, 2);
 		if (!e)
 			goto full;
 		/* CPUID.02H: AL = 1 call; descriptors: EDX L1d, L1i, L2; ECX L3 */
-		if (!is_amd) {
+		if (!is_amd && qemu101_encoding(model)) {
+			/*
+			 * QEMU 10.1's encode_cache_cpuid2() with x-consistent-cache:
+			 * with leaf 4 there (min-level >= 4, as every such model has),
+			 * only 0xFF in DL, "no descriptors: use leaf 4" (SDM)
+			 */
+			e->eax = 1;
+			e->edx = LEAF2_USE_LEAF4;
+		} else if (!is_amd) {
 			e->eax = 1;
 			e->ecx = leaf2_descriptor(leaf2.l3);
 			e->edx = leaf2_descriptor(leaf2.l1d) << 16 | leaf2_descriptor(leaf2.l1i) << 8 |
@@ -398,6 +429,9 @@ int cpu_cache_leaves(struct cpuid_table *t, const struct cpu_cache_info *model,
 		e = reset_leaf(t, 0x80000005);
 		if (!e)
 			goto full;
+		/* QEMU 10.1 (x-vendor-cpuid-only-v2): reserved, all zero, on Intel (SDM) */
+		if (intel_v2)
+			goto l1_done;
 		/* CPUID.80000005H: EAX/EBX L1 TLBs (2M/4M, 4K), ECX L1d, EDX L1i:
 		 * [31:24] KiB, [23:16] ways, [15:8] lines per tag, [7:0] line size */
 		e->eax = L1_TLB_2M_4K;
@@ -407,20 +441,29 @@ int cpu_cache_leaves(struct cpuid_table *t, const struct cpu_cache_info *model,
 		e->edx = (amd.l1i->size / KIB) << 24 | (uint32_t)amd.l1i->associativity << 16 |
 			 (uint32_t)amd.l1i->lines_per_tag << 8 | amd.l1i->line_size;
 	}
+l1_done:
 	if (xlevel >= 0x80000006) {
 		e = reset_leaf(t, 0x80000006);
 		if (!e)
 			goto full;
+		if (intel_v2 || (qemu101_encoding(model) && cpu_vendor_is_zhaoxin(vendor))) {
+			/*
+			 * QEMU 10.1 (x-vendor-cpuid-only-v2) on Intel and Zhaoxin:
+			 * only ECX, the L2 (leaf 4's), is defined; the TLB and L3
+			 * fields are reserved
+			 */
+			e->ecx = l2_field(amd.l2);
+			goto l2_done;
+		}
 		/* CPUID.80000006H: EAX L2 TLB 2M/4M (none), EBX L2 TLB 4K: 4-way, 512 entries */
 		e->eax = 0;
 		e->ebx = amd_assoc(4) << 28 | 512u << 16 | amd_assoc(4) << 12 | 512u;
-		/* ECX L2: [31:16] KiB, [15:12] assoc code, [11:8] lines per tag, [7:0] line */
-		e->ecx = (amd.l2->size / KIB) << 16 | amd_assoc(amd.l2->associativity) << 12 |
-			 (uint32_t)amd.l2->lines_per_tag << 8 | amd.l2->line_size;
+		e->ecx = l2_field(amd.l2);
 		/* EDX L3: [31:18] size in 512 KiB units, then as ECX */
 		e->edx = (amd.l3->size / (512 * KIB)) << 18 | amd_assoc(amd.l3->associativity) << 12 |
 			 (uint32_t)amd.l3->lines_per_tag << 8 | amd.l3->line_size;
 	}
+l2_done:
 	if (xlevel >= 0x8000001d) {
 		/* L1 and L2 shared by a core's threads, L3 by the package's cores (QEMU 7.2). */
 		unsigned sharing[4] = { threads, threads, threads, cores * threads };

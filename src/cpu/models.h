@@ -28,7 +28,7 @@ struct cpu_def {
 	uint32_t level, xlevel; /* max basic / extended leaf */
 	char model_id[49];      /* brand string */
 	const struct cpu_cache_info *cache; /* leaves 2, 4, 0x8000000[56], 0x8000001D; NULL = legacy */
-	uint32_t avx10_version; /* CPUID.24H:EBX[7:0] with avx10; 0 = the host's (host/max) */
+	uint32_t avx10_version; /* CPUID.24H:EBX[7:0] with avx10 (host/max: the host's); 0 = none */
 	bool force_0x1f;        /* leaf 0x1F written whatever the topology (QEMU x-force-cpuid-0x1f) */
 	struct cpu_featureset features;
 };

@@ -65,6 +65,11 @@ bool cpu_vendor_is_amd(const char *vendor)
 	return !strcmp(vendor, "AuthenticAMD") || !strcmp(vendor, "HygonGenuine");
 }
 
+bool cpu_vendor_is_zhaoxin(const char *vendor)
+{
+	return !strcmp(vendor, "CentaurHauls") || !strcmp(vendor, "  Shanghai  ");
+}
+
 void cpu_brand_encode(const char *model_id, uint32_t regs[12])
 {
 	char s[48] = { 0 };
@@ -88,6 +93,13 @@ void cpu_brand_decode(const struct cpuid_table *t, char out[49])
 	}
 }
 
+static bool has(const struct cpu_featureset *fs, const char *name)
+{
+	const struct cpu_feature *f = cpu_feature_find(name);
+
+	return f && featureset_has(fs, f);
+}
+
 void cpu_min_levels(const struct cpu_featureset *fs, uint32_t *level, uint32_t *xlevel)
 {
 	*level = 1;
@@ -103,15 +115,8 @@ void cpu_min_levels(const struct cpu_featureset *fs, uint32_t *level, uint32_t *
 			*xlevel = leaf;
 	}
 	/* XSAVE is described in leaf 0xD even with no 0xD.1 feature enabled. */
-	if ((fs->w[FW_1_ECX] >> 26) & 1u && *level < 0xd)
+	if (has(fs, "xsave") && *level < 0xd)
 		*level = 0xd;
-}
-
-static bool has(const struct cpu_featureset *fs, const char *name)
-{
-	const struct cpu_feature *f = cpu_feature_find(name);
-
-	return f && featureset_has(fs, f);
 }
 
 /* Leaves that describe a feature and mean nothing without it. */
@@ -213,7 +218,8 @@ static struct kvm_cpuid_entry2 *reset_leaf(struct cpuid_table *t, uint32_t leaf)
  * AMX tile and TMUL leaves as QEMU writes them (cpu_x86_cpuid 0x1D/0x1E):
  * one palette of 8 KiB in 8 tiles of 16 rows of 64 bytes; TMUL K 16, N 64.
  */
-static int amx_leaves(struct cpuid_table *t, const struct cpu_featureset *fs)
+static int amx_leaves(struct cpuid_table *t, const struct cpu_featureset *fs,
+		      const struct cpuid_table *supported)
 {
 	struct kvm_cpuid_entry2 *e;
 
@@ -235,13 +241,15 @@ static int amx_leaves(struct cpuid_table *t, const struct cpu_featureset *fs)
 	if (!e)
 		return -1;
 	e->ebx = 0x10 | 0x40u << 8; /* CPUID.(EAX=1EH,ECX=0):EBX TMUL max K, max N */
-	if (fs->w[FW_1E_1_EAX]) {
-		/*
-		 * CPUID.(EAX=1EH,ECX=0):EAX highest subleaf: 1, where the model
-		 * enables a bit of subleaf 1 (QEMU 11.0 passes the host's, 1 on
-		 * the parts that have it); (EAX=1EH,ECX=1):EAX the TMUL features
-		 */
-		e->eax = 1;
+	/*
+	 * CPUID.(EAX=1EH,ECX=0):EAX highest subleaf: the host's, whatever the
+	 * model enables there (QEMU 11.0's cpu_x86_cpuid(0x1E) takes it from
+	 * x86_cpu_get_supported_cpuid(0x1E, 0)); (EAX=1EH,ECX=1):EAX the TMUL
+	 * features the model enables.  Subleaves past 1 are QEMU's zeros, which
+	 * is what the guest reads without an entry.
+	 */
+	e->eax = cpuid_value(supported, 0x1e, 0, CPUID_EAX);
+	if (e->eax >= 1) {
 		e = cpuid_get_or_add(t, 0x1e, 1, true);
 		if (!e)
 			return -1;
@@ -250,12 +258,30 @@ static int amx_leaves(struct cpuid_table *t, const struct cpu_featureset *fs)
 	return 0;
 }
 
-/* AVX10 version: the model's, never above what the host reports (0: the host's). */
+/*
+ * AVX10 version: the model's, never above what the host reports (QEMU's
+ * x86_cpu_filter_features() lowers it).  host and max carry the host's
+ * (cpu/pipeline.c); a named model without `avx10-version` has 0, as in
+ * QEMU, whose x86_cpu_load_model() sets the property only when the
+ * definition has one.
+ */
 static uint32_t avx10_version(const struct cpu_def *def, const struct cpuid_table *supported)
 {
 	uint32_t host = cpuid_value(supported, 0x24, 0, CPUID_EBX) & 0xff;
 
-	return def->avx10_version && def->avx10_version < host ? def->avx10_version : host;
+	return def->avx10_version < host ? def->avx10_version : host;
+}
+
+/*
+ * CPUID.(EAX=24H,ECX=0):EAX, the highest AVX10 subleaf: QEMU 11.0's
+ * avx10_max_subleaf, set with the version asked for (builtin_avx10_defs[]:
+ * avx10.1 has subleaf 0 only, avx10.2 subleaf 1 too) and not lowered when
+ * the host's version is lower ("i386/cpu: Support AVX10.2 with AVX10
+ * feature models").
+ */
+static uint32_t avx10_max_subleaf(const struct cpu_def *def)
+{
+	return def->avx10_version >= 2 ? 1 : 0;
 }
 
 static struct kvm_cpuid_entry2 *reset_leaf(struct cpuid_table *t, uint32_t leaf)
@@ -339,13 +365,18 @@ int cpu_build_table(struct cpuid_table *t, const struct cpuid_table *supported,
 	if (def->level >= 7)
 		leaf7_subleaves(t, enabled);
 	/*
-	 * CPUID.1FH V2 extended topology: with x-force-cpuid-0x1f (QEMU 10.1's
-	 * newer Intel and Zhaoxin versions) it exists on any host and topology;
-	 * cpu/topology.c writes its levels per vCPU.
+	 * CPUID.1FH V2 extended topology, QEMU's rule (x86_has_cpuid_0x1f():
+	 * x-force-cpuid-0x1f, or a topology with modules or dies, which skyvm's
+	 * has not): with x-force-cpuid-0x1f (QEMU 10.1's newer Intel and
+	 * Zhaoxin versions) it exists on any host, and cpu/topology.c writes
+	 * its levels per vCPU; without it there is no entry, even for host and
+	 * max on a host that has one (kvm_x86_build_cpuid() skips the leaf), so
+	 * the guest reads zeros there while the level reaches it.
 	 */
+	cpuid_remove_leaf(t, 0x1f);
 	if (def->force_0x1f && def->level >= 0x1f && !cpuid_get_or_add(t, 0x1f, 0, true))
 		goto full;
-	if (def->level >= 0x1d && has(enabled, "amx-tile") && amx_leaves(t, enabled) < 0)
+	if (def->level >= 0x1d && has(enabled, "amx-tile") && amx_leaves(t, enabled, supported) < 0)
 		goto full;
 	if (def->level >= 0x24 && has(enabled, "avx10")) {
 		uint32_t word = cpuid_value(t, 0x24, 0, CPUID_EBX) & ~0xffu;
@@ -355,17 +386,15 @@ int cpu_build_table(struct cpuid_table *t, const struct cpuid_table *supported,
 			goto full;
 		e->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
 		/*
-		 * CPUID.(EAX=24H,ECX=0): EAX max subleaf 0; EBX[7:0] the AVX10 version
-		 * (the model's, at most the host's), EBX[18:16] the vector lengths
-		 * (feature bits, already written)
+		 * CPUID.(EAX=24H,ECX=0): EAX the highest subleaf (by the version
+		 * asked for); EBX[7:0] the AVX10 version (the model's, at most the
+		 * host's), EBX[18:16] the vector lengths (feature bits, already
+		 * written)
 		 */
+		e->eax = avx10_max_subleaf(def);
 		e->ebx = word | avx10_version(def, supported);
-		if (enabled->w[FW_24_1_ECX]) {
-			/*
-			 * AVX10.2: EAX the highest subleaf, 1; (EAX=24H,ECX=1):ECX its
-			 * features (QEMU 11.0's avx10.2 definition: max subleaf 1)
-			 */
-			e->eax = 1;
+		if (e->eax >= 1) {
+			/* (EAX=24H,ECX=1):ECX the AVX10.2 features left after filtering */
 			e = cpuid_get_or_add(t, 0x24, 1, true);
 			if (!e)
 				goto full;

@@ -22,6 +22,8 @@ void cpu_vendor_decode(const struct cpuid_table *t, char out[13]);
 /* The same from leaf 0's (or 0x80000000's) registers. */
 void cpu_vendor_from_regs(uint32_t ebx, uint32_t ecx, uint32_t edx, char out[13]);
 bool cpu_vendor_is_amd(const char *vendor); /* AuthenticAMD or HygonGenuine */
+/* CentaurHauls or "  Shanghai  " (QEMU's IS_ZHAOXIN_CPU) */
+bool cpu_vendor_is_zhaoxin(const char *vendor);
 
 /* 0x80000002-4: 48 bytes of brand string, NUL-padded. */
 void cpu_brand_encode(const char *model_id, uint32_t regs[12]);

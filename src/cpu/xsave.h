@@ -21,8 +21,16 @@
 #define XSAVE_HEADER_SIZE 64
 #define XSAVE_COMPONENTS 20   /* 0..19: up to APX */
 
-/* XCR0 bits the enabled features need (x87, SSE, AVX, MPX, AVX-512, PKRU, AMX). */
+/* XCR0 bits the enabled features need (x87, SSE, AVX, MPX, AVX-512, PKRU, AMX, APX). */
 uint64_t cpu_xsave_xcr0(const struct cpu_featureset *fs);
+
+/*
+ * IA32_XSS (supervisor) bits the enabled features need and the host's KVM
+ * offers (its CPUID.(EAX=0DH,ECX=1):EDX:ECX): the CET user and supervisor
+ * states (components 11, 12) with cet-ss or cet-ibt, only with xsaves, as
+ * QEMU 11.0 does.  `host` NULL: none.
+ */
+uint64_t cpu_xsave_xss(const struct cpu_featureset *fs, const struct cpuid_table *host);
 
 /*
  * The XSAVE component whose guest permission the process must request
@@ -44,13 +52,16 @@ int cpu_xsave_component(const struct cpuid_table *host, unsigned i, uint32_t *of
  * Summed in 64 bits; UINT32_MAX when a host layout puts the end beyond that.
  */
 uint32_t cpu_xsave_size(const struct cpuid_table *host, uint64_t xcr0);
-/* Compacted-format size (XSAVEC/XSAVES) for `xcr0` with no supervisor state; as above. */
-uint32_t cpu_xsave_compacted_size(const struct cpuid_table *host, uint64_t xcr0);
+/*
+ * Compacted-format size (XSAVEC/XSAVES) of the components in `mask` (XCR0
+ * bits, and IA32_XSS bits for XSAVES); as above.
+ */
+uint32_t cpu_xsave_compacted_size(const struct cpuid_table *host, uint64_t mask);
 
 /*
  * Rewrite leaf 0xD of `t` for the features in `fs` (0xD.1.EAX, the XSAVE
- * instruction word, is taken from fs too).  Subleaves of components not
- * enabled are removed.  Returns 0, or -1 when the table is full or the host's
+ * instruction word, is taken from fs too; 0xD.1.EDX:ECX from
+ * cpu_xsave_xss()).  Subleaves of components not enabled are removed.  Returns 0, or -1 when the table is full or the host's
  * layout gives sizes beyond 32 bits.
  */
 int cpu_xsave_leaf(struct cpuid_table *t, const struct cpuid_table *host,

@@ -151,6 +151,39 @@ static void test_xcr0_from_features(void **state)
 	assert_int_equal(cpu_xsave_xcr0(&fs), 0x602e7);
 }
 
+/*
+ * IA32_XSS: the CET states (components 11, 12; SDM Vol. 1 13.5.9: 16 and
+ * 24 bytes, supervisor) with cet-ss or cet-ibt, only with XSAVES and only
+ * as far as the host's CPUID.(0DH,1):ECX offers them (QEMU 11.0); never in
+ * XCR0.
+ */
+static void test_xss_from_features(void **state)
+{
+	struct cpu_featureset fs = { 0 };
+	struct cpuid_table host = { 0 };
+	uint32_t off, size, flags;
+
+	(void)state;
+	cpuid_get_or_add(&host, 0xd, 1, true)->ecx = 0x1800;
+	featureset_set(&fs, cpu_feature_find("cet-ss"), true);
+	assert_int_equal(cpu_xsave_xss(&fs, &host), 0);      /* no xsaves */
+	featureset_set(&fs, cpu_feature_find("xsaves"), true);
+	assert_int_equal(cpu_xsave_xss(&fs, &host), 0x1800);
+	assert_int_equal(cpu_xsave_xss(&fs, NULL), 0);       /* no host: none offered */
+	cpuid_find(&host, 0xd, 1)->ecx = 0x800;              /* a host with CET_U only */
+	assert_int_equal(cpu_xsave_xss(&fs, &host), 0x800);
+	assert_int_equal(cpu_xsave_xcr0(&fs), 0x3);          /* not XCR0 state */
+	/* the architectural layout: no offset, ECX[0] supervisor */
+	assert_int_equal(cpu_xsave_component(NULL, 11, &off, &size, &flags), 0);
+	assert_int_equal(size, 16);
+	assert_int_equal(off, 0);
+	assert_int_equal(flags, 1);
+	assert_int_equal(cpu_xsave_component(NULL, 12, &off, &size, &flags), 0);
+	assert_int_equal(size, 24);
+	/* compacted: after x87/SSE and AVX, 16 + 24 bytes */
+	assert_int_equal(cpu_xsave_compacted_size(NULL, 0x7 | 0x1800), 832 + 16 + 24);
+}
+
 static void test_min_levels(void **state)
 {
 	struct cpu_featureset fs = { 0 };
@@ -187,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_xsave_architectural_sizes),
 		cmocka_unit_test(test_xsave_host_layout_wins),
 		cmocka_unit_test(test_xcr0_from_features),
+		cmocka_unit_test(test_xss_from_features),
 		cmocka_unit_test(test_min_levels),
 	};
 

@@ -373,11 +373,128 @@ static void test_xsave_sizes(void **state)
 	assert_int_equal(xsave_ebx(0), 2696);
 	assert_false(enabled("amx-int8")); /* depends on amx-tile */
 	assert_null(cpuid_find(&result.table, 0x1d, 0)); /* no tile palette leaf */
+	/*
+	 * CPUID.(EAX=0DH,ECX=18):ECX is the host's bits 1 (64-byte aligned)
+	 * and 2 (XFD-capable), as QEMU writes esa->ecx & (ALIGN64 | XFD)
+	 * (cpu_x86_cpuid(0xD), QEMU 7.0 to 10.2; 11.0 copies the host's ECX)
+	 */
+	{
+		struct cpu_host_facts facts;
+		struct cpu_topology topo = { .cpus = 1 };
+
+		load("tests/data/hosts/intel-sapphirerapids.json");
+		cpuid_find(&supported, 0xd, 18)->ecx = 0x6;
+		cpu_host_facts_default(&facts);
+		if (cpu_configure_with("host", &supported, &facts, &topo, &result, NULL) < 0)
+			fail_msg("%s", err_msg());
+		assert_int_equal(cpuid_value(&result.table, 0xd, 18, CPUID_ECX), 0x6);
+		assert_int_equal(cpuid_value(&result.table, 0xd, 17, CPUID_ECX), 0);
+	}
 	/* no AVX: back to the legacy area */
 	configure(ICELAKE, "Skylake-Server-v4,-avx");
 	assert_int_equal(cpuid_value(&result.table, 0xd, 0, CPUID_EAX), 0x3 | 0x200);
 	assert_int_equal(xsave_ebx(0), 2696); /* PKRU's offset is fixed at 2688 */
 	assert_null(cpuid_find(&result.table, 0xd, 2));
+}
+
+/*
+ * A Sapphire Rapids host whose KVM offers CET (Linux 6.18+): the feature
+ * bits and the CET XSAVE components, as KVM_GET_SUPPORTED_CPUID reports
+ * them: CPUID.(EAX=0DH,ECX=1):ECX bits 11 (CET_U) and 12 (CET_S), and
+ * subleaves 11 and 12 with their sizes, no offset, ECX[0] = supervisor.
+ */
+static void load_cet_host(void)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	load("tests/data/hosts/intel-sapphirerapids.json");
+	cpuid_find(&supported, 7, 0)->ecx |= 1u << cpu_feature_find("cet-ss")->bit;
+	cpuid_find(&supported, 7, 0)->edx |= 1u << cpu_feature_find("cet-ibt")->bit;
+	cpuid_find(&supported, 0xd, 1)->ecx = (1u << 11) | (1u << 12);
+	e = cpuid_get_or_add(&supported, 0xd, 11, true);
+	e->eax = 16;
+	e->ecx = 1;
+	e = cpuid_get_or_add(&supported, 0xd, 12, true);
+	e->eax = 24;
+	e->ecx = 1;
+}
+
+static void configure_cet(const char *spec)
+{
+	struct cpu_host_facts facts;
+	struct cpu_topology topo = { .cpus = 1 };
+
+	load_cet_host();
+	cpu_host_facts_default(&facts);
+	if (cpu_configure_with(spec, &supported, &facts, &topo, &result, NULL) < 0)
+		fail_msg("%s: %s", spec, err_msg());
+}
+
+/*
+ * The CET states in XSAVE, as QEMU 11.0 offers them with cet-ss/cet-ibt
+ * (target/i386/cpu.c: x86_ext_save_areas[XSTATE_CET_U_BIT/XSTATE_CET_S_BIT],
+ * sizes 0x10 and 0x18, either CET feature bringing both, "i386/cpu: Enable
+ * xsave support for CET states"; supervisor states only with XSAVES,
+ * x86_cpu_enable_xsave_components(); cpu_x86_cpuid(0xD): subleaf 1 ECX/EDX
+ * = FEAT_XSAVE_XSS_LO/HI, EBX = xsave_area_size(XCR0 | XSS, compacted)).
+ */
+static void test_cet_xsave_states(void **state)
+{
+	(void)state;
+	/* SapphireRapids-v5 (QEMU 11.0: cet-ss, cet-ibt), AMX off to keep the sum simple */
+	configure_cet("SapphireRapids-v5,-amx-tile");
+	assert_true(enabled("cet-ss"));
+	assert_true(enabled("cet-ibt"));
+	assert_true(enabled("xsaves"));
+	/* XCR0 unchanged: x87, SSE, AVX, AVX-512, PKRU; IA32_XSS: CET_U | CET_S */
+	assert_int_equal(cpuid_value(&result.table, 0xd, 0, CPUID_EAX), 0x2e7);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 1, CPUID_ECX), 0x1800);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 1, CPUID_EDX), 0);
+	/* compacted: 576 + 256 + 64 + 512 + 1024 + 8, then CET_U 16 and CET_S 24 */
+	assert_int_equal(xsave_ebx(1), 2440 + 16 + 24);
+	/* the standard format holds no supervisor state: still 2696 */
+	assert_int_equal(xsave_ebx(0), 2696);
+	/* subleaves 11 and 12: size, no offset, ECX[0] supervisor */
+	assert_int_equal(cpuid_value(&result.table, 0xd, 11, CPUID_EAX), 16);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 11, CPUID_EBX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 11, CPUID_ECX), 1);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 12, CPUID_EAX), 24);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 12, CPUID_EBX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0xd, 12, CPUID_ECX), 1);
+	/* either CET feature brings both states */
+	configure_cet("SapphireRapids-v5,-amx-tile,-cet-ss");
+	assert_int_equal(cpuid_value(&result.table, 0xd, 1, CPUID_ECX), 0x1800);
+	configure_cet("SapphireRapids-v5,-amx-tile,-cet-ibt");
+	assert_int_equal(cpuid_value(&result.table, 0xd, 1, CPUID_ECX), 0x1800);
+	/* neither: no supervisor state, no subleaves 11/12 */
+	configure_cet("SapphireRapids-v5,-amx-tile,-cet-ss,-cet-ibt");
+	assert_int_equal(cpuid_value(&result.table, 0xd, 1, CPUID_ECX), 0);
+	assert_int_equal(xsave_ebx(1), 2440);
+	assert_null(cpuid_find(&result.table, 0xd, 11));
+	assert_null(cpuid_find(&result.table, 0xd, 12));
+	/* SapphireRapids-v4 (QEMU 10.1) has no CET */
+	configure_cet("SapphireRapids-v4,-amx-tile");
+	assert_int_equal(cpuid_value(&result.table, 0xd, 1, CPUID_ECX), 0);
+	/* no XSAVES, no supervisor state (QEMU 11.0 skips it) */
+	configure_cet("SapphireRapids-v5,-amx-tile,-xsaves");
+	assert_true(enabled("cet-ss"));
+	assert_int_equal(cpuid_value(&result.table, 0xd, 1, CPUID_ECX), 0);
+	assert_null(cpuid_find(&result.table, 0xd, 12));
+	/* a KVM without CET in IA32_XSS (0xD.1 ECX = 0) offers none either */
+	load_cet_host();
+	cpuid_find(&supported, 0xd, 1)->ecx = 0;
+	{
+		struct cpu_host_facts facts;
+		struct cpu_topology topo = { .cpus = 1 };
+
+		cpu_host_facts_default(&facts);
+		if (cpu_configure_with("SapphireRapids-v5,-amx-tile", &supported, &facts, &topo,
+				       &result, NULL) < 0)
+			fail_msg("%s", err_msg());
+	}
+	assert_int_equal(cpuid_value(&result.table, 0xd, 1, CPUID_ECX), 0);
+	assert_int_equal(xsave_ebx(1), 2440);
+	assert_null(cpuid_find(&result.table, 0xd, 11));
 }
 
 static void test_topology_apic_ids(void **state)
@@ -529,27 +646,64 @@ static void test_amd_topoext_leaves(void **state)
 	assert_int_equal(cpuid_value(&vcpu, 0x80000008, 0, CPUID_ECX) & 0xff, 3);
 }
 
-/* Leaf 0x1F is written like 0xB when the host has it and the level reaches it. */
+/*
+ * Leaf 0x1F, QEMU's rule (cpu_x86_cpuid(0x1F) and kvm_x86_build_cpuid():
+ * the leaf exists only when x86_has_cpuid_0x1f(), i.e. x-force-cpuid-0x1f
+ * or a topology with modules or dies; QEMU 9.2 "Introduce enable_cpuid_0x1f",
+ * renamed force_cpuid_0x1f in 10.1): without the force there is no entry,
+ * whatever the host has and however high the level, and the guest reads
+ * zeros there.  With it, it is written like 0xB.
+ */
 static void test_leaf_1f(void **state)
 {
 	struct cpu_host_facts facts;
 	struct cpu_topology topo = { .cpus = 4, .cores = 2, .threads = 2 };
+	struct kvm_cpuid_entry2 *e;
 
 	(void)state;
+	/* an Icelake host whose KVM reports a leaf 0x1F (SMT and core levels) */
 	load(ICELAKE);
-	cpuid_get_or_add(&supported, 0x1f, 0, true);
+	e = cpuid_get_or_add(&supported, 0x1f, 0, true);
+	e->eax = 1;
+	e->ebx = 2;
+	e->ecx = 0x100;
+	e = cpuid_get_or_add(&supported, 0x1f, 1, true);
+	e->eax = 7;
+	e->ebx = 64;
+	e->ecx = 0x201;
 	cpuid_find(&supported, 0, 0)->eax = 0x1f;
 	cpu_host_facts_default(&facts);
+	/* host: the level stays the host's 0x1F, the leaf is not passed through */
 	if (cpu_configure_with("host", &supported, &facts, &topo, &result, NULL) < 0)
 		fail_msg("%s", err_msg());
 	assert_int_equal(cpu_vcpu_cpuid(&result, 3, &vcpu), 0);
-	for (unsigned sub = 0; sub < 3; sub++)
+	assert_int_equal(cpuid_value(&vcpu, 0, 0, CPUID_EAX), 0x1f);
+	assert_null(cpuid_find(&vcpu, 0x1f, 0));
+	assert_null(cpuid_find(&vcpu, 0x1f, 1));
+	/* SapphireRapids-v3 (level 0x20, no force): none either */
+	if (cpu_configure_with("SapphireRapids-v3", &supported, &facts, &topo, &result, NULL) < 0)
+		fail_msg("%s", err_msg());
+	assert_int_equal(cpu_vcpu_cpuid(&result, 3, &vcpu), 0);
+	assert_int_equal(cpuid_value(&vcpu, 0, 0, CPUID_EAX), 0x20);
+	assert_null(cpuid_find(&vcpu, 0x1f, 0));
+	/* SapphireRapids-v4 (10.1, x-force-cpuid-0x1f): the leaf, written like 0xB */
+	if (cpu_configure_with("SapphireRapids-v4", &supported, &facts, &topo, &result, NULL) < 0)
+		fail_msg("%s", err_msg());
+	assert_int_equal(cpu_vcpu_cpuid(&result, 3, &vcpu), 0);
+	for (unsigned sub = 0; sub < 3; sub++) {
+		assert_int_equal(cpuid_value(&vcpu, 0x1f, sub, CPUID_EAX),
+				 cpuid_value(&vcpu, 0xb, sub, CPUID_EAX));
 		assert_int_equal(cpuid_value(&vcpu, 0x1f, sub, CPUID_EDX),
 				 cpuid_value(&vcpu, 0xb, sub, CPUID_EDX));
+	}
 	assert_int_equal(cpuid_value(&vcpu, 0x1f, 0, CPUID_EDX), 3);
+	/* this topology's, not the host's: 4 logical processors at the core level */
 	assert_int_equal(cpuid_value(&vcpu, 0x1f, 1, CPUID_EBX), 4);
-	/* without the host leaf, none is invented */
-	configure(ICELAKE, "host");
+	assert_int_equal(cpuid_value(&vcpu, 0x1f, 1, CPUID_EAX), 2);
+	/* with a level below 0x1F the forced leaf is out of reach */
+	if (cpu_configure_with("SapphireRapids-v4,level=0x1b", &supported, &facts, &topo, &result,
+			       NULL) < 0)
+		fail_msg("%s", err_msg());
 	assert_int_equal(cpu_vcpu_cpuid(&result, 0, &vcpu), 0);
 	assert_null(cpuid_find(&vcpu, 0x1f, 0));
 }
@@ -992,6 +1146,64 @@ static void test_qemu10_model_leaves(void **state)
 }
 
 /*
+ * Leaves 2, 0x80000005 and 0x80000006 of QEMU 10.1's cache descriptions,
+ * as QEMU 10.1 and later encode them on their current machine types (and
+ * microvm): encode_cache_cpuid2() with x-consistent-cache gives a CPU with
+ * leaf 4 EAX = 1 and DL = 0xFF only ("use leaf 4", SDM); with
+ * x-vendor-cpuid-only-v2, 0x80000005 is all zero on Intel and 0x80000006
+ * has only ECX, the L2, on Intel and Zhaoxin ("i386/cpu: Present same
+ * cache model in CPUID 0x2 & 0x4", "Mark CPUID[0x80000005] as reserved for
+ * Intel", "Fix CPUID[0x80000006] for Intel CPU", all QEMU 10.1).  QEMU 7.2's
+ * descriptions keep 7.2's encodings (the differential test's reference).
+ */
+static void test_qemu101_cache_encodings(void **state)
+{
+	(void)state;
+	/* SapphireRapids-v4 (10.1 description) on an Intel host */
+	configure_topo(ICELAKE, "SapphireRapids-v4", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_EAX), 1);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_EBX), 0);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_ECX), 0);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_EDX), 0xff);
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_EAX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_EBX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_ECX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_EDX), 0);
+	/* 0x80000006.ECX: 2048 KiB, 16-way (code 8), no lines per tag, 64-byte lines */
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EAX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EBX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_ECX), 0x08008040);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EDX), 0);
+	/* SapphireRapids-v3 (QEMU 7.2's legacy caches): 7.2's descriptors and AMD-style leaves */
+	configure_topo(ICELAKE, "SapphireRapids-v3", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_EDX), 0x2c307d);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_ECX), 0x4d);
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_ECX), 0x40020140);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EDX), 0x00808140);
+	/* YongFeng-v3 keeping its vendor (Zhaoxin): 0x80000006 Intel's way, leaf 2 the same */
+	configure_topo(ICELAKE, "YongFeng-v3,vendor=model", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_EDX), 0xff);
+	/* 256 KiB, 8-way (code 6), 64-byte lines */
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_ECX), 0x01006040);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EBX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EDX), 0);
+	/* 0x80000005 is not reserved on Zhaoxin: its L1d 32 KiB 8-way, 1 line per tag */
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_ECX), 0x20080140);
+	/* EPYC-Genoa-v2 (10.1) on an Intel host takes the Intel vendor, hence Intel's encodings */
+	configure_topo(ICELAKE, "EPYC-Genoa-v2", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_EDX), 0xff);
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_ECX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_ECX), 0x04006140);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EDX), 0);
+	/* ... and on an AMD host AMD's: leaf 2 zero, 0x80000005/6 in full */
+	configure_topo(TURIN, "EPYC-Genoa-v2", 2, 2);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_EAX), 0);
+	assert_int_equal(cpuid_value(&result.table, 2, 0, CPUID_EDX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x80000005, 0, CPUID_ECX), 0x20080140);
+	assert_int_equal(cpuid_value(&result.table, 0x80000006, 0, CPUID_EDX), 0x01008140);
+}
+
+/*
  * DiamondRapids-v1 (QEMU 11.0) on a host offering all it asks for: AVX10.2
  * (leaf 0x24 subleaf 1), the AMX TMUL features of 0x1E subleaf 1, APX
  * (leaf 0x29 and XSAVE component 19), the extended family, leaf 0x1F forced.
@@ -1012,6 +1224,9 @@ static void test_diamondrapids_leaves(void **state)
 	cpuid_find(&supported, 7, 0)->eax = 2;
 	e = cpuid_get_or_add(&supported, 0x24, 0, true);
 	e->ebx |= 2; /* AVX10.2 */
+	e->eax = 1;
+	/* the AMX TMUL leaf's highest subleaf, 1 on a part with 0x1E.1 */
+	cpuid_get_or_add(&supported, 0x1e, 0, true)->eax = 1;
 	cpu_host_facts_default(&facts);
 	if (cpu_configure_with("DiamondRapids", &supported, &facts, &topo, &result, NULL) < 0)
 		fail_msg("%s", err_msg());
@@ -1043,15 +1258,105 @@ static void test_diamondrapids_leaves(void **state)
 	assert_int_equal(cpu_vcpu_cpuid(&result, 1, &vcpu), 0);
 	assert_int_equal(cpuid_value(&vcpu, 0x1f, 1, CPUID_EBX), 4);
 	assert_int_equal(cpuid_value(&result.table, 4, 3, CPUID_ECX), 16383);
-	/* GraniteRapids-v2 keeps one subleaf in 0x24 and 0x1E (AVX10.1, no 0x1E.1 bits) */
+	/*
+	 * GraniteRapids-v2 keeps one subleaf in 0x24 (AVX10.1); 0x1E has the
+	 * host's subleaf count, its subleaf 1 none of the model's bits
+	 */
 	if (cpu_configure_with("GraniteRapids-v2", &supported, &facts, &topo, &result, NULL) < 0)
 		fail_msg("%s", err_msg());
 	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EAX), 0);
 	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EBX), 0x70001);
 	assert_null(cpuid_find(&result.table, 0x24, 1));
-	assert_null(cpuid_find(&result.table, 0x1e, 1));
 	assert_null(cpuid_find(&result.table, 0x29, 0));
+	assert_int_equal(cpuid_value(&result.table, 0x1e, 0, CPUID_EAX), 1);
+	assert_int_equal(cpuid_value(&result.table, 0x1e, 1, CPUID_EAX), 0);
+}
+
+/*
+ * A host offering every bit DiamondRapids asks for, with AVX10 at `version`
+ * (AVX10.2's subleaf 1 only from version 2) and `amx_subleaves` as the
+ * highest subleaf of 0x1E (its TMUL bits only from 1).
+ */
+static void load_avx10_host(uint32_t version, uint32_t amx_subleaves)
+{
+	struct cpu_def dmr;
+	struct kvm_cpuid_entry2 *e;
+
+	load(ICELAKE);
+	if (cpu_model_resolve("DiamondRapids", &dmr) < 0)
+		fail_msg("%s", err_msg());
+	assert_int_equal(featureset_to_cpuid(&dmr.features, &supported), 0);
+	cpuid_find(&supported, 0, 0)->eax = 0x29;
+	cpuid_find(&supported, 7, 0)->eax = 2;
+	e = cpuid_get_or_add(&supported, 0x24, 0, true);
+	e->eax = version >= 2 ? 1 : 0;
+	e->ebx = 0x7u << 16 | version; /* AVX10-128/256/512, the version */
+	if (version < 2)
+		cpuid_find(&supported, 0x24, 1)->ecx = 0;
+	cpuid_get_or_add(&supported, 0x1e, 0, true)->eax = amx_subleaves;
+	if (amx_subleaves < 1)
+		cpuid_find(&supported, 0x1e, 1)->eax = 0;
+}
+
+static void configure_loaded(const char *spec)
+{
+	struct cpu_host_facts facts;
+	struct cpu_topology topo = { .cpus = 1 };
+
+	cpu_host_facts_default(&facts);
+	if (cpu_configure_with(spec, &supported, &facts, &topo, &result, NULL) < 0)
+		fail_msg("%s: %s", spec, err_msg());
+}
+
+/*
+ * The subleaf counts of leaves 0x24 and 0x1E as QEMU 11.0 writes them
+ * (target/i386/cpu.c, cpu_x86_cpuid(); kvm_x86_build_cpuid() then writes
+ * subleaves 1..EAX):
+ * - CPUID.(24H,0):EAX = avx10_max_subleaf, set with the avx10-version asked
+ *   for (builtin_avx10_defs[]: avx10.1 -> 0, avx10.2 -> 1) and kept when
+ *   x86_cpu_filter_features() lowers the version to the host's ("i386/cpu:
+ *   Support AVX10.2 with AVX10 feature models"); EBX[7:0] the lowered version,
+ *   0 for a model without avx10-version (x86_cpu_load_model() sets none);
+ * - CPUID.(1EH,0):EAX = the host's (x86_cpu_get_supported_cpuid(0x1E, 0)),
+ *   subleaf 1 EAX = FEAT_1E_1_EAX ("i386/cpu: Add CPUID.0x1E.0x1 subleaf for
+ *   AMX instructions").
+ */
+static void test_avx10_amx_subleaf_counts(void **state)
+{
+	(void)state;
+	/* DiamondRapids (avx10.2) on an AVX10.1 host: version 1, yet EAX 1 and a zero subleaf 1 */
+	load_avx10_host(1, 0);
+	configure_loaded("DiamondRapids");
+	assert_true(enabled("avx10"));
+	assert_false(enabled("avx10-vnni-int"));
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EAX), 1);
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EBX), 0x70001);
+	assert_non_null(cpuid_find(&result.table, 0x24, 1));
+	assert_int_equal(cpuid_value(&result.table, 0x24, 1, CPUID_ECX), 0);
+	/* the host's 0x1E.0 EAX (0 here): no subleaf 1, the TMUL bits filtered anyway */
 	assert_int_equal(cpuid_value(&result.table, 0x1e, 0, CPUID_EAX), 0);
+	assert_null(cpuid_find(&result.table, 0x1e, 1));
+	/* GraniteRapids-v2 (avx10.1) on an AVX10.2 host: EAX 0, version 1, no subleaf 1 */
+	load_avx10_host(2, 1);
+	configure_loaded("GraniteRapids-v2");
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EAX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EBX), 0x70001);
+	assert_null(cpuid_find(&result.table, 0x24, 1));
+	/* ... but the host's 0x1E.0 EAX = 1, and a subleaf 1 without TMUL bits of its own */
+	assert_int_equal(cpuid_value(&result.table, 0x1e, 0, CPUID_EAX), 1);
+	assert_non_null(cpuid_find(&result.table, 0x1e, 1));
+	assert_int_equal(cpuid_value(&result.table, 0x1e, 1, CPUID_EAX), 0);
+	/* SapphireRapids-v3 with +avx10: a model without avx10-version reports version 0 */
+	configure_loaded("SapphireRapids-v3,+avx10");
+	assert_true(enabled("avx10"));
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EAX), 0);
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EBX) & 0xff, 0);
+	/* host on that host: the host's version 2, so subleaf 1 as well */
+	configure_loaded("host");
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EAX), 1);
+	assert_int_equal(cpuid_value(&result.table, 0x24, 0, CPUID_EBX) & 0xff, 2);
+	assert_int_equal(cpuid_value(&result.table, 0x24, 1, CPUID_ECX),
+			 1u << cpu_feature_find("avx10-vnni-int")->bit);
 }
 
 /*
@@ -1145,6 +1450,7 @@ int main(void)
 		cmocka_unit_test(test_identity_leaves),
 		cmocka_unit_test(test_kvm_leaves),
 		cmocka_unit_test(test_xsave_sizes),
+		cmocka_unit_test(test_cet_xsave_states),
 		cmocka_unit_test(test_topology_apic_ids),
 		cmocka_unit_test(test_topology_smp),
 		cmocka_unit_test(test_amd_topoext_leaves),
@@ -1159,7 +1465,9 @@ int main(void)
 		cmocka_unit_test(test_unversioned_resolution_choice),
 		cmocka_unit_test(test_new_model_leaves),
 		cmocka_unit_test(test_qemu10_model_leaves),
+		cmocka_unit_test(test_qemu101_cache_encodings),
 		cmocka_unit_test(test_diamondrapids_leaves),
+		cmocka_unit_test(test_avx10_amx_subleaf_counts),
 		cmocka_unit_test(test_model_errors),
 		cmocka_unit_test(test_max_base),
 	};
