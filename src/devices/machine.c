@@ -131,7 +131,7 @@ static bool valid_id(const char *id)
  * guests (debug-exit, probe, block), and ACPI power-off.
  */
 static const char *const standard_devices[] = {
-	"uart", "i8042", "rtc", "acpi-pm", "debug-exit", "probe-port", "block-port",
+	"uart", "i8042", "rtc", "acpi-pm", "debug-exit", "probe-port", "bulk-port",
 };
 
 /* GSIs the allocator never hands out: the PIT (0 -> 2), the cascade, the SCI. */

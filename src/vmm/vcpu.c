@@ -220,7 +220,7 @@ static int handle_io(struct vcpu *v)
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	struct device *d = NULL;
 	/* By the first port, as a PC bus decodes: a 4-byte access to a 1-port device
-	 * (the probe and block ports) is that device's. */
+	 * (the probe and bulk ports) is that device's. */
 	const struct dev_region *r = machine_find(&m->pio, run->io.port, 1, &d);
 
 	atomic_store(&v->where_dev, d);
