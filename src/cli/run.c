@@ -36,6 +36,9 @@ static const char run_help[] =
 	"                        and kvmclock hidden, tsc_early_khz=<KVM's TSC kHz> is added\n"
 	"  --guest NAME          embedded guest to boot without --kernel: default, probe\n"
 	"                        (default: default)\n"
+	"  --debug-exit          the debug-exit port 0x501 for a --kernel guest too (the\n"
+	"                        embedded guests always have it): a byte written there\n"
+	"                        ends the VM (Exit status below)\n"
 	"Machine:\n"
 	"  --cpus N              vCPUs (default 1)\n"
 	"  --smp sockets=S,cores=C,threads=T\n"
@@ -101,7 +104,7 @@ enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_SMP, OPT_MEMORY, OPT_CPU,
 	OPT_CONSOLE, OPT_TIMEOUT, OPT_MAX_OUTPUT, OPT_IRQCHIP, OPT_GUEST, OPT_DISK, OPT_RNG,
 	OPT_API, OPT_INCOMING, OPT_SUPPORTED,
-	OPT_NET, OPT_VSOCK,
+	OPT_NET, OPT_VSOCK, OPT_DEBUG_EXIT,
 };
 
 static const struct option run_options[] = {
@@ -117,6 +120,7 @@ static const struct option run_options[] = {
 	{ "max-output", required_argument, NULL, OPT_MAX_OUTPUT },
 	{ "irqchip", required_argument, NULL, OPT_IRQCHIP },
 	{ "guest", required_argument, NULL, OPT_GUEST },
+	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "api", required_argument, NULL, OPT_API },
@@ -292,6 +296,9 @@ static int run(int argc, char **argv, char **owned)
 			break;
 		case OPT_GUEST:
 			cfg.guest_name = optarg;
+			break;
+		case OPT_DEBUG_EXIT:
+			cfg.debug_exit = true;
 			break;
 		case OPT_CPUS:
 			if (!cli_parse_uint(optarg, ~0ULL, &v) || v == 0 || v > RUN_MAX_CPUS)

@@ -127,7 +127,8 @@ static int build_machine(struct vm *vm)
 {
 	const struct vm_config *c = vm->cfg;
 
-	if (machine_init_pc(&vm->machine) < 0)
+	/* skyvm's own ports only for the guests that speak their protocols. */
+	if (machine_init_pc(&vm->machine, machine_guest_ports(!c->kernel_path, c->debug_exit)) < 0)
 		return -1;
 	for (unsigned i = 0; i < c->ndevices; i++)
 		if (!machine_add(&vm->machine, c->devices[i].cls, c->devices[i].id,

@@ -46,6 +46,7 @@ struct vm_device_spec {
 struct vm_config {
 	const char *kernel_path;  /* NULL: boot the embedded guest */
 	const char *guest_name;   /* embedded guest ("default", "probe") */
+	bool debug_exit;          /* --debug-exit: the debug-exit port for a kernel too */
 	const char *initrd_path;
 	const char *cmdline;
 	unsigned ncpus;

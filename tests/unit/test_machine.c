@@ -172,6 +172,87 @@ static void test_cmdline_and_bus(void **state)
 	machine_free(&m);
 }
 
+/* ---- which devices a VM gets (machine_init_pc) */
+
+/* The class of the device whose port region holds `port`, or NULL. */
+static const char *port_owner(const struct machine *m, uint64_t port)
+{
+	for (unsigned i = 0; i < m->n; i++)
+		for (unsigned j = 0; j < m->dev[i]->nregion; j++) {
+			const struct dev_region *r = &m->dev[i]->region[j];
+
+			if (r->space == IO_PIO && port >= r->base && port - r->base < r->len)
+				return m->dev[i]->cls->name;
+		}
+	return NULL;
+}
+
+static void test_guest_ports_follow_the_guest(void **state)
+{
+	/* embedded guests get every port, with or without --debug-exit */
+	assert_int_equal(machine_guest_ports(true, false), MACHINE_PORTS_EMBEDDED);
+	assert_int_equal(machine_guest_ports(true, true), MACHINE_PORTS_EMBEDDED);
+	/* the user's kernel: none, or debug-exit alone when asked for */
+	assert_int_equal(machine_guest_ports(false, false), 0);
+	assert_int_equal(machine_guest_ports(false, true), MACHINE_PORT_DEBUG_EXIT);
+}
+
+/* The PC platform's devices and the ACPI/command-line view, for each port set. */
+static void check_pc(unsigned ports, const char *const *want, size_t nwant)
+{
+	struct machine m;
+	struct acpi_device devs[MACHINE_MAX_DEVICES];
+	struct acpi_config cfg = { 0 };
+	char cmdline[64] = "console=ttyS0";
+
+	if (machine_init_pc(&m, ports) < 0)
+		fail_msg("machine_init_pc(%u): %s", ports, err_msg());
+	assert_int_equal(machine_allocate(&m), 0);
+	if (m.n != nwant)
+		fail_msg("ports %u: %u devices, expected %zu", ports, m.n, nwant);
+	for (size_t i = 0; i < nwant; i++)
+		assert_string_equal(m.dev[i]->cls->name, want[i]);
+	/* the PC ports are always there */
+	assert_string_equal(port_owner(&m, 0x3f8), "uart");
+	assert_string_equal(port_owner(&m, 0x64), "i8042");
+	assert_string_equal(port_owner(&m, 0x600), "acpi-pm");
+	/* skyvm's own ports exactly when selected */
+	if (ports & MACHINE_PORT_DEBUG_EXIT)
+		assert_string_equal(port_owner(&m, 0x501), "debug-exit");
+	else
+		assert_null(port_owner(&m, 0x501));
+	if (ports & MACHINE_PORTS_REPORT) {
+		assert_string_equal(port_owner(&m, 0x510), "probe-port");
+		assert_string_equal(port_owner(&m, 0x512), "bulk-port");
+	} else {
+		assert_null(port_owner(&m, 0x510));
+		assert_null(port_owner(&m, 0x512));
+	}
+	/* ACPI and the kernel command line describe the same PC either way */
+	machine_acpi_devices(&m, devs, &cfg);
+	assert_int_equal(cfg.sleep_control_port, 0x600);
+	assert_int_equal(cfg.ndevs, 3); /* COM1, the keyboard controller, the RTC */
+	assert_string_equal(devs[0].hid, "PNP0501");
+	assert_string_equal(devs[1].hid, "PNP0303");
+	assert_string_equal(devs[2].hid, "PNP0B00");
+	assert_int_equal(machine_cmdline(&m, cmdline, sizeof(cmdline)), 0);
+	assert_string_equal(cmdline, "console=ttyS0");
+	machine_free(&m);
+}
+
+static void test_pc_machine_per_guest(void **state)
+{
+	static const char *const kernel[] = { "uart", "i8042", "rtc", "acpi-pm" };
+	static const char *const kernel_debug_exit[] = { "uart", "i8042", "rtc", "acpi-pm",
+							 "debug-exit" };
+	static const char *const embedded[] = { "uart", "i8042", "rtc", "acpi-pm", "debug-exit",
+						"probe-port", "bulk-port" };
+
+	check_pc(machine_guest_ports(false, false), kernel, 4);
+	check_pc(machine_guest_ports(false, true), kernel_debug_exit, 5);
+	check_pc(machine_guest_ports(true, false), embedded, 7);
+}
+
 /* ---- console */
 struct typed {
 	uint8_t b[64];
@@ -264,6 +345,8 @@ int main(void)
 		cmocka_unit_test(test_overlapping_ports_are_refused),
 		cmocka_unit_test(test_fixed_gsi_conflict),
 		cmocka_unit_test(test_cmdline_and_bus),
+		cmocka_unit_test(test_guest_ports_follow_the_guest),
+		cmocka_unit_test(test_pc_machine_per_guest),
 		cmocka_unit_test(test_console_escape),
 		cmocka_unit_test(test_console_output_never_blocks),
 	};
