@@ -89,16 +89,23 @@ static const char run_help[] =
 	"Environment: SKYVM_KVM_DEVICE overrides the KVM device path (default /dev/kvm).\n"
 	"\n"
 	"Exit status:\n"
-	"  0-119  the guest's own status, written to the debug-exit port 0x501\n"
-	"         (0 also for ACPI power-off, i8042 reset, Ctrl-A x, or every vCPU halted)\n"
+	"  0      ACPI power-off, i8042 reset, Ctrl-A x, every vCPU halted, or the guest\n"
+	"         wrote 0 to the debug-exit port 0x501\n"
+	"  5-118, 126, 127\n"
+	"         the guest's own status, written to the debug-exit port, unchanged\n"
+	"  119    the guest wrote one of skyvm's own codes (1-4, 119-125, 128-255) to the\n"
+	"         debug-exit port; stderr says which (QEMU's isa-debug-exit instead\n"
+	"         exits with (status << 1) | 1)\n"
 	"  1      set-up failed (no KVM, bad file, bad CPU model, too little memory)\n"
 	"  2      bad command line\n"
+	"  4      --incoming: this host cannot give the VM's CPU\n"
 	"  120    guest triple fault (KVM_EXIT_SHUTDOWN); a report follows on stderr\n"
 	"  121    KVM could not run an instruction (KVM_EXIT_INTERNAL_ERROR)\n"
 	"  122    KVM_EXIT_FAIL_ENTRY\n"
 	"  123    an exit skyvm does not handle\n"
 	"  124    --timeout expired; where each vCPU was follows on stderr\n"
-	"  125    the guest exceeded --max-output (or flooded a VMM port)\n";
+	"  125    the guest exceeded --max-output (or flooded a VMM port)\n"
+	"  128+N  ended by signal N (SIGTERM: 143)\n";
 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_SMP, OPT_MEMORY, OPT_CPU,

@@ -632,7 +632,7 @@ static void on_signal(void *opaque, uint32_t events)
 
 	if (read(vm->signal_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 		return;
-	vm_stop(vm, 128 + (int)si.ssi_signo, "terminated by signal %u (terminal restored)",
+	vm_stop(vm, EXIT_SIGNAL_BASE + (int)si.ssi_signo, "terminated by signal %u (terminal restored)",
 		si.ssi_signo);
 }
 

@@ -17,7 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "devices/debug_exit.h"
 #include "devices/machine.h"
+#include "exitcodes.h"
 #include "util/err.h"
 #include "vmm/console.h"
 #include "vmm/event_loop.h"
@@ -253,6 +255,94 @@ static void test_pc_machine_per_guest(void **state)
 	check_pc(machine_guest_ports(true, false), embedded, 7);
 }
 
+/* ---- the debug-exit port's status mapping */
+
+static void test_no_guest_status_becomes_a_skyvm_code(void **state)
+{
+	static const int own[] = { EXIT_ERROR, EXIT_USAGE, EXIT_CPU_MISMATCH,
+				   EXIT_CPU_INCOMPATIBLE, EXIT_GUEST_STATUS, EXIT_GUEST_SHUTDOWN,
+				   EXIT_GUEST_INTERNAL, EXIT_GUEST_FAIL_ENTRY,
+				   EXIT_GUEST_UNHANDLED, EXIT_TIMEOUT, EXIT_GUEST_OUTPUT,
+				   EXIT_SIGNAL_BASE + 2, EXIT_SIGNAL_BASE + 15, 255 };
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (!exit_code_is_skyvms(own[i]))
+			fail_msg("%d is skyvm's own code", own[i]);
+	for (unsigned s = 0; s < 256; s++) {
+		int code = debug_exit_code((uint8_t)s);
+		bool passes = s == 0 || (s >= 5 && s <= 118) || s == 126 || s == 127;
+
+		if (code == EXIT_TIMEOUT)
+			fail_msg("status %u became 124, the time-out code", s);
+		if (passes && code != (int)s)
+			fail_msg("status %u became %d, expected it unchanged", s, code);
+		if (!passes && code != EXIT_GUEST_STATUS)
+			fail_msg("status %u became %d, expected %d", s, code, EXIT_GUEST_STATUS);
+		if (code != EXIT_GUEST_STATUS && exit_code_is_skyvms(code))
+			fail_msg("status %u became skyvm's own code %d", s, code);
+	}
+}
+
+struct stop_record {
+	int code, stops;
+	char reason[512];
+};
+
+static void record_stop(void *ctx, int code, const char *reason)
+{
+	struct stop_record *r = ctx;
+
+	r->code = code;
+	r->stops++;
+	snprintf(r->reason, sizeof(r->reason), "%s", reason);
+}
+
+/* The device as a vCPU's port exit reaches it: through the machine's bus. */
+static void write_debug_exit(uint8_t status, struct stop_record *rec)
+{
+	struct machine m;
+	struct device *d = NULL;
+	struct device_host h = { .ctx = rec, .stop = record_stop };
+	const struct dev_region *r;
+
+	memset(rec, 0, sizeof(*rec));
+	assert_int_equal(machine_init_pc(&m, MACHINE_PORT_DEBUG_EXIT), 0);
+	assert_int_equal(machine_allocate(&m), 0);
+	/* only the debug-exit device: the others want a console backend to realize */
+	for (unsigned i = 0; i < m.n; i++)
+		if (!strcmp(m.dev[i]->cls->name, "debug-exit"))
+			d = m.dev[i];
+	if (!d)
+		fail_msg("no debug-exit device");
+	d->host = &h;
+	r = &d->region[0];
+	assert_int_equal(r->base, 0x501);
+	r->write(d, 1, 0x501, &status, 1);
+	machine_free(&m);
+}
+
+static void test_debug_exit_device_maps_the_status(void **state)
+{
+	struct stop_record rec;
+
+	write_debug_exit(42, &rec);
+	assert_int_equal(rec.stops, 1);
+	assert_int_equal(rec.code, 42);
+	assert_string_equal(rec.reason, "guest wrote 42 to the debug-exit port (vCPU 1)");
+
+	write_debug_exit(124, &rec);
+	assert_int_equal(rec.code, EXIT_GUEST_STATUS);
+	assert_non_null(strstr(rec.reason, "guest wrote 124 to the debug-exit port (vCPU 1)"));
+	assert_non_null(strstr(rec.reason, "skyvm exits with 119"));
+
+	write_debug_exit(0, &rec);
+	assert_int_equal(rec.code, 0);
+	write_debug_exit(1, &rec);
+	assert_int_equal(rec.code, EXIT_GUEST_STATUS);
+	write_debug_exit(0x7f, &rec); /* the embedded guests' exception status */
+	assert_int_equal(rec.code, 0x7f);
+}
+
 /* ---- console */
 struct typed {
 	uint8_t b[64];
@@ -347,6 +437,8 @@ int main(void)
 		cmocka_unit_test(test_cmdline_and_bus),
 		cmocka_unit_test(test_guest_ports_follow_the_guest),
 		cmocka_unit_test(test_pc_machine_per_guest),
+		cmocka_unit_test(test_no_guest_status_becomes_a_skyvm_code),
+		cmocka_unit_test(test_debug_exit_device_maps_the_status),
 		cmocka_unit_test(test_console_escape),
 		cmocka_unit_test(test_console_output_never_blocks),
 	};

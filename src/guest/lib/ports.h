@@ -8,8 +8,10 @@
  * Ports:
  *   0x3f8  COM1 (16550).  Guests write text with `rep outsb` when the bulk
  *          port below is absent.
- *   0x501  debug exit: `outb status` ends the VM; skyvm exits with `status`.
- *          (QEMU's isa-debug-exit at the same port exits with (status<<1)|1.)
+ *   0x501  debug exit: `outb status` ends the VM; skyvm exits with `status`,
+ *          or with 119 where `status` is one of skyvm's own exit codes (1-4,
+ *          119-125, 128-255: src/exitcodes.h).  (QEMU's isa-debug-exit at the
+ *          same port exits with (status<<1)|1.)
  *   0x510  probe data: the probe guest sends 32-bit words (`rep outsl`), a
  *          stream of records per vCPU (format below), when the bulk port
  *          is absent.
@@ -49,7 +51,8 @@
 /*
  * Debug-exit statuses the embedded guests use.  Small numbers (0-63) belong
  * to the guest's own purposes (`exit=N` passes any N through); the ones below
- * sit apart from those and from skyvm's own codes (120-125, src/exitcodes.h).
+ * sit apart from those and from skyvm's own codes (1-4, 119-125, 128-255,
+ * src/exitcodes.h), so skyvm passes them through unchanged.
  */
 #define GUEST_STATUS_OK 0x00
 #define GUEST_STATUS_SMP_FAILED 0x70   /* an AP listed in the MADT never reported */
