@@ -251,6 +251,21 @@ static void report_end(struct vm *vm, int code, bool verbose)
 		}
 		fputc('\n', stderr);
 	}
+	total = 0;
+	for (int k = 0; k < EMU_KIND_COUNT; k++)
+		total += atomic_load(&vm->emulated.faults[k]);
+	if (total) {
+		/* Checked as the CPU would, against the vCPU's CPUID and CPL: vmm/emulate.h. */
+		fprintf(stderr, "skyvm: raised in the guest instead, as the CPU would "
+			"(hidden from its CPUID or not allowed at its privilege level):");
+		for (int k = 0; k < EMU_KIND_COUNT; k++) {
+			unsigned long n = atomic_load(&vm->emulated.faults[k]);
+
+			if (n)
+				fprintf(stderr, " %s x%lu", emulate_kind_name((enum emulate_kind)k), n);
+		}
+		fputc('\n', stderr);
+	}
 	console_report(&vm->console, stderr);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		const struct vcpu *v = &vm->vcpus[i];

@@ -125,7 +125,7 @@ struct vm {
 	pthread_cond_t stopped_cond;
 	atomic_bool stopping;
 	int exit_code;
-	char stop_reason[512];
+	char stop_reason[4096]; /* an internal error's full report fits */
 	unsigned halted_vcpus;
 	struct emulate_counts emulated;
 	/* Pause/resume (vmm/runstate.h): under `lock`; vCPUs wait on state_cond. */
