@@ -91,10 +91,8 @@ void emulate_check(enum emulate_kind k, const struct emulate_state *s, struct em
 	switch (k) {
 	case EMU_CLAC:
 	case EMU_STAC:
-		if (!s->smap)
-			fault(v, EMU_VECTOR_UD, false, "%s: this vCPU's CPUID does not offer smap",
-			      name);
-		else if (s->cpl > 0)
+		/* Not gated on smap: see emulate.h. */
+		if (s->cpl > 0)
 			fault(v, EMU_VECTOR_UD, false, "%s at CPL %u (only CPL 0 may)", name, s->cpl);
 		break;
 	case EMU_RDTSCP:
@@ -200,7 +198,6 @@ static int read_state(struct vcpu *vcpu, enum emulate_kind kind, const struct kv
 	st->cpl = emulate_cpl(sregs.cr0, regs->rflags, sregs.ss.dpl);
 	featureset_from_cpuid(&fs, &vcpu->cpuid);
 	st->rdtscp = featureset_has_name(&fs, "rdtscp");
-	st->smap = featureset_has_name(&fs, "smap");
 	if (kind == EMU_FWAIT) {
 		struct kvm_fpu fpu;
 
@@ -235,10 +232,11 @@ int emulate_complete(struct vcpu *vcpu, const uint8_t *insn, unsigned len)
 
 	if (kind < 0) {
 		char bytes[16 * 3 + 1] = "";
+		size_t at = 0;
 
-		for (unsigned i = 0; i < len && i < 16; i++)
-			snprintf(bytes + 3 * i, sizeof(bytes) - 3 * i, "%s%02x", i ? " " : "",
-				 insn[i]);
+		for (unsigned i = 0; i < len && i < 16 && at < sizeof(bytes); i++)
+			at += (size_t)snprintf(bytes + at, sizeof(bytes) - at, "%s%02x",
+					       i ? " " : "", insn[i]);
 		if (!len)
 			return err_set("KVM gave no instruction bytes and the bytes at RIP could "
 				       "not be read");

@@ -9,12 +9,19 @@
  *   fwait           a no-op when no x87 exception is pending
  *   clac / stac     clear / set RFLAGS.AC
  *   rdtscp          EDX:EAX = IA32_TSC, ECX = IA32_TSC_AUX
- * Each is first checked as the CPU would (emulate_check(), from the SDM's
- * exception lists), against the vCPU's own CPUID table (what KVM_SET_CPUID2
- * was given, as KVM itself judges CR4 writes) and its privilege level:
- *   clac / stac     #UD when CPUID does not offer smap, or CPL > 0
- *   rdtscp          #UD when CPUID does not offer rdtscp; #GP(0) when
- *                   CR4.TSD is set and CPL > 0
+ * Each is first checked as the CPU under hardware KVM would (emulate_check(),
+ * from the SDM's exception lists), against the vCPU's own CPUID table (what
+ * KVM_SET_CPUID2 was given, the table KVM's own emulator and CR4 checks go
+ * by) and its privilege level:
+ *   rdtscp          #UD when CPUID does not offer rdtscp (VMX hides it with
+ *                   its "enable RDTSCP" control, so hardware KVM raises #UD
+ *                   too); #GP(0) when CR4.TSD is set and CPL > 0
+ *   clac / stac     #UD at CPL > 0.  Not gated on CPUID's smap: no hardware
+ *                   control hides them, so under hardware KVM a guest whose
+ *                   CPUID lacks smap still executes them on an SMAP host; and
+ *                   a restricted host may force smap into the guest's CPUID
+ *                   while the table lacks it (docs/verify.md: forced bits),
+ *                   where a #UD would break a guest that checked CPUID
  *   fwait           #NM when CR0.MP and CR0.TS are set; #MF when an unmasked
  *                   x87 exception is pending (FSW.ES) and CR0.NE is set; with
  *                   CR0.NE clear that would be the legacy FERR# interrupt,
@@ -52,7 +59,6 @@ struct emulate_state {
 	uint64_t cr0, cr4;
 	uint16_t fsw;    /* x87 status word (fwait only) */
 	bool rdtscp;     /* the vCPU's CPUID offers rdtscp */
-	bool smap;       /* ... and smap (clac, stac) */
 };
 
 enum emulate_action {
