@@ -36,6 +36,9 @@ static const char run_help[] =
 	"                        and kvmclock hidden, tsc_early_khz=<KVM's TSC kHz> is added\n"
 	"  --guest NAME          embedded guest to boot without --kernel: default, probe\n"
 	"                        (default: default)\n"
+	"  --debug-exit          the debug-exit port 0x501 for a --kernel guest too (the\n"
+	"                        embedded guests always have it): a byte written there\n"
+	"                        ends the VM (Exit status below)\n"
 	"Machine:\n"
 	"  --cpus N              vCPUs (default 1)\n"
 	"  --smp sockets=S,cores=C,threads=T\n"
@@ -86,22 +89,29 @@ static const char run_help[] =
 	"Environment: SKYVM_KVM_DEVICE overrides the KVM device path (default /dev/kvm).\n"
 	"\n"
 	"Exit status:\n"
-	"  0-119  the guest's own status, written to the debug-exit port 0x501\n"
-	"         (0 also for ACPI power-off, i8042 reset, Ctrl-A x, or every vCPU halted)\n"
+	"  0      ACPI power-off, i8042 reset, Ctrl-A x, every vCPU halted, or the guest\n"
+	"         wrote 0 to the debug-exit port 0x501\n"
+	"  5-118, 126, 127\n"
+	"         the guest's own status, written to the debug-exit port, unchanged\n"
+	"  119    the guest wrote one of skyvm's own codes (1-4, 119-125, 128-255) to the\n"
+	"         debug-exit port; stderr says which (QEMU's isa-debug-exit instead\n"
+	"         exits with (status << 1) | 1)\n"
 	"  1      set-up failed (no KVM, bad file, bad CPU model, too little memory)\n"
 	"  2      bad command line\n"
+	"  4      --incoming: this host cannot give the VM's CPU\n"
 	"  120    guest triple fault (KVM_EXIT_SHUTDOWN); a report follows on stderr\n"
 	"  121    KVM could not run an instruction (KVM_EXIT_INTERNAL_ERROR)\n"
 	"  122    KVM_EXIT_FAIL_ENTRY\n"
 	"  123    an exit skyvm does not handle\n"
 	"  124    --timeout expired; where each vCPU was follows on stderr\n"
-	"  125    the guest exceeded --max-output (or flooded a VMM port)\n";
+	"  125    the guest exceeded --max-output (or flooded a VMM port)\n"
+	"  128+N  ended by signal N (SIGTERM: 143)\n";
 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_SMP, OPT_MEMORY, OPT_CPU,
 	OPT_CONSOLE, OPT_TIMEOUT, OPT_MAX_OUTPUT, OPT_IRQCHIP, OPT_GUEST, OPT_DISK, OPT_RNG,
 	OPT_API, OPT_INCOMING, OPT_SUPPORTED,
-	OPT_NET, OPT_VSOCK,
+	OPT_NET, OPT_VSOCK, OPT_DEBUG_EXIT,
 };
 
 static const struct option run_options[] = {
@@ -117,6 +127,7 @@ static const struct option run_options[] = {
 	{ "max-output", required_argument, NULL, OPT_MAX_OUTPUT },
 	{ "irqchip", required_argument, NULL, OPT_IRQCHIP },
 	{ "guest", required_argument, NULL, OPT_GUEST },
+	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "api", required_argument, NULL, OPT_API },
@@ -240,6 +251,21 @@ static void report_end(struct vm *vm, int code, bool verbose)
 		}
 		fputc('\n', stderr);
 	}
+	total = 0;
+	for (int k = 0; k < EMU_KIND_COUNT; k++)
+		total += atomic_load(&vm->emulated.faults[k]);
+	if (total) {
+		/* Checked as the CPU would, against the vCPU's CPUID and CPL: vmm/emulate.h. */
+		fprintf(stderr, "skyvm: raised in the guest instead, as the CPU would "
+			"(hidden from its CPUID or not allowed at its privilege level):");
+		for (int k = 0; k < EMU_KIND_COUNT; k++) {
+			unsigned long n = atomic_load(&vm->emulated.faults[k]);
+
+			if (n)
+				fprintf(stderr, " %s x%lu", emulate_kind_name((enum emulate_kind)k), n);
+		}
+		fputc('\n', stderr);
+	}
 	console_report(&vm->console, stderr);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		const struct vcpu *v = &vm->vcpus[i];
@@ -292,6 +318,9 @@ static int run(int argc, char **argv, char **owned)
 			break;
 		case OPT_GUEST:
 			cfg.guest_name = optarg;
+			break;
+		case OPT_DEBUG_EXIT:
+			cfg.debug_exit = true;
 			break;
 		case OPT_CPUS:
 			if (!cli_parse_uint(optarg, ~0ULL, &v) || v == 0 || v > RUN_MAX_CPUS)

@@ -126,29 +126,49 @@ static bool valid_id(const char *id)
 }
 
 /*
- * Every VM has these: the PC devices Linux and the embedded guests expect
- * at fixed ports (COM1, i8042, CMOS RTC), skyvm's own ports for the test
- * guests (debug-exit, probe, block), and ACPI power-off.
+ * The devices machine_init_pc() adds, in this order: the PC devices Linux
+ * and the embedded guests expect at fixed ports (COM1, i8042, CMOS RTC),
+ * ACPI power-off, and skyvm's own ports for the guests that speak their
+ * protocols (`ports`, enum machine_ports: 0 = every VM has it).
  */
-static const char *const standard_devices[] = {
-	"uart", "i8042", "rtc", "acpi-pm", "debug-exit", "probe-port", "block-port",
+static const struct {
+	const char *cls;
+	unsigned ports;
+} standard_devices[] = {
+	{ "uart", 0 },
+	{ "i8042", 0 },
+	{ "rtc", 0 },
+	{ "acpi-pm", 0 },
+	{ "debug-exit", MACHINE_PORT_DEBUG_EXIT },
+	{ "probe-port", MACHINE_PORTS_REPORT },
+	{ "bulk-port", MACHINE_PORTS_REPORT },
 };
+
+unsigned machine_guest_ports(bool embedded_guest, bool debug_exit)
+{
+	if (embedded_guest)
+		return MACHINE_PORTS_EMBEDDED;
+	return debug_exit ? MACHINE_PORT_DEBUG_EXIT : 0;
+}
 
 /* GSIs the allocator never hands out: the PIT (0 -> 2), the cascade, the SCI. */
 #define GSI_FIRST_FREE 5
 #define GSI_LAST 23 /* the IOAPIC's 24 pins */
 static const unsigned reserved_gsis[] = { 0, 2, 9 };
 
-int machine_init_pc(struct machine *m)
+int machine_init_pc(struct machine *m, unsigned ports)
 {
 	machine_init(m);
 	resource_alloc_init(&m->alloc, LAYOUT_MMIO_START, LAYOUT_MMIO_END, LAYOUT_MMIO_WINDOW,
 			    GSI_FIRST_FREE, GSI_LAST);
 	for (size_t i = 0; i < sizeof(reserved_gsis) / sizeof(reserved_gsis[0]); i++)
 		resource_take_gsi(&m->alloc, reserved_gsis[i], "the PC platform");
-	for (size_t i = 0; i < sizeof(standard_devices) / sizeof(standard_devices[0]); i++)
-		if (!machine_add(m, standard_devices[i], NULL, NULL))
+	for (size_t i = 0; i < sizeof(standard_devices) / sizeof(standard_devices[0]); i++) {
+		if (standard_devices[i].ports && !(standard_devices[i].ports & ports))
+			continue;
+		if (!machine_add(m, standard_devices[i].cls, NULL, NULL))
 			return -1;
+	}
 	return 0;
 }
 

@@ -70,12 +70,32 @@ struct machine {
 };
 
 void machine_init(struct machine *m);
+
+/*
+ * skyvm's own ports (src/guest/lib/ports.h), beyond the PC platform every VM
+ * has.  Only skyvm's embedded guests speak their protocols; a guest that
+ * does not know them gets none of them, so it can neither end skyvm through
+ * them nor see a device it was never promised.
+ */
+enum machine_ports {
+	MACHINE_PORT_DEBUG_EXIT = 1u << 0, /* debug-exit (0x501): the guest ends the VM */
+	MACHINE_PORTS_REPORT = 1u << 1,    /* probe data (0x510) and bulk (0x512) */
+};
+#define MACHINE_PORTS_EMBEDDED (MACHINE_PORT_DEBUG_EXIT | MACHINE_PORTS_REPORT)
+
+/*
+ * The ports a guest gets: all of them for an embedded guest; for the user's
+ * own kernel none, or the debug-exit port alone when asked for (--debug-exit).
+ */
+unsigned machine_guest_ports(bool embedded_guest, bool debug_exit);
+
 /*
  * machine_init() plus the PC platform every VM has: the allocator over the
- * MMIO hole with the platform's GSIs reserved, and the standard devices.
+ * MMIO hole with the platform's GSIs reserved, the standard devices, and
+ * skyvm's own ports selected by `ports` (enum machine_ports).
  * 0, or -1 (err_msg).
  */
-int machine_init_pc(struct machine *m);
+int machine_init_pc(struct machine *m, unsigned ports);
 /*
  * Create a device of class `cls`; id NULL = "<class><n>" (n counts that
  * class from 0).  Returns the device or NULL (err_msg).

@@ -3,7 +3,7 @@
  * The probe data port (0x510): the probe guest streams 32-bit words here
  * (src/guest/lib/ports.h); the VMM keeps each vCPU's words (device_host
  * cpu_words) and they are decoded after the run (src/verify/probe_decode.c).
- * The block port delivers the same stream in bulk.
+ * The bulk port (bulk_port.c) delivers the same stream a buffer at a time.
  */
 #include "devices/device.h"
 #include "guest/lib/ports.h"

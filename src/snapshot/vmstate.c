@@ -290,6 +290,7 @@ static json_t *config_json(struct vm *vm, int tsc_khz, int xsave_size)
 		      (int)c->topo.threads);
 	json_object_set_new(m, "kernel", c->kernel_path ? json_string(c->kernel_path) : json_null());
 	json_object_set_new(m, "guest", json_string(c->guest_name ? c->guest_name : "default"));
+	json_object_set_new(m, "debug_exit", json_boolean(c->debug_exit));
 	json_object_set_new(m, "cmdline", c->cmdline ? json_string(c->cmdline) : json_null());
 	/* The --irqchip choice: with the same config it decides irqchip and PIT alike. */
 	json_object_set_new(m, "irqchip_mode", json_string(c->irqchip == IRQCHIP_KERNEL ? "kernel"
@@ -474,6 +475,8 @@ int snapshot_config(const struct snapshot *s, struct vm_config *cfg)
 
 	cfg->kernel_path = jstr(m, "kernel");
 	cfg->guest_name = jstr(m, "guest");
+	/* Absent in older snapshots: a kernel VM then gets no debug-exit port. */
+	cfg->debug_exit = json_is_true(json_object_get(m, "debug_exit"));
 	cfg->cmdline = jstr(m, "cmdline");
 	cfg->ncpus = s->ncpus;
 	cfg->memory_mib = (uint64_t)json_integer_value(json_object_get(m, "memory_mib"));

@@ -92,7 +92,9 @@ int guest_run(const struct guest_run_config *c, struct guest_run_result *out)
 	t0 = now_s();
 	out->exit_code = vm_run(vm);
 	out->seconds = now_s() - t0;
-	snprintf(out->reason, sizeof(out->reason), "%s", vm->stop_reason);
+	/* The start of the reason (its first line is what callers show). */
+	snprintf(out->reason, sizeof(out->reason), "%.*s", (int)sizeof(out->reason) - 1,
+		 vm->stop_reason);
 	collect(vm, out);
 	vm_destroy(vm);
 	free(vm);

@@ -1,16 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 #include "vmm/emulate.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "cpu/features.h"
 #include "util/err.h"
 #include "vmm/vm.h"
 
 #define RFLAGS_AC (1ULL << 18)
+#define RFLAGS_VM (1ULL << 17)
+#define CR0_PE (1ULL << 0)
+#define CR0_MP (1ULL << 1)
+#define CR0_TS (1ULL << 3)
+#define CR0_NE (1ULL << 5)
+#define CR4_TSD (1ULL << 2)
+#define FSW_ES (1u << 7) /* x87 error summary: an unmasked exception is pending */
 #define MSR_IA32_TSC 0x10
 #define MSR_TSC_AUX 0xc0000103
-#define VECTOR_BP 3
 
 static const char *const kind_names[EMU_KIND_COUNT] = {
 	[EMU_INT3] = "int3", [EMU_FWAIT] = "fwait", [EMU_CLAC] = "clac",
@@ -46,6 +55,116 @@ int emulate_decode(const uint8_t *insn, unsigned len, unsigned *insn_len)
 	return -1;
 }
 
+unsigned emulate_cpl(uint64_t cr0, uint64_t rflags, unsigned ss_dpl)
+{
+	if (!(cr0 & CR0_PE))
+		return 0;
+	if (rflags & RFLAGS_VM)
+		return 3;
+	return ss_dpl & 3;
+}
+
+static void fault(struct emulate_verdict *v, uint8_t vector, bool has_error_code, const char *fmt,
+		  ...) __attribute__((format(printf, 4, 5)));
+
+static void fault(struct emulate_verdict *v, uint8_t vector, bool has_error_code, const char *fmt,
+		  ...)
+{
+	va_list ap;
+
+	v->action = EMU_FAULT;
+	v->vector = vector;
+	v->has_error_code = has_error_code;
+	v->error_code = 0;
+	va_start(ap, fmt);
+	vsnprintf(v->why, sizeof(v->why), fmt, ap);
+	va_end(ap);
+}
+
+/* The SDM's exception lists for each instruction, minus LOCK (never decoded). */
+void emulate_check(enum emulate_kind k, const struct emulate_state *s, struct emulate_verdict *v)
+{
+	const char *name = emulate_kind_name(k);
+
+	memset(v, 0, sizeof(*v));
+	v->action = EMU_COMPLETE;
+	switch (k) {
+	case EMU_CLAC:
+	case EMU_STAC:
+		/* Not gated on smap: see emulate.h. */
+		if (s->cpl > 0)
+			fault(v, EMU_VECTOR_UD, false, "%s at CPL %u (only CPL 0 may)", name, s->cpl);
+		break;
+	case EMU_RDTSCP:
+		if (!s->rdtscp)
+			fault(v, EMU_VECTOR_UD, false, "rdtscp: this vCPU's CPUID does not offer "
+			      "rdtscp");
+		else if ((s->cr4 & CR4_TSD) && s->cpl > 0)
+			fault(v, EMU_VECTOR_GP, true, "rdtscp at CPL %u with CR4.TSD set", s->cpl);
+		break;
+	case EMU_FWAIT:
+		if ((s->cr0 & CR0_MP) && (s->cr0 & CR0_TS))
+			fault(v, EMU_VECTOR_NM, false, "fwait with CR0.MP and CR0.TS set");
+		else if ((s->fsw & FSW_ES) && (s->cr0 & CR0_NE))
+			fault(v, EMU_VECTOR_MF, false, "fwait with an x87 exception pending "
+			      "(FSW 0x%04x)", s->fsw);
+		else if (s->fsw & FSW_ES) {
+			v->action = EMU_REFUSE;
+			snprintf(v->why, sizeof(v->why),
+				 "fwait with an x87 exception pending (FSW 0x%04x) and CR0.NE "
+				 "clear: the CPU would signal FERR#, which skyvm does not model",
+				 s->fsw);
+		}
+		break;
+	case EMU_INT3:
+	case EMU_KIND_COUNT:
+		break;
+	}
+}
+
+static const char *suberror_name(uint32_t suberror)
+{
+	switch (suberror) {
+	case KVM_INTERNAL_ERROR_EMULATION: return "emulation failure";
+	case KVM_INTERNAL_ERROR_SIMUL_EX: return "exception while delivering an exception";
+	case KVM_INTERNAL_ERROR_DELIVERY_EV: return "event delivery failed";
+	case KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON: return "unexpected exit reason";
+	default: return "unknown suberror";
+	}
+}
+
+void emulate_failure_text(char *buf, size_t size, uint32_t suberror, const uint64_t *data,
+			  unsigned ndata, const char *why)
+{
+	size_t n;
+	unsigned first = 0;
+
+	if (!size)
+		return;
+	if (suberror == KVM_INTERNAL_ERROR_EMULATION)
+		n = (size_t)snprintf(buf, size, "KVM could not emulate an instruction "
+				     "(KVM_EXIT_INTERNAL_ERROR, suberror %u: %s)", suberror,
+				     suberror_name(suberror));
+	else
+		n = (size_t)snprintf(buf, size, "KVM_EXIT_INTERNAL_ERROR, suberror %u: %s",
+				     suberror, suberror_name(suberror));
+	if (why && n < size)
+		n += (size_t)snprintf(buf + n, size - n, "; skyvm did not complete it: %s", why);
+	if (ndata > 16)
+		ndata = 16; /* struct kvm_run's internal.data[] */
+	/* An emulation failure's first words are flags and the instruction bytes,
+	 * reported on their own line: only what KVM adds after them here. */
+	if (suberror == KVM_INTERNAL_ERROR_EMULATION && ndata >= 3 &&
+	    (data[0] & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES))
+		first = 3;
+	if (ndata > first && n < size) {
+		n += (size_t)snprintf(buf + n, size - n, "; KVM's data:");
+		for (unsigned i = first; i < ndata && n < size; i++)
+			n += (size_t)snprintf(buf + n, size - n, " 0x%llx",
+					      (unsigned long long)data[i]);
+	}
+}
+
 static int read_msrs(int fd, uint64_t *tsc, uint64_t *aux)
 {
 	struct {
@@ -64,16 +183,80 @@ static int read_msrs(int fd, uint64_t *tsc, uint64_t *aux)
 	return 0;
 }
 
+/* The vCPU's side of emulate_check(): registers, CPUID table, x87 status. */
+static int read_state(struct vcpu *vcpu, enum emulate_kind kind, const struct kvm_regs *regs,
+		      struct emulate_state *st)
+{
+	struct kvm_sregs sregs;
+	struct cpu_featureset fs;
+
+	memset(st, 0, sizeof(*st));
+	if (KVM_CHECKED(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -1;
+	st->cr0 = sregs.cr0;
+	st->cr4 = sregs.cr4;
+	st->cpl = emulate_cpl(sregs.cr0, regs->rflags, sregs.ss.dpl);
+	featureset_from_cpuid(&fs, &vcpu->cpuid);
+	st->rdtscp = featureset_has_name(&fs, "rdtscp");
+	if (kind == EMU_FWAIT) {
+		struct kvm_fpu fpu;
+
+		if (KVM_CHECKED(vcpu->fd, KVM_GET_FPU, &fpu) < 0)
+			return -1;
+		st->fsw = fpu.fsw;
+	}
+	return 0;
+}
+
+static int inject(struct vcpu *vcpu, uint8_t vector, bool has_error_code, uint32_t error_code)
+{
+	struct kvm_vcpu_events ev;
+
+	if (KVM_CHECKED(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return -1;
+	ev.exception.injected = 1;
+	ev.exception.nr = vector;
+	ev.exception.has_error_code = has_error_code;
+	ev.exception.error_code = error_code;
+	ev.flags = 0;
+	return KVM_CHECKED(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev);
+}
+
 int emulate_complete(struct vcpu *vcpu, const uint8_t *insn, unsigned len)
 {
 	struct kvm_regs regs;
+	struct emulate_state st;
+	struct emulate_verdict verdict;
 	unsigned n = 0;
 	int kind = emulate_decode(insn, len, &n);
 
-	if (kind < 0)
-		return err_set("instruction not completable by skyvm");
-	if (KVM_CHECKED(vcpu->fd, KVM_GET_REGS, &regs) < 0)
-		return -1;
+	if (kind < 0) {
+		char bytes[16 * 3 + 1] = "";
+		size_t at = 0;
+
+		for (unsigned i = 0; i < len && i < 16 && at < sizeof(bytes); i++)
+			at += (size_t)snprintf(bytes + at, sizeof(bytes) - at, "%s%02x",
+					       i ? " " : "", insn[i]);
+		if (!len)
+			return err_set("KVM gave no instruction bytes and the bytes at RIP could "
+				       "not be read");
+		return err_set("the instruction (%s) is none of those skyvm completes "
+			       "(int3, fwait, clac, stac, rdtscp)", bytes);
+	}
+	if (KVM_CHECKED(vcpu->fd, KVM_GET_REGS, &regs) < 0 ||
+	    read_state(vcpu, (enum emulate_kind)kind, &regs, &st) < 0)
+		return err_wrap("%s", emulate_kind_name((enum emulate_kind)kind));
+	emulate_check((enum emulate_kind)kind, &st, &verdict);
+	if (verdict.action == EMU_REFUSE)
+		return err_set("%s", verdict.why);
+	if (verdict.action == EMU_FAULT) {
+		/* A fault: RIP stays on the instruction, as the CPU leaves it. */
+		if (inject(vcpu, verdict.vector, verdict.has_error_code, verdict.error_code) < 0)
+			return err_wrap("raising exception %u for %s", verdict.vector,
+					verdict.why);
+		atomic_fetch_add(&vcpu->vm->emulated.faults[kind], 1);
+		return 0;
+	}
 	regs.rip += n;
 	switch ((enum emulate_kind)kind) {
 	case EMU_INT3:
@@ -100,20 +283,9 @@ int emulate_complete(struct vcpu *vcpu, const uint8_t *insn, unsigned len)
 	}
 	if (KVM_CHECKED(vcpu->fd, KVM_SET_REGS, &regs) < 0)
 		return -1;
-	if (kind == EMU_INT3) {
-		/* #BP is a trap: the handler sees RIP after the int3 (set above). */
-		struct kvm_vcpu_events ev;
-
-		if (KVM_CHECKED(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
-			return -1;
-		ev.exception.injected = 1;
-		ev.exception.nr = VECTOR_BP;
-		ev.exception.has_error_code = 0;
-		ev.exception.error_code = 0;
-		ev.flags = 0;
-		if (KVM_CHECKED(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
-			return -1;
-	}
+	/* #BP is a trap: the handler sees RIP after the int3 (set above). */
+	if (kind == EMU_INT3 && inject(vcpu, EMU_VECTOR_BP, false, 0) < 0)
+		return -1;
 	atomic_fetch_add(&vcpu->vm->emulated.n[kind], 1);
 	return 0;
 }

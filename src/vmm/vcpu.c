@@ -220,7 +220,7 @@ static int handle_io(struct vcpu *v)
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	struct device *d = NULL;
 	/* By the first port, as a PC bus decodes: a 4-byte access to a 1-port device
-	 * (the probe and block ports) is that device's. */
+	 * (the probe and bulk ports) is that device's. */
 	const struct dev_region *r = machine_find(&m->pio, run->io.port, 1, &d);
 
 	atomic_store(&v->where_dev, d);
@@ -339,12 +339,23 @@ static unsigned read_insn_at_rip(struct vcpu *v, uint8_t *buf, unsigned max)
 	return max;
 }
 
+/*
+ * The whole report reaches the user: the stop reason holds the first line
+ * (what KVM said, its data words, why skyvm did not complete the
+ * instruction) and vcpu_describe()'s registers and instruction bytes.
+ */
+_Static_assert(sizeof(((struct vm *)0)->stop_reason) >= 1024 + 2048,
+	       "stop_reason must hold an internal-error line and a vCPU report");
+
 static int handle_internal_error(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	uint8_t insn[16];
 	unsigned len = 0;
-	char what[160];
+	char what[1024], why[512];
+	uint64_t data[16];
+	unsigned ndata;
+	bool asked = false;
 
 	if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
 		if (run->emulation_failure.ndata >= 3 &&
@@ -359,13 +370,14 @@ static int handle_internal_error(struct vcpu *v)
 		}
 		if (emulate_complete(v, insn, len) == 0)
 			return 0;
-		snprintf(what, sizeof(what),
-			 "KVM could not emulate an instruction (KVM_EXIT_INTERNAL_ERROR, "
-			 "suberror 1: emulation failure)");
-	} else {
-		snprintf(what, sizeof(what), "KVM_EXIT_INTERNAL_ERROR, suberror %u",
-			 run->internal.suberror);
+		snprintf(why, sizeof(why), "%s", err_msg());
+		asked = true;
 	}
+	ndata = run->internal.ndata < 16 ? run->internal.ndata : 16;
+	for (unsigned i = 0; i < ndata; i++)
+		data[i] = run->internal.data[i];
+	emulate_failure_text(what, sizeof(what), run->internal.suberror, data, ndata,
+			     asked ? why : NULL);
 	return stop_with_report(v, EXIT_GUEST_INTERNAL, what, insn, len);
 }
 

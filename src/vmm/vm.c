@@ -127,7 +127,8 @@ static int build_machine(struct vm *vm)
 {
 	const struct vm_config *c = vm->cfg;
 
-	if (machine_init_pc(&vm->machine) < 0)
+	/* skyvm's own ports only for the guests that speak their protocols. */
+	if (machine_init_pc(&vm->machine, machine_guest_ports(!c->kernel_path, c->debug_exit)) < 0)
 		return -1;
 	for (unsigned i = 0; i < c->ndevices; i++)
 		if (!machine_add(&vm->machine, c->devices[i].cls, c->devices[i].id,
@@ -631,7 +632,7 @@ static void on_signal(void *opaque, uint32_t events)
 
 	if (read(vm->signal_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 		return;
-	vm_stop(vm, 128 + (int)si.ssi_signo, "terminated by signal %u (terminal restored)",
+	vm_stop(vm, EXIT_SIGNAL_BASE + (int)si.ssi_signo, "terminated by signal %u (terminal restored)",
 		si.ssi_signo);
 }
 

@@ -46,6 +46,7 @@ struct vm_device_spec {
 struct vm_config {
 	const char *kernel_path;  /* NULL: boot the embedded guest */
 	const char *guest_name;   /* embedded guest ("default", "probe") */
+	bool debug_exit;          /* --debug-exit: the debug-exit port for a kernel too */
 	const char *initrd_path;
 	const char *cmdline;
 	unsigned ncpus;
@@ -124,7 +125,7 @@ struct vm {
 	pthread_cond_t stopped_cond;
 	atomic_bool stopping;
 	int exit_code;
-	char stop_reason[512];
+	char stop_reason[4096]; /* an internal error's full report fits */
 	unsigned halted_vcpus;
 	struct emulate_counts emulated;
 	/* Pause/resume (vmm/runstate.h): under `lock`; vCPUs wait on state_cond. */

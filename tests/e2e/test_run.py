@@ -160,9 +160,18 @@ def test_default_guest_runs_on_every_vcpu(kvm, skyvm, cpus):
 
 
 def test_debug_exit_status_becomes_exit_code(kvm, skyvm):
-    r = skyvm("run", "--cmdline", "exit=3", "--timeout", 60)
-    assert r.returncode == 3, r.stderr
-    assert "debug-exit port" in r.stderr
+    r = skyvm("run", "--cmdline", "exit=9", "--timeout", 60)
+    assert r.returncode == 9, r.stderr
+    assert "guest wrote 9 to the debug-exit port" in r.stderr
+
+
+@pytest.mark.parametrize("status", [1, 3, 124, 143])
+def test_debug_exit_status_never_becomes_a_skyvm_code(kvm, skyvm, status):
+    # 1 set-up error, 3 cpu mismatch, 124 timeout, 143 SIGTERM: all 119 (docs/devices.md)
+    r = skyvm("run", "--cmdline", f"exit={status}", "--timeout", 60)
+    assert r.returncode == 119, r.stderr
+    assert f"guest wrote {status} to the debug-exit port" in r.stderr
+    assert "one of skyvm's own exit codes, so skyvm exits with 119" in r.stderr
 
 
 def test_triple_fault_is_reported(kvm, skyvm):

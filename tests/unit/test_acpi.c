@@ -92,7 +92,7 @@ DEVICE_CLASS(test_mmio_class)
 static void build_machine(struct machine *mc)
 {
 	static const char *const classes[] = {
-		"uart", "i8042", "rtc", "acpi-pm", "debug-exit", "probe-port", "block-port",
+		"uart", "i8042", "rtc", "acpi-pm", "debug-exit", "probe-port", "bulk-port",
 		"test-mmio", "test-mmio",
 	};
 

@@ -271,8 +271,9 @@ static void boot_in_qemu(const char *kernel_file, enum boot_entry_mode want_mode
 	snprintf(dir, sizeof(dir), "%s/skyvm-qemu-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(guest_mem_init(&m, GUEST_MEM), 0);
-	/* the machine skyvm builds for every VM: its devices are what the DSDT describes */
-	if (machine_init_pc(&mc) < 0 || machine_allocate(&mc) < 0)
+	/* the machine skyvm builds for a kernel: its devices are what the DSDT describes */
+	if (machine_init_pc(&mc, machine_guest_ports(false, false)) < 0 ||
+	    machine_allocate(&mc) < 0)
 		fail_msg("the PC machine: %s", err_msg());
 	machine_acpi_devices(&mc, acpi_devs, &acpi);
 	c = (struct boot_config){ .kernel = kernel, .kernel_len = kernel_len,

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Which instructions skyvm completes for a restricted KVM, and their lengths. */
+/*
+ * Which instructions skyvm completes for a restricted KVM, their lengths, and
+ * the checks the CPU would make first (CPUID, privilege level, CR0/CR4, x87).
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +11,9 @@
 
 #include <cmocka.h>
 
+#include <linux/kvm.h>
+
+#include "util/err.h"
 #include "vmm/emulate.h"
 
 struct decode_case {
@@ -55,11 +61,149 @@ static void test_kind_names(void **state)
 	assert_string_equal(emulate_kind_name((enum emulate_kind)99), "?");
 }
 
+#define CR0_PE 0x1ULL
+#define CR0_MP 0x2ULL
+#define CR0_TS 0x8ULL
+#define CR0_NE 0x20ULL
+#define CR4_TSD 0x4ULL
+#define RFLAGS_VM (1ULL << 17)
+
+static void test_cpl(void **state)
+{
+	(void)state;
+	assert_int_equal(emulate_cpl(0, 0, 3), 0);                 /* real mode: 0 */
+	assert_int_equal(emulate_cpl(CR0_PE, RFLAGS_VM, 0), 3);    /* virtual-8086: 3 */
+	assert_int_equal(emulate_cpl(CR0_PE, 0, 0), 0);
+	assert_int_equal(emulate_cpl(CR0_PE, 0, 3), 3);            /* SS.DPL */
+}
+
+struct check_case {
+	const char *what;
+	enum emulate_kind kind;
+	struct emulate_state st;
+	enum emulate_action action;
+	uint8_t vector;
+	bool has_error_code;
+	const char *why; /* a piece of the verdict's text */
+};
+
+/* A vCPU: CPL, CR0, CR4, FSW, rdtscp offered. */
+#define ST(cpl_, cr0_, cr4_, fsw_, rdtscp_)                                              \
+	{ .cpl = cpl_, .cr0 = cr0_, .cr4 = cr4_, .fsw = fsw_, .rdtscp = rdtscp_ }
+#define PM (CR0_PE | CR0_NE)
+#define ALL ST(0, PM, 0, 0, true)
+
+static const struct check_case checks[] = {
+	/* everything offered, CPL 0: completed */
+	{ "rdtscp at CPL 0", EMU_RDTSCP, ALL, EMU_COMPLETE, 0, false, NULL },
+	{ "clac at CPL 0", EMU_CLAC, ALL, EMU_COMPLETE, 0, false, NULL },
+	{ "stac at CPL 0", EMU_STAC, ALL, EMU_COMPLETE, 0, false, NULL },
+	{ "fwait, nothing pending", EMU_FWAIT, ALL, EMU_COMPLETE, 0, false, NULL },
+	{ "int3 at CPL 3", EMU_INT3, ST(3, PM, 0, 0, false), EMU_COMPLETE, 0, false, NULL },
+	/* hidden from CPUID: #UD, as hardware KVM does (VMX's "enable RDTSCP") */
+	{ "rdtscp hidden", EMU_RDTSCP, ST(0, PM, 0, 0, false), EMU_FAULT, EMU_VECTOR_UD, false,
+	  "does not offer rdtscp" },
+	/* clac/stac: no hardware control hides them (emulate.h); the CPL does count */
+	{ "clac at CPL 3", EMU_CLAC, ST(3, PM, 0, 0, true), EMU_FAULT, EMU_VECTOR_UD, false,
+	  "CPL 3" },
+	{ "stac at CPL 1", EMU_STAC, ST(1, PM, 0, 0, true), EMU_FAULT, EMU_VECTOR_UD, false,
+	  "CPL 1" },
+	{ "clac in real mode (CPL 0)", EMU_CLAC, ST(0, 0, 0, 0, false), EMU_COMPLETE, 0, false,
+	  NULL },
+	/* rdtscp and CR4.TSD */
+	{ "rdtscp at CPL 3", EMU_RDTSCP, ST(3, PM, 0, 0, true), EMU_COMPLETE, 0, false, NULL },
+	{ "rdtscp at CPL 3, CR4.TSD", EMU_RDTSCP, ST(3, PM, CR4_TSD, 0, true), EMU_FAULT,
+	  EMU_VECTOR_GP, true, "CR4.TSD" },
+	{ "rdtscp at CPL 0, CR4.TSD", EMU_RDTSCP, ST(0, PM, CR4_TSD, 0, true), EMU_COMPLETE, 0,
+	  false, NULL },
+	{ "rdtscp hidden beats TSD", EMU_RDTSCP, ST(3, PM, CR4_TSD, 0, false), EMU_FAULT,
+	  EMU_VECTOR_UD, false, "does not offer rdtscp" },
+	/* fwait: device-not-available, pending x87 exceptions */
+	{ "fwait, CR0.MP|TS", EMU_FWAIT, ST(0, PM | CR0_MP | CR0_TS, 0, 0, true), EMU_FAULT,
+	  EMU_VECTOR_NM, false, "CR0.MP" },
+	{ "fwait, CR0.TS alone", EMU_FWAIT, ST(0, PM | CR0_TS, 0, 0, true), EMU_COMPLETE, 0,
+	  false, NULL },
+	{ "fwait, exception pending", EMU_FWAIT, ST(0, PM, 0, 0x0081, true), EMU_FAULT,
+	  EMU_VECTOR_MF, false, "pending" },
+	{ "fwait, pending, CR0.NE clear", EMU_FWAIT, ST(0, CR0_PE, 0, 0x0081, true), EMU_REFUSE,
+	  0, false, "FERR#" },
+};
+
+static void test_checks_as_the_cpu(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		const struct check_case *c = &checks[i];
+		struct emulate_verdict v;
+
+		memset(&v, 0xa5, sizeof(v));
+		emulate_check(c->kind, &c->st, &v);
+		if (v.action != c->action)
+			fail_msg("%s: action %d, expected %d (%s)", c->what, v.action, c->action,
+				 v.why);
+		if (c->action == EMU_FAULT &&
+		    (v.vector != c->vector || v.has_error_code != c->has_error_code ||
+		     v.error_code != 0))
+			fail_msg("%s: vector %u error code %d/%u, expected %u %d", c->what,
+				 v.vector, v.has_error_code, v.error_code, c->vector,
+				 c->has_error_code);
+		if (c->why && !strstr(v.why, c->why))
+			fail_msg("%s: '%s' does not say '%s'", c->what, v.why, c->why);
+		if (!c->why && v.why[0])
+			fail_msg("%s: unexpected text '%s'", c->what, v.why);
+	}
+}
+
+static void test_failure_text(void **state)
+{
+	char buf[512];
+	/* flags (instruction bytes), size 3 + bytes 0f 01 d0, then two words of KVM's */
+	const uint64_t emu[] = { KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES, 0xd0010f03,
+				 0, 0x30, 0x1234 };
+	const uint64_t ev[] = { 0x80000b0e, 0x31 };
+
+	(void)state;
+	emulate_failure_text(buf, sizeof(buf), KVM_INTERNAL_ERROR_EMULATION, emu, 5,
+			     "the instruction (0f 01 d0) is none of those skyvm completes");
+	assert_string_equal(buf, "KVM could not emulate an instruction (KVM_EXIT_INTERNAL_ERROR, "
+				 "suberror 1: emulation failure); skyvm did not complete it: the "
+				 "instruction (0f 01 d0) is none of those skyvm completes; KVM's "
+				 "data: 0x30 0x1234");
+	emulate_failure_text(buf, sizeof(buf), KVM_INTERNAL_ERROR_DELIVERY_EV, ev, 2, NULL);
+	assert_string_equal(buf, "KVM_EXIT_INTERNAL_ERROR, suberror 3: event delivery failed; "
+				 "KVM's data: 0x80000b0e 0x31");
+	/* a short buffer is cut, never overrun */
+	emulate_failure_text(buf, 20, KVM_INTERNAL_ERROR_EMULATION, emu, 5, "why");
+	assert_int_equal(strlen(buf), 19);
+	/* a suberror KVM may add later is named as such */
+	emulate_failure_text(buf, sizeof(buf), 99, ev, 2, NULL);
+	assert_non_null(strstr(buf, "suberror 99: unknown suberror"));
+}
+
+/* Bytes skyvm does not complete are refused before the vCPU is touched, and named. */
+static void test_refusal_names_the_bytes(void **state)
+{
+	const uint8_t popcnt[15] = { 0xf3, 0x48, 0x0f, 0xb8, 0xc0, 0xc3, 0x0f, 0x1f,
+				     0x44, 0x00, 0x00, 0xcc, 0xc3, 0x66, 0x66 };
+
+	(void)state;
+	assert_int_equal(emulate_complete(NULL, popcnt, sizeof(popcnt)), -1);
+	assert_string_equal(err_msg(), "the instruction (f3 48 0f b8 c0 c3 0f 1f 44 00 00 cc c3 "
+				       "66 66) is none of those skyvm completes (int3, fwait, "
+				       "clac, stac, rdtscp)");
+	assert_int_equal(emulate_complete(NULL, popcnt, 0), -1);
+	assert_non_null(strstr(err_msg(), "no instruction bytes"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_table),
 		cmocka_unit_test(test_kind_names),
+		cmocka_unit_test(test_cpl),
+		cmocka_unit_test(test_checks_as_the_cpu),
+		cmocka_unit_test(test_failure_text),
+		cmocka_unit_test(test_refusal_names_the_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

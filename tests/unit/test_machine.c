@@ -17,7 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "devices/debug_exit.h"
 #include "devices/machine.h"
+#include "exitcodes.h"
 #include "util/err.h"
 #include "vmm/console.h"
 #include "vmm/event_loop.h"
@@ -172,6 +174,175 @@ static void test_cmdline_and_bus(void **state)
 	machine_free(&m);
 }
 
+/* ---- which devices a VM gets (machine_init_pc) */
+
+/* The class of the device whose port region holds `port`, or NULL. */
+static const char *port_owner(const struct machine *m, uint64_t port)
+{
+	for (unsigned i = 0; i < m->n; i++)
+		for (unsigned j = 0; j < m->dev[i]->nregion; j++) {
+			const struct dev_region *r = &m->dev[i]->region[j];
+
+			if (r->space == IO_PIO && port >= r->base && port - r->base < r->len)
+				return m->dev[i]->cls->name;
+		}
+	return NULL;
+}
+
+static void test_guest_ports_follow_the_guest(void **state)
+{
+	/* embedded guests get every port, with or without --debug-exit */
+	assert_int_equal(machine_guest_ports(true, false), MACHINE_PORTS_EMBEDDED);
+	assert_int_equal(machine_guest_ports(true, true), MACHINE_PORTS_EMBEDDED);
+	/* the user's kernel: none, or debug-exit alone when asked for */
+	assert_int_equal(machine_guest_ports(false, false), 0);
+	assert_int_equal(machine_guest_ports(false, true), MACHINE_PORT_DEBUG_EXIT);
+}
+
+/* The PC platform's devices and the ACPI/command-line view, for each port set. */
+static void check_pc(unsigned ports, const char *const *want, size_t nwant)
+{
+	struct machine m;
+	struct acpi_device devs[MACHINE_MAX_DEVICES];
+	struct acpi_config cfg = { 0 };
+	char cmdline[64] = "console=ttyS0";
+
+	if (machine_init_pc(&m, ports) < 0)
+		fail_msg("machine_init_pc(%u): %s", ports, err_msg());
+	assert_int_equal(machine_allocate(&m), 0);
+	if (m.n != nwant)
+		fail_msg("ports %u: %u devices, expected %zu", ports, m.n, nwant);
+	for (size_t i = 0; i < nwant; i++)
+		assert_string_equal(m.dev[i]->cls->name, want[i]);
+	/* the PC ports are always there */
+	assert_string_equal(port_owner(&m, 0x3f8), "uart");
+	assert_string_equal(port_owner(&m, 0x64), "i8042");
+	assert_string_equal(port_owner(&m, 0x600), "acpi-pm");
+	/* skyvm's own ports exactly when selected */
+	if (ports & MACHINE_PORT_DEBUG_EXIT)
+		assert_string_equal(port_owner(&m, 0x501), "debug-exit");
+	else
+		assert_null(port_owner(&m, 0x501));
+	if (ports & MACHINE_PORTS_REPORT) {
+		assert_string_equal(port_owner(&m, 0x510), "probe-port");
+		assert_string_equal(port_owner(&m, 0x512), "bulk-port");
+	} else {
+		assert_null(port_owner(&m, 0x510));
+		assert_null(port_owner(&m, 0x512));
+	}
+	/* ACPI and the kernel command line describe the same PC either way */
+	machine_acpi_devices(&m, devs, &cfg);
+	assert_int_equal(cfg.sleep_control_port, 0x600);
+	assert_int_equal(cfg.ndevs, 3); /* COM1, the keyboard controller, the RTC */
+	assert_string_equal(devs[0].hid, "PNP0501");
+	assert_string_equal(devs[1].hid, "PNP0303");
+	assert_string_equal(devs[2].hid, "PNP0B00");
+	assert_int_equal(machine_cmdline(&m, cmdline, sizeof(cmdline)), 0);
+	assert_string_equal(cmdline, "console=ttyS0");
+	machine_free(&m);
+}
+
+static void test_pc_machine_per_guest(void **state)
+{
+	static const char *const kernel[] = { "uart", "i8042", "rtc", "acpi-pm" };
+	static const char *const kernel_debug_exit[] = { "uart", "i8042", "rtc", "acpi-pm",
+							 "debug-exit" };
+	static const char *const embedded[] = { "uart", "i8042", "rtc", "acpi-pm", "debug-exit",
+						"probe-port", "bulk-port" };
+
+	check_pc(machine_guest_ports(false, false), kernel, 4);
+	check_pc(machine_guest_ports(false, true), kernel_debug_exit, 5);
+	check_pc(machine_guest_ports(true, false), embedded, 7);
+}
+
+/* ---- the debug-exit port's status mapping */
+
+static void test_no_guest_status_becomes_a_skyvm_code(void **state)
+{
+	static const int own[] = { EXIT_ERROR, EXIT_USAGE, EXIT_CPU_MISMATCH,
+				   EXIT_CPU_INCOMPATIBLE, EXIT_GUEST_STATUS, EXIT_GUEST_SHUTDOWN,
+				   EXIT_GUEST_INTERNAL, EXIT_GUEST_FAIL_ENTRY,
+				   EXIT_GUEST_UNHANDLED, EXIT_TIMEOUT, EXIT_GUEST_OUTPUT,
+				   EXIT_SIGNAL_BASE + 2, EXIT_SIGNAL_BASE + 15, 255 };
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (!exit_code_is_skyvms(own[i]))
+			fail_msg("%d is skyvm's own code", own[i]);
+	for (unsigned s = 0; s < 256; s++) {
+		int code = debug_exit_code((uint8_t)s);
+		bool passes = s == 0 || (s >= 5 && s <= 118) || s == 126 || s == 127;
+
+		if (code == EXIT_TIMEOUT)
+			fail_msg("status %u became 124, the time-out code", s);
+		if (passes && code != (int)s)
+			fail_msg("status %u became %d, expected it unchanged", s, code);
+		if (!passes && code != EXIT_GUEST_STATUS)
+			fail_msg("status %u became %d, expected %d", s, code, EXIT_GUEST_STATUS);
+		if (code != EXIT_GUEST_STATUS && exit_code_is_skyvms(code))
+			fail_msg("status %u became skyvm's own code %d", s, code);
+	}
+}
+
+struct stop_record {
+	int code, stops;
+	char reason[512];
+};
+
+static void record_stop(void *ctx, int code, const char *reason)
+{
+	struct stop_record *r = ctx;
+
+	r->code = code;
+	r->stops++;
+	snprintf(r->reason, sizeof(r->reason), "%s", reason);
+}
+
+/* The device as a vCPU's port exit reaches it: through the machine's bus. */
+static void write_debug_exit(uint8_t status, struct stop_record *rec)
+{
+	struct machine m;
+	struct device *d = NULL;
+	struct device_host h = { .ctx = rec, .stop = record_stop };
+	const struct dev_region *r;
+
+	memset(rec, 0, sizeof(*rec));
+	assert_int_equal(machine_init_pc(&m, MACHINE_PORT_DEBUG_EXIT), 0);
+	assert_int_equal(machine_allocate(&m), 0);
+	/* only the debug-exit device: the others want a console backend to realize */
+	for (unsigned i = 0; i < m.n; i++)
+		if (!strcmp(m.dev[i]->cls->name, "debug-exit"))
+			d = m.dev[i];
+	if (!d)
+		fail_msg("no debug-exit device");
+	d->host = &h;
+	r = &d->region[0];
+	assert_int_equal(r->base, 0x501);
+	r->write(d, 1, 0x501, &status, 1);
+	machine_free(&m);
+}
+
+static void test_debug_exit_device_maps_the_status(void **state)
+{
+	struct stop_record rec;
+
+	write_debug_exit(42, &rec);
+	assert_int_equal(rec.stops, 1);
+	assert_int_equal(rec.code, 42);
+	assert_string_equal(rec.reason, "guest wrote 42 to the debug-exit port (vCPU 1)");
+
+	write_debug_exit(124, &rec);
+	assert_int_equal(rec.code, EXIT_GUEST_STATUS);
+	assert_non_null(strstr(rec.reason, "guest wrote 124 to the debug-exit port (vCPU 1)"));
+	assert_non_null(strstr(rec.reason, "skyvm exits with 119"));
+
+	write_debug_exit(0, &rec);
+	assert_int_equal(rec.code, 0);
+	write_debug_exit(1, &rec);
+	assert_int_equal(rec.code, EXIT_GUEST_STATUS);
+	write_debug_exit(0x7f, &rec); /* the embedded guests' exception status */
+	assert_int_equal(rec.code, 0x7f);
+}
+
 /* ---- console */
 struct typed {
 	uint8_t b[64];
@@ -264,6 +435,10 @@ int main(void)
 		cmocka_unit_test(test_overlapping_ports_are_refused),
 		cmocka_unit_test(test_fixed_gsi_conflict),
 		cmocka_unit_test(test_cmdline_and_bus),
+		cmocka_unit_test(test_guest_ports_follow_the_guest),
+		cmocka_unit_test(test_pc_machine_per_guest),
+		cmocka_unit_test(test_no_guest_status_becomes_a_skyvm_code),
+		cmocka_unit_test(test_debug_exit_device_maps_the_status),
 		cmocka_unit_test(test_console_escape),
 		cmocka_unit_test(test_console_output_never_blocks),
 	};

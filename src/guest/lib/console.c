@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "lib/console.h"
 
-#include "lib/block.h"
+#include "lib/bulk.h"
 #include "lib/format.h"
 #include "lib/io.h"
 #include "lib/smp.h"
@@ -9,18 +9,18 @@
 
 #define LINE_MAX 512
 
-/* Each CPU's buffer sits behind a block header, ready for the block port. */
-struct console_block {
-	struct guest_block header;
+/* Each CPU's buffer sits behind a bulk header, ready for the bulk port. */
+struct console_bulk {
+	struct guest_bulk header;
 	char data[OUT_BUF_SIZE];
 };
 
 struct console_line {
-	struct guest_block header;
+	struct guest_bulk header;
 	char data[LINE_MAX];
 };
 
-static struct console_block out_mem[GUEST_MAX_CPUS] __attribute__((aligned(16)));
+static struct console_bulk out_mem[GUEST_MAX_CPUS] __attribute__((aligned(16)));
 static struct outbuf outs[GUEST_MAX_CPUS];
 static struct spinlock console_lock = SPINLOCK_INIT;
 
@@ -41,8 +41,8 @@ void ob_flush(struct outbuf *o)
 		return;
 	/* An exception while this CPU prints must still get its report out. */
 	took = spin_lock_unless_mine(&console_lock);
-	if (block_port)
-		block_send(&out_mem[this_cpu()].header, GUEST_BLOCK_CONSOLE, o->len);
+	if (bulk_port)
+		bulk_send(&out_mem[this_cpu()].header, GUEST_BULK_CONSOLE, o->len);
 	else
 		outsb(GUEST_PORT_COM1, o->buf, o->len);
 	o->len = 0;
@@ -142,8 +142,8 @@ void out_now(const char *fmt, ...)
 	sb_vprintf(&sb, fmt, ap);
 	va_end(ap);
 	took = spin_lock_unless_mine(&console_lock);
-	if (block_port)
-		block_send(&line.header, GUEST_BLOCK_CONSOLE, (uint32_t)sb.len);
+	if (bulk_port)
+		bulk_send(&line.header, GUEST_BULK_CONSOLE, (uint32_t)sb.len);
 	else
 		outsb(GUEST_PORT_COM1, line.data, sb.len);
 	if (took)

@@ -2,8 +2,8 @@
 /*
  * Console output.  Each CPU collects its lines in a buffer of its own and
  * out_flush() hands the buffer over under the console lock, so blocks of
- * different CPUs never interleave: through the block port in one exit when
- * the VMM has it (lib/block.h), else to COM1 with one `rep outsb` (no LSR
+ * different CPUs never interleave: through the bulk port in one exit when
+ * the VMM has it (lib/bulk.h), else to COM1 with one `rep outsb` (no LSR
  * polling: virtual UARTs take bytes as fast as they come).
  *
  * Two ways to fill the buffer: out_printf() for convenience, and the ob_*

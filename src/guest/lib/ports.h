@@ -6,27 +6,29 @@
  * plain constants only.  docs/guests.md describes the same protocol in prose.
  *
  * Ports:
- *   0x3f8  COM1 (16550).  Guests write text with `rep outsb` when the block
+ *   0x3f8  COM1 (16550).  Guests write text with `rep outsb` when the bulk
  *          port below is absent.
- *   0x501  debug exit: `outb status` ends the VM; skyvm exits with `status`.
- *          (QEMU's isa-debug-exit at the same port exits with (status<<1)|1.)
+ *   0x501  debug exit: `outb status` ends the VM; skyvm exits with `status`,
+ *          or with 119 where `status` is one of skyvm's own exit codes (1-4,
+ *          119-125, 128-255: src/exitcodes.h).  (QEMU's isa-debug-exit at the
+ *          same port exits with (status<<1)|1.)
  *   0x510  probe data: the probe guest sends 32-bit words (`rep outsl`), a
- *          stream of records per vCPU (format below), when the block port
+ *          stream of records per vCPU (format below), when the bulk port
  *          is absent.
- *   0x512  block port (optional, skyvm): whole buffers in one exit.
+ *   0x512  bulk port (optional, skyvm): whole buffers in one exit.
  *
- * Why the block port: KVM's instruction emulator completes `rep outs` one
+ * Why the bulk port: KVM's instruction emulator completes `rep outs` one
  * element per exit to userspace (em_out() passes a count of 1), so a 400-byte
  * report through COM1 costs 400 exits (~7 us each on a restricted host).
  * Protocol:
- *   `inl 0x512` returns GUEST_BLOCK_MAGIC when the VMM implements it (QEMU
+ *   `inl 0x512` returns GUEST_BULK_MAGIC when the VMM implements it (QEMU
  *   and other VMMs return something else, usually all ones); guests read it
  *   once at start and fall back to the ports above otherwise.
  *   `outl 0x512, paddr` hands the VMM a descriptor at guest-physical paddr
  *   (4-byte aligned, below 4 GiB): u32 channel, u32 length in bytes, then
  *   `length` bytes of data.  The VMM consumes it during the exit, so the
  *   guest may reuse the buffer as soon as the instruction completes.  A
- *   descriptor the VMM cannot read (outside RAM, length > GUEST_BLOCK_MAX,
+ *   descriptor the VMM cannot read (outside RAM, length > GUEST_BULK_MAX,
  *   unknown channel) is ignored and counted like an unclaimed port.
  *   Channels: CONSOLE = the bytes the guest would have written to COM1;
  *   PROBE = the words it would have written to the probe port (length a
@@ -38,18 +40,19 @@
 #define GUEST_PORT_COM1 0x3f8
 #define GUEST_PORT_DEBUG_EXIT 0x501
 #define GUEST_PORT_PROBE_DATA 0x510
-#define GUEST_PORT_BLOCK 0x512
+#define GUEST_PORT_BULK 0x512
 
-#define GUEST_BLOCK_MAGIC 0x4b4c4253u /* "SBLK" as a little-endian word */
-#define GUEST_BLOCK_CONSOLE 1
-#define GUEST_BLOCK_PROBE 2
-#define GUEST_BLOCK_HEADER 8          /* channel, length */
-#define GUEST_BLOCK_MAX 65536         /* data bytes in one descriptor */
+#define GUEST_BULK_MAGIC 0x4b4c4253u /* "SBLK" as a little-endian word (the value predates the name) */
+#define GUEST_BULK_CONSOLE 1
+#define GUEST_BULK_PROBE 2
+#define GUEST_BULK_HEADER 8          /* channel, length */
+#define GUEST_BULK_MAX 65536         /* data bytes in one descriptor */
 
 /*
  * Debug-exit statuses the embedded guests use.  Small numbers (0-63) belong
  * to the guest's own purposes (`exit=N` passes any N through); the ones below
- * sit apart from those and from skyvm's own codes (120-125, src/exitcodes.h).
+ * sit apart from those and from skyvm's own codes (1-4, 119-125, 128-255,
+ * src/exitcodes.h), so skyvm passes them through unchanged.
  */
 #define GUEST_STATUS_OK 0x00
 #define GUEST_STATUS_SMP_FAILED 0x70   /* an AP listed in the MADT never reported */

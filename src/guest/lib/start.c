@@ -3,7 +3,7 @@
  * C entry of every CPU (from entry.S, in long mode on its own stack), and the
  * ways a guest ends.
  */
-#include "lib/block.h"
+#include "lib/bulk.h"
 #include "lib/boot.h"
 #include "lib/cmdline.h"
 #include "lib/console.h"
@@ -41,7 +41,7 @@ void guest_start(unsigned slot, uint32_t start_info, unsigned is_boot_cpu)
 		cpu_park();
 	}
 	trap_load_idt();
-	block_port_detect();
+	bulk_port_detect();
 	if (!si || si->magic != HVM_START_MAGIC) {
 		out_now("guest: no PVH start info (ebx 0x%x)\n", start_info);
 		guest_exit(GUEST_STATUS_BAD_BOOT);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "probe/records.h"
 
-#include "lib/block.h"
+#include "lib/bulk.h"
 #include "lib/console.h"
 #include "lib/io.h"
 #include "lib/ports.h"
@@ -10,13 +10,13 @@
 #define REC_BUF_WORDS 1024
 #define DUMP_WORDS_PER_LINE 8
 
-/* Each CPU's words sit behind a block header, ready for the block port. */
-struct rec_block {
-	struct guest_block header;
+/* Each CPU's words sit behind a bulk header, ready for the bulk port. */
+struct rec_bulk {
+	struct guest_bulk header;
 	uint32_t words[REC_BUF_WORDS];
 };
 
-static struct rec_block rec_mem[GUEST_MAX_CPUS] __attribute__((aligned(16)));
+static struct rec_bulk rec_mem[GUEST_MAX_CPUS] __attribute__((aligned(16)));
 static unsigned rec_len[GUEST_MAX_CPUS];
 static unsigned rec_records[GUEST_MAX_CPUS];
 static bool dump;
@@ -52,8 +52,8 @@ void rec_flush(unsigned cpu)
 			out_printf("cpu %u: data %s\n", cpu, line);
 		}
 	}
-	if (block_port)
-		block_send(&rec_mem[cpu].header, GUEST_BLOCK_PROBE, n * 4);
+	if (bulk_port)
+		bulk_send(&rec_mem[cpu].header, GUEST_BULK_PROBE, n * 4);
 	else
 		outsl(GUEST_PORT_PROBE_DATA, w, n);
 	rec_len[cpu] = 0;

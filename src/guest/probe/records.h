@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The probe's data stream (lib/ports.h): records are collected per CPU and
- * sent a buffer at a time, through the block port in one exit when the VMM
+ * sent a buffer at a time, through the bulk port in one exit when the VMM
  * has it, else with `rep outsl` to the probe port.  With the cmdline option
  * `dump` the same words also go to the console as "cpu N: data ..." lines,
  * which is how the stream is checked under QEMU (no probe port there).

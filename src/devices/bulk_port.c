@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The block port (0x512): a guest hands over a whole buffer in one exit
+ * The bulk port (0x512): a guest hands over a whole buffer in one exit
  * (protocol in src/guest/lib/ports.h).  KVM's instruction emulator completes
  * `rep outs` one element per exit, so on hosts that interpret guest kernel
  * code a 400-byte line through COM1 costs 400 exits; through here it costs 1.
  *
- *   inl  -> GUEST_BLOCK_MAGIC (the guest's "is this skyvm?" check)
+ *   inl  -> GUEST_BULK_MAGIC (the guest's "is this skyvm?" check)
  *   outl <- guest-physical address of {u32 channel, u32 length, data[length]}
  *
  * A descriptor skyvm cannot read (outside RAM, too long, unknown channel) is
@@ -21,47 +21,47 @@
 #include "util/err.h"
 #include "vmm/console.h"
 
-struct block_port {
+struct bulk_port {
 	atomic_ulong bad; /* descriptors ignored */
 };
 
-static void block_read(struct device *d, unsigned cpu, uint64_t addr, uint8_t *data,
+static void bulk_read(struct device *d, unsigned cpu, uint64_t addr, uint8_t *data,
 		       unsigned size)
 {
-	uint32_t magic = GUEST_BLOCK_MAGIC;
+	uint32_t magic = GUEST_BULK_MAGIC;
 
 	memset(data, 0, size);
 	memcpy(data, &magic, size < 4 ? size : 4);
 }
 
-static void block_write(struct device *d, unsigned cpu, uint64_t addr, const uint8_t *data,
+static void bulk_write(struct device *d, unsigned cpu, uint64_t addr, const uint8_t *data,
 			unsigned size)
 {
-	struct block_port *b = d->state;
+	struct bulk_port *b = d->state;
 	uint32_t paddr = 0, hdr[2];
 	const uint8_t *p;
 
 	if (size != 4)
 		goto bad;
 	memcpy(&paddr, data, 4);
-	p = dev_mem(d, paddr, GUEST_BLOCK_HEADER);
+	p = dev_mem(d, paddr, GUEST_BULK_HEADER);
 	if (!p)
 		goto bad;
 	memcpy(hdr, p, sizeof(hdr));
-	if (hdr[1] > GUEST_BLOCK_MAX)
+	if (hdr[1] > GUEST_BULK_MAX)
 		goto bad;
-	p = dev_mem(d, (uint64_t)paddr + GUEST_BLOCK_HEADER, hdr[1]);
+	p = dev_mem(d, (uint64_t)paddr + GUEST_BULK_HEADER, hdr[1]);
 	if (!p)
 		goto bad;
 	switch (hdr[0]) {
-	case GUEST_BLOCK_CONSOLE:
+	case GUEST_BULK_CONSOLE:
 		if (!console_write(d->host->console, p, hdr[1]))
 			dev_stop(d, EXIT_GUEST_OUTPUT,
 				 "the guest wrote more than %llu bytes to the console "
 				 "(--max-output); stopped it",
 				 (unsigned long long)d->host->console->max);
 		return;
-	case GUEST_BLOCK_PROBE:
+	case GUEST_BULK_PROBE:
 		if (hdr[1] % 4)
 			goto bad;
 		if (d->host->cpu_words)
@@ -74,28 +74,28 @@ bad:
 	atomic_fetch_add(&b->bad, 1);
 }
 
-static int block_create(struct device *d, const char *opts)
+static int bulk_create(struct device *d, const char *opts)
 {
 	struct dev_region r = {
-		.name = "block-port", .space = IO_PIO, .base = GUEST_PORT_BLOCK, .len = 1,
-		.read = block_read, .write = block_write,
+		.name = "bulk-port", .space = IO_PIO, .base = GUEST_PORT_BULK, .len = 1,
+		.read = bulk_read, .write = bulk_write,
 	};
 
-	d->state = calloc(1, sizeof(struct block_port));
+	d->state = calloc(1, sizeof(struct bulk_port));
 	if (!d->state)
 		return err_set("out of memory");
 	return device_add_region(d, &r) ? 0 : -1;
 }
 
-static void block_destroy(struct device *d)
+static void bulk_destroy(struct device *d)
 {
 	free(d->state);
 	d->state = NULL;
 }
 
-static struct device_class block_class = {
-	.name = "block-port",
-	.create = block_create,
-	.destroy = block_destroy,
+static struct device_class bulk_class = {
+	.name = "bulk-port",
+	.create = bulk_create,
+	.destroy = bulk_destroy,
 };
-DEVICE_CLASS(block_class)
+DEVICE_CLASS(bulk_class)
