@@ -89,11 +89,15 @@ static const char *const allowed[] = {
 
 /* Sanitizer builds only (see SANDBOX_SANITIZER). */
 static const char *const san_extra[] = {
-	"clone", "fork", "vfork", "execve", "wait4", "waitid", "ptrace", "prctl", "kill",
-	"tkill", "tgkill", "getdents64", "pipe", "pipe2", "dup2", "prlimit64", "getrlimit",
-	"setrlimit", "sysinfo", "uname", "getppid", "mincore", "process_vm_readv",
-	"sched_setaffinity", "getrusage", "personality", "arch_prctl", "setpgid", "getpgid",
-	"setsid", "chdir", "fchdir", "getresuid", "getresgid",
+	/* LeakSanitizer's stop-the-world: a clone()d tracer lists /proc/PID/task
+	 * (getdents on x86-64) and ptraces every thread */
+	"clone", "ptrace", "wait4", "waitid", "getppid", "prctl", "getdents", "getdents64",
+	"process_vm_readv", "kill", "tkill", "tgkill",
+	/* a report's symbolizer process, and the runtime's own bookkeeping */
+	"fork", "vfork", "execve", "pipe", "pipe2", "dup2", "prlimit64", "getrlimit",
+	"setrlimit", "sysinfo", "mincore", "sched_setaffinity", "getrusage", "personality",
+	"arch_prctl", "setpgid", "getpgid", "setsid", "chdir", "fchdir", "getresuid",
+	"getresgid",
 };
 
 /* Allowed with conditions on their arguments (install_filter()). */
