@@ -22,7 +22,7 @@ enum skyvm_exit {
 	EXIT_GUEST_UNHANDLED = 123,  /* an exit reason skyvm does not handle */
 	EXIT_TIMEOUT = 124,        /* --timeout expired (as timeout(1)) */
 	EXIT_GUEST_OUTPUT = 125,   /* guest exceeded --max-output */
-	EXIT_SANDBOX = 126,        /* a forbidden system call (vmm/sandbox.h) */
+	EXIT_SANDBOX = 159,        /* a forbidden system call (vmm/sandbox.h): 128 + SIGSYS */
 };
 
 #endif
