@@ -42,6 +42,10 @@
 #define SANDBOX_SANITIZER 0
 #endif
 
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1 /* si_code of a SIGSYS from a filter (linux/signal.h) */
+#endif
+
 const char sandbox_disabled_warning[] =
 	"skyvm: warning: --no-sandbox: the VM runs without the seccomp filter (for "
 	"debugging only; see docs/sandbox.md)";
@@ -180,7 +184,12 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	size_t n = 0;
 	int nr = si->si_syscall;
 
-	(void)sig;
+	if (si->si_code != SYS_SECCOMP) {
+		/* Not the filter's (kill -SYS from outside): what SIGSYS does by default. */
+		signal(SIGSYS, SIG_DFL);
+		syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+		return;
+	}
 	prctl(PR_GET_NAME, comm, 0, 0, 0);
 	n = put_str(line, n, sizeof(line), "skyvm: sandbox: forbidden system call ");
 	n = put_str(line, n, sizeof(line),

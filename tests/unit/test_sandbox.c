@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,27 @@ static void test_forbidden_call_is_reported(void **state)
 	expect_report(&o, "mount (165) in thread ");
 	assert_non_null(strstr(o.err, "allowed calls ok\n"));
 	assert_non_null(strstr(o.err, "skyvm ends (exit 159)\n"));
+}
+
+static int child_sigsys_from_outside(void *arg)
+{
+	int r = enter_default();
+
+	if (r)
+		return r;
+	raise(SIGSYS); /* not the filter's: no report, SIGSYS's default action */
+	return 78;
+}
+
+static void test_sigsys_not_from_the_filter(void **state)
+{
+	struct outcome o;
+
+	in_child(child_sigsys_from_outside, NULL, &o);
+	if (!WIFSIGNALED(o.status) || WTERMSIG(o.status) != SIGSYS)
+		fail_msg("child: status 0x%x, expected killed by SIGSYS; stderr:\n%s", o.status,
+			 o.err);
+	assert_null(strstr(o.err, "forbidden system call"));
 }
 
 /* ---- ioctl: by request */
@@ -490,6 +512,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_forbidden_call_is_reported),
+		cmocka_unit_test(test_sigsys_not_from_the_filter),
 		cmocka_unit_test(test_forbidden_ioctl_names_request),
 		cmocka_unit_test(test_socket_by_family),
 		cmocka_unit_test(test_threads_before_and_after),
