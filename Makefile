@@ -23,7 +23,7 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 
 CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -Isrc -I$(BUILD)/gen $(WARNINGS) $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
-LDLIBS := -ljansson -lmicrohttpd -lpthread
+LDLIBS := -ljansson -lmicrohttpd -lseccomp -lpthread
 
 SRC := $(sort $(shell find src -name '*.c' -not -path 'src/guest/*'))
 OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))

@@ -29,6 +29,7 @@ enum skyvm_exit {
 	EXIT_TIMEOUT = 124,        /* --timeout expired (as timeout(1)) */
 	EXIT_GUEST_OUTPUT = 125,   /* guest exceeded --max-output */
 	EXIT_SIGNAL_BASE = 128,    /* + the signal that ended skyvm */
+	EXIT_SANDBOX = 159,        /* a forbidden system call (vmm/sandbox.h): 128 + SIGSYS */
 };
 
 #endif

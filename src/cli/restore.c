@@ -36,6 +36,8 @@ static const char restore_help[] =
 	"                        or a Firecracker fingerprint): rehearse a weaker host\n"
 	"  --check-only          check, print the verdict, start nothing\n"
 	"  --json                the check's verdict as JSON on stdout\n"
+	"  --user UID:GID        as root: become this user once the VM is set up (as run)\n"
+	"  --no-sandbox          no seccomp filter (debugging only; warns; as run)\n"
 	"  -v, --verbose         say how the VM ended even when it ended well\n"
 	"\n"
 	"Exit status: as skyvm run once the guest runs; before that 1 (unreadable,\n"
@@ -44,7 +46,7 @@ static const char restore_help[] =
 	"feature, in QEMU's words).\n";
 
 enum { OPT_API = 256, OPT_CONSOLE, OPT_TIMEOUT, OPT_MAX_OUTPUT, OPT_SUPPORTED, OPT_JSON,
-       OPT_CHECK_ONLY };
+       OPT_CHECK_ONLY, OPT_USER, OPT_NO_SANDBOX };
 
 static const struct option restore_options[] = {
 	{ "api", required_argument, NULL, OPT_API },
@@ -54,6 +56,8 @@ static const struct option restore_options[] = {
 	{ "supported", required_argument, NULL, OPT_SUPPORTED },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "check-only", no_argument, NULL, OPT_CHECK_ONLY },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -101,6 +105,7 @@ static int restore(int argc, char **argv)
 	struct cpu_host_facts facts;
 	struct snapshot s;
 	struct vm_config cfg;
+	struct sandbox_config sandbox = { 0 };
 	struct vm_api *api = NULL;
 	struct vm vm;
 	int opt, code;
@@ -143,6 +148,13 @@ static int restore(int argc, char **argv)
 		case OPT_CHECK_ONLY:
 			check_only = true;
 			break;
+		case OPT_USER:
+			if (sandbox_parse_user(optarg, &sandbox) < 0)
+				return cli_usage_error("restore", "%s", err_msg());
+			break;
+		case OPT_NO_SANDBOX:
+			sandbox.disabled = true;
+			break;
 		case ':':
 			return cli_usage_error("restore", "option '%s' needs a value",
 					       argv[optind - 1]);
@@ -153,6 +165,10 @@ static int restore(int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_usage_error("restore", "expected one snapshot directory");
 	dir = argv[optind];
+	if (sandbox_check_user(&sandbox) < 0)
+		return cli_error("restore: %s", err_msg());
+	if (sandbox.disabled && !check_only)
+		fprintf(stderr, "%s\n", sandbox_disabled_warning);
 	if (snapshot_load(dir, &s) < 0) {
 		code = cli_error("restore: %s", err_msg());
 		snapshot_free(&s);
@@ -191,6 +207,7 @@ static int restore(int argc, char **argv)
 	cfg.max_output = max_output;
 	cfg.verbose = verbose;
 	cfg.warn = stderr;
+	cfg.sandbox = &sandbox;
 	if (snapshot_config(&s, &cfg) < 0) {
 		code = cli_error("restore %s: %s", dir, err_msg());
 		goto out;

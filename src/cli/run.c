@@ -83,6 +83,11 @@ static const char run_help[] =
 	"                        and CPU come from the source; --console, --api, --timeout\n"
 	"                        apply); refuses (exit 4) a CPU this host cannot give\n"
 	"  --supported DUMP      with --incoming: also check against a recorded host\n"
+	"Sandbox (docs/sandbox.md):\n"
+	"  --user UID:GID        as root: become this user and group once the VM is set up\n"
+	"                        (files, /dev/kvm, taps, sockets opened), before the filter\n"
+	"  --no-sandbox          run without the seccomp filter that otherwise confines\n"
+	"                        every thread after set-up (debugging only; warns)\n"
 	"  -v, --verbose         report how the VM ended even when it ended well\n"
 	"  -h, --help            this text\n"
 	"\n"
@@ -105,13 +110,15 @@ static const char run_help[] =
 	"  123    an exit skyvm does not handle\n"
 	"  124    --timeout expired; where each vCPU was follows on stderr\n"
 	"  125    the guest exceeded --max-output (or flooded a VMM port)\n"
+	"  159    the sandbox stopped a forbidden system call (128 + SIGSYS); the report\n"
+	"         on stderr names it and the thread (\"skyvm: sandbox: forbidden ...\")\n"
 	"  128+N  ended by signal N (SIGTERM: 143)\n";
 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_SMP, OPT_MEMORY, OPT_CPU,
 	OPT_CONSOLE, OPT_TIMEOUT, OPT_MAX_OUTPUT, OPT_IRQCHIP, OPT_GUEST, OPT_DISK, OPT_RNG,
 	OPT_API, OPT_INCOMING, OPT_SUPPORTED,
-	OPT_NET, OPT_VSOCK, OPT_DEBUG_EXIT,
+	OPT_NET, OPT_VSOCK, OPT_DEBUG_EXIT, OPT_USER, OPT_NO_SANDBOX,
 };
 
 static const struct option run_options[] = {
@@ -135,6 +142,8 @@ static const struct option run_options[] = {
 	{ "supported", required_argument, NULL, OPT_SUPPORTED },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -290,6 +299,7 @@ static int run(int argc, char **argv, char **owned)
 	};
 	bool memory_given = false;
 	const char *api_path = NULL, *incoming = NULL, *supported = NULL;
+	struct sandbox_config sandbox = { 0 };
 	struct vm_api *api = NULL;
 	struct vm vm;
 	int opt, code;
@@ -384,6 +394,13 @@ static int run(int argc, char **argv, char **owned)
 			if (add_device(&cfg, "virtio-rng", NULL, NULL))
 				return EXIT_USAGE;
 			break;
+		case OPT_USER:
+			if (sandbox_parse_user(optarg, &sandbox) < 0)
+				return cli_usage_error("run", "%s", err_msg());
+			break;
+		case OPT_NO_SANDBOX:
+			sandbox.disabled = true;
+			break;
 		case OPT_TIMEOUT:
 			cfg.timeout_s = strtod(optarg, &end);
 			if (end == optarg || *end || !(cfg.timeout_s > 0) || cfg.timeout_s > 1e7)
@@ -417,12 +434,18 @@ static int run(int argc, char **argv, char **owned)
 		return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
 	if (supported && !incoming)
 		return cli_usage_error("run", "--supported needs --incoming");
+	if (sandbox_check_user(&sandbox) < 0)
+		return cli_error("%s", err_msg());
+	if (sandbox.disabled)
+		fprintf(stderr, "%s\n", sandbox_disabled_warning);
+	cfg.sandbox = &sandbox;
 	if (incoming) {
 		/* The VM comes from the source: its config and CPU tables with it. */
 		struct incoming_opts io = {
 			.from = incoming, .console = cfg.console, .api_path = api_path,
 			.supported = supported, .timeout_s = cfg.timeout_s,
 			.max_output = cfg.max_output, .verbose = cfg.verbose,
+			.sandbox = &sandbox,
 		};
 
 		return migrate_incoming(&io);

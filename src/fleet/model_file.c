@@ -81,7 +81,7 @@ int fleet_model_file_write(const char *path, const char *base, const struct cpu_
 
 	if (!text)
 		return err_wrap("%s", path);
-	f = fopen(path, "w");
+	f = fopen(path, "we");
 	if (!f) {
 		err_errno("%s", path);
 		goto out;

@@ -703,6 +703,7 @@ int migrate_incoming(const struct incoming_opts *o)
 	cfg.max_output = o->max_output;
 	cfg.verbose = o->verbose;
 	cfg.warn = stderr;
+	cfg.sandbox = o->sandbox;
 	if (snapshot_config(&s, &cfg) < 0) {
 		send_text(&l, M_ERROR, err_msg());
 		goto fail;

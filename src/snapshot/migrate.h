@@ -47,6 +47,7 @@ struct incoming_opts {
 	double timeout_s;
 	uint64_t max_output;
 	bool verbose;
+	const struct sandbox_config *sandbox; /* vm_config's: entered before it runs */
 };
 
 /* Wait for one VM, check, receive and run it; the process's exit code. */

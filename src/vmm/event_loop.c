@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "vmm/sandbox.h"
 
 int event_loop_init(struct event_loop *l)
 {
@@ -169,6 +170,8 @@ static void *loop_thread(void *arg)
 {
 	struct event_loop *l = arg;
 	struct epoll_event ev[16];
+
+	sandbox_thread_start("event-loop");
 
 	while (!atomic_load(&l->quit)) {
 		int n = epoll_wait(l->epfd, ev, 16, -1);

@@ -21,6 +21,7 @@
 #include "exitcodes.h"
 #include "util/err.h"
 #include "vmm/runstate.h"
+#include "vmm/sandbox.h"
 
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MISC_ENABLE_FAST_STRING 1ULL
@@ -446,6 +447,10 @@ static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
+	char name[16];
+
+	snprintf(name, sizeof(name), "vcpu%u", v->index);
+	sandbox_thread_start(name);
 
 	while (!atomic_load(&vm->stopping)) {
 		unsigned reason;

@@ -652,6 +652,23 @@ static int catch_terminal_signals(struct vm *vm)
 	return event_loop_add(&vm->loop, vm->signal_fd, EPOLLIN, on_signal, vm);
 }
 
+/*
+ * The end of set-up: everything the VM needs is open (devices, KVM, the
+ * console, the API socket).  The --user drop and the seccomp filter come now,
+ * before the event loop and vCPU threads start, so they are born under it;
+ * a thread already running (the API server's) gets it too (TSYNC).
+ */
+static int enter_sandbox(struct vm *vm)
+{
+	const struct sandbox_config *sb = vm->cfg->sandbox;
+
+	if (!sb)
+		return 0;
+	if (vm->console.raw_tty)
+		sandbox_restore_tty(STDIN_FILENO, &vm->console.saved_termios);
+	return sandbox_enter(sb);
+}
+
 /* Console output left in the buffer is written while the reader takes it. */
 #define CONSOLE_STALL_MS 250
 
@@ -666,7 +683,7 @@ int vm_run(struct vm *vm)
 	signal(SIGPIPE, SIG_IGN);
 	if (console_attach(&vm->console, &vm->loop, on_quit_key, vm) < 0 ||
 	    (vm->console.raw_tty && catch_terminal_signals(vm) < 0) ||
-	    event_loop_start(&vm->loop) < 0) {
+	    enter_sandbox(vm) < 0 || event_loop_start(&vm->loop) < 0) {
 		vm_stop(vm, EXIT_ERROR, "%s", err_msg());
 	}
 	for (unsigned i = 0; i < vm->ncpus && !atomic_load(&vm->stopping); i++) {

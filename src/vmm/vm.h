@@ -31,6 +31,7 @@
 #include "vmm/console.h"
 #include "vmm/emulate.h"
 #include "vmm/event_loop.h"
+#include "vmm/sandbox.h"
 
 enum irqchip_mode { IRQCHIP_AUTO, IRQCHIP_KERNEL, IRQCHIP_NONE };
 
@@ -69,6 +70,12 @@ struct vm_config {
 	 */
 	const struct cpuid_table *restore_cpuid;
 	const char *restore_model_name;
+	/*
+	 * The sandbox vm_run() enters before the VM's threads start
+	 * (vmm/sandbox.h): the --user drop and the seccomp filter.  NULL: none
+	 * (tests, cpu verify's probe).
+	 */
+	const struct sandbox_config *sandbox;
 };
 
 /* Where a vCPU thread is (vmm/runstate.h). */
