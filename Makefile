@@ -4,6 +4,16 @@
 
 CC ?= cc
 SANITIZE ?= 0
+# STATIC=1 links build/skyvm as a static PIE (docs/bench.md: no dynamic loader, no
+# library constructors; start-up instructions and memory at the floor).  ASan and
+# UBSan need the dynamic runtime, so SANITIZE=1 builds stay dynamic.
+ifeq ($(SANITIZE),1)
+ifeq ($(STATIC),1)
+$(error STATIC=1 and SANITIZE=1 do not combine: the sanitizers need a dynamic executable)
+endif
+STATIC := 0
+endif
+STATIC ?= 0
 
 ifeq ($(SANITIZE),1)
 BUILD := build/san
@@ -47,8 +57,32 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 .PHONY: all run check check-unit check-e2e check-slow bench deps clean guests
 all: $(BUILD)/skyvm
 
-$(BUILD)/skyvm: $(OBJ) $(BUILD)/obj/gen/guests.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+ifeq ($(STATIC),1)
+# libmicrohttpd.a refers to GnuTLS, which Debian cannot link statically (p11-kit has
+# no static archive); skyvm never uses TLS: scripts/gen-tls-stubs.sh says why that holds.
+SKYVM_LINK := -static-pie -Wl,-z,pack-relative-relocs
+SKYVM_EXTRA_OBJ := $(BUILD)/obj/gen/tls_stubs.o
+else
+SKYVM_LINK :=
+SKYVM_EXTRA_OBJ :=
+endif
+
+$(BUILD)/skyvm: $(OBJ) $(BUILD)/obj/gen/guests.o $(SKYVM_EXTRA_OBJ) $(BUILD)/gen/link-mode
+	$(CC) $(LDFLAGS) $(SKYVM_LINK) -o $@ $(filter %.o,$^) $(LDLIBS)
+
+# Relinks when STATIC changes (the objects are the same for both).
+$(BUILD)/gen/link-mode: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(SKYVM_LINK)' | cmp -s - $@ || echo '$(SKYVM_LINK)' >$@
+.PHONY: FORCE
+FORCE:
+
+$(BUILD)/gen/tls_stubs.c: scripts/gen-tls-stubs.sh
+	@mkdir -p $(dir $@)
+	scripts/gen-tls-stubs.sh "$$($(CC) -print-file-name=libmicrohttpd.a)" $@
+$(BUILD)/obj/gen/tls_stubs.o: $(BUILD)/gen/tls_stubs.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
