@@ -1,20 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A stand-in for /dev/kvm, for the tests of `skyvm cpu host` and `cpu show` on
- * the live path where no KVM exists.  It works for a static skyvm as well as a
- * dynamic one: no LD_PRELOAD, but a seccomp user-notification filter.
+ * A stand-in for /dev/kvm where no KVM exists: for the tests of `skyvm cpu host`
+ * and `cpu show` on the live path, and for counting the instructions of a whole
+ * `skyvm run` without KVM (bench/bench.py).  It works for a static skyvm as well
+ * as a dynamic one: no LD_PRELOAD, but a seccomp user-notification filter.
  *
  *   fake_kvm DEVICE CPUID.bin -- COMMAND [ARG...]
  *
  * runs COMMAND (normally skyvm, with SKYVM_KVM_DEVICE=DEVICE; DEVICE is any
  * existing file) with a filter that hands every KVM ioctl (type 0xAE) to this
- * process.  On a descriptor of DEVICE it answers as the kernel does:
- * KVM_GET_API_VERSION, KVM_CHECK_EXTENSION (every capability present),
- * KVM_GET_VCPU_MMAP_SIZE, and KVM_GET_SUPPORTED_CPUID from the struct
- * kvm_cpuid_entry2 records in CPUID.bin (E2BIG while the caller's buffer is too
- * small); any other KVM ioctl there fails with ENOTTY.  KVM ioctls on other
- * descriptors (a real /dev/kvm) run as they would have.  Exits with COMMAND's
- * status (128 + signal when killed), 125 when it cannot start it.
+ * process, which answers as the kernel would:
+ *  - on DEVICE: KVM_GET_API_VERSION, KVM_CHECK_EXTENSION (every capability
+ *    present, 64 vCPUs), KVM_GET_VCPU_MMAP_SIZE, KVM_GET_SUPPORTED_CPUID from
+ *    the struct kvm_cpuid_entry2 records in CPUID.bin (E2BIG while the caller's
+ *    buffer is too small), KVM_GET_MSR_INDEX_LIST (none), KVM_CREATE_VM;
+ *  - on the VM (a memfd it puts in the caller): KVM_CHECK_EXTENSION as above,
+ *    KVM_CREATE_VCPU (another memfd, which the caller maps as its kvm_run);
+ *  - on a vCPU: KVM_RUN stops at once as if the guest had written 0 to the
+ *    debug-exit port 0x501 (EINTR with immediate_exit set), KVM_SET_MSRS and
+ *    KVM_GET_MSRS take every MSR, KVM_GET_TSC_KHZ is 1 GHz;
+ *  - any other ioctl of the VM or a vCPU succeeds, a read one with zeroes;
+ *    any other one of DEVICE fails with ENOTTY.
+ * KVM ioctls on other descriptors (a real /dev/kvm) run as they would have.
+ * Exits with COMMAND's status (128 + signal when killed), 125 when it cannot
+ * start it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -64,8 +74,17 @@ static void load_cpuid(const char *path)
 	fclose(f);
 }
 
-/* Whether descriptor fd of (thread) tid is DEVICE. */
-static int is_device(pid_t tid, int fd)
+#define MAX_VCPUS 64
+#define RUN_SIZE (3 * 4096) /* kvm_run plus the pio and coalesced pages */
+#define TSC_KHZ 1000000
+
+static struct kvm_run *vcpu_run[MAX_VCPUS];
+static int nvcpus;
+
+enum object { OTHER, DEVICE, VM, VCPU };
+
+/* What descriptor fd of (thread) tid is; *index: which vCPU. */
+static enum object object_of(pid_t tid, int fd, int *index)
 {
 	char link[64], target[PATH_MAX];
 	ssize_t n;
@@ -73,9 +92,16 @@ static int is_device(pid_t tid, int fd)
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)tid, fd);
 	n = readlink(link, target, sizeof(target) - 1);
 	if (n < 0)
-		return 0;
+		return OTHER;
 	target[n] = 0;
-	return !strcmp(target, device);
+	if (!strcmp(target, device))
+		return DEVICE;
+	if (!strcmp(target, "/memfd:fake-kvm-vm (deleted)"))
+		return VM;
+	if (sscanf(target, "/memfd:fake-kvm-vcpu%d (deleted)", index) == 1 && *index >= 0 &&
+	    *index < nvcpus)
+		return VCPU;
+	return OTHER;
 }
 
 static int mem_io(pid_t tid, uint64_t addr, void *buf, size_t len, int write)
@@ -93,31 +119,151 @@ static int mem_io(pid_t tid, uint64_t addr, void *buf, size_t len, int write)
 	return n == (ssize_t)len ? 0 : -1;
 }
 
-/* The kernel's answer to KVM ioctl cmd(arg) on the fake device: >= 0, or -errno. */
-static long emulate(pid_t tid, unsigned long cmd, uint64_t arg)
+/* A new VM or vCPU: a memfd of `size` bytes named for object_of(). */
+static int new_object(const char *name, size_t size)
 {
+	int fd = memfd_create(name, MFD_CLOEXEC);
+
+	if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
+		return -1;
+	return fd;
+}
+
+struct answer {
+	long val;  /* >= 0: the ioctl's value; < 0: -errno */
+	int fd;    /* >= 0: put this descriptor in the caller; its number is the value */
+};
+
+static long check_extension(uint64_t cap)
+{
+	return cap == KVM_CAP_MAX_VCPUS || cap == KVM_CAP_NR_VCPUS ? MAX_VCPUS : 1;
+}
+
+static long msrs_count(pid_t tid, uint64_t arg)
+{
+	struct kvm_msrs hdr;
+
+	return mem_io(tid, arg, &hdr, sizeof(hdr), 0) < 0 ? -EFAULT : (long)hdr.nmsrs;
+}
+
+static struct answer device_ioctl(pid_t tid, unsigned long cmd, uint64_t arg)
+{
+	struct answer a = { -ENOTTY, -1 };
 	struct kvm_cpuid2 hdr;
+	struct kvm_msr_list list;
 
 	switch (cmd) {
 	case KVM_GET_API_VERSION:
-		return KVM_API_VERSION;
+		a.val = KVM_API_VERSION;
+		break;
 	case KVM_CHECK_EXTENSION:
-		return 1;
+		a.val = check_extension(arg);
+		break;
 	case KVM_GET_VCPU_MMAP_SIZE:
-		return 3 * 4096; /* kvm_run plus the pio and coalesced pages */
+		a.val = RUN_SIZE;
+		break;
 	case KVM_GET_SUPPORTED_CPUID:
-		if (mem_io(tid, arg, &hdr, sizeof(hdr), 0) < 0)
-			return -EFAULT;
-		if (nentries > hdr.nent)
-			return -E2BIG;
+		if (mem_io(tid, arg, &hdr, sizeof(hdr), 0) < 0) {
+			a.val = -EFAULT;
+			break;
+		}
+		if (nentries > hdr.nent) {
+			a.val = -E2BIG;
+			break;
+		}
 		hdr.nent = (uint32_t)nentries;
-		if (mem_io(tid, arg + offsetof(struct kvm_cpuid2, entries), entries,
-			   nentries * sizeof(*entries), 1) < 0 ||
-		    mem_io(tid, arg, &hdr, sizeof(hdr), 1) < 0)
-			return -EFAULT;
-		return 0;
+		a.val = mem_io(tid, arg + offsetof(struct kvm_cpuid2, entries), entries,
+			       nentries * sizeof(*entries), 1) < 0 ||
+			mem_io(tid, arg, &hdr, sizeof(hdr), 1) < 0 ? -EFAULT : 0;
+		break;
+	case KVM_GET_MSR_INDEX_LIST:
+	case KVM_GET_MSR_FEATURE_INDEX_LIST:
+		list.nmsrs = 0;
+		a.val = mem_io(tid, arg, &list, sizeof(list), 1) < 0 ? -EFAULT : 0;
+		break;
+	case KVM_CREATE_VM:
+		a.fd = new_object("fake-kvm-vm", 4096);
+		a.val = a.fd < 0 ? -ENOMEM : 0;
+		break;
 	}
-	return -ENOTTY;
+	return a;
+}
+
+/* Any other VM or vCPU ioctl: success, a read one filled with zeroes. */
+static struct answer generic_ioctl(pid_t tid, unsigned long cmd, uint64_t arg)
+{
+	struct answer a = { 0, -1 };
+
+	if ((_IOC_DIR(cmd) & _IOC_READ) && _IOC_SIZE(cmd)) {
+		static const char zeroes[1 << 14];
+
+		a.val = mem_io(tid, arg, (void *)zeroes, _IOC_SIZE(cmd), 1) < 0 ? -EFAULT : 0;
+	}
+	return a;
+}
+
+static struct answer vm_ioctl(pid_t tid, unsigned long cmd, uint64_t arg)
+{
+	struct answer a = { 0, -1 };
+	char name[32];
+
+	switch (cmd) {
+	case KVM_CHECK_EXTENSION:
+		a.val = check_extension(arg);
+		return a;
+	case KVM_GET_TSC_KHZ:
+		a.val = TSC_KHZ;
+		return a;
+	case KVM_CREATE_VCPU:
+		if (nvcpus == MAX_VCPUS) {
+			a.val = -EINVAL;
+			return a;
+		}
+		snprintf(name, sizeof(name), "fake-kvm-vcpu%d", nvcpus);
+		a.fd = new_object(name, RUN_SIZE);
+		vcpu_run[nvcpus] = a.fd < 0 ? MAP_FAILED :
+			mmap(NULL, RUN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, a.fd, 0);
+		if (vcpu_run[nvcpus] == MAP_FAILED) {
+			if (a.fd >= 0)
+				close(a.fd);
+			a.fd = -1;
+			a.val = -ENOMEM;
+			return a;
+		}
+		nvcpus++;
+		return a;
+	}
+	return generic_ioctl(tid, cmd, arg);
+}
+
+static struct answer vcpu_ioctl(pid_t tid, int index, unsigned long cmd, uint64_t arg)
+{
+	struct kvm_run *run = vcpu_run[index];
+	struct answer a = { 0, -1 };
+
+	switch (cmd) {
+	case KVM_RUN:
+		if (run->immediate_exit) {
+			a.val = -EINTR;
+			return a;
+		}
+		run->exit_reason = KVM_EXIT_IO;
+		run->io.direction = KVM_EXIT_IO_OUT;
+		run->io.size = 1;
+		run->io.port = 0x501; /* the debug-exit port: status 0 */
+		run->io.count = 1;
+		run->io.data_offset = 4096;
+		((uint8_t *)run)[4096] = 0;
+		return a;
+	case KVM_SET_MSRS:
+	case KVM_GET_MSRS:
+		a.val = msrs_count(tid, arg);
+		return a;
+	case KVM_GET_TSC_KHZ:
+		a.val = TSC_KHZ;
+		return a;
+	}
+	return generic_ioctl(tid, cmd, arg);
 }
 
 static int install_filter(void)
@@ -195,18 +341,49 @@ static void serve(int listener)
 		return; /* ENOENT: the caller went away; EINTR */
 	memset(resp, 0, sizes.seccomp_notif_resp);
 	resp->id = req->id;
-	if (is_device((pid_t)req->pid, (int)req->data.args[0])) {
-		long r = emulate((pid_t)req->pid, (unsigned long)(uint32_t)req->data.args[1],
-				 req->data.args[2]);
+	{
+		pid_t tid = (pid_t)req->pid;
+		unsigned long cmd = (unsigned long)(uint32_t)req->data.args[1];
+		uint64_t arg = req->data.args[2];
+		int index = 0;
+		struct answer a;
 
-		if (r < 0)
-			resp->error = (int)r;
+		switch (object_of(tid, (int)req->data.args[0], &index)) {
+		case DEVICE:
+			a = device_ioctl(tid, cmd, arg);
+			break;
+		case VM:
+			a = vm_ioctl(tid, cmd, arg);
+			break;
+		case VCPU:
+			a = vcpu_ioctl(tid, index, cmd, arg);
+			break;
+		default:
+			resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+			ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
+			goto out;
+		}
+		if (a.fd >= 0) {
+			/* The new descriptor's number is the ioctl's value (Linux 5.14). */
+			struct seccomp_notif_addfd add = {
+				.id = req->id, .flags = SECCOMP_ADDFD_FLAG_SEND, .srcfd = (uint32_t)a.fd,
+				.newfd_flags = O_CLOEXEC,
+			};
+
+			if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) {
+				resp->error = -ENOMEM;
+				ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
+			}
+			close(a.fd);
+			goto out;
+		}
+		if (a.val < 0)
+			resp->error = (int)a.val;
 		else
-			resp->val = r;
-	} else {
-		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+			resp->val = a.val;
 	}
 	ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp); /* ENOENT: it was killed meanwhile */
+out:
 	free(req);
 	free(resp);
 }
