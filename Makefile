@@ -90,6 +90,17 @@ $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
+# The CPU feature table's name hash and resolved dependencies, computed at build time
+# (scripts/gen-cpu-index.c) so that a run does not compute them.
+CPU_INDEX_GEN_SRC := scripts/gen-cpu-index.c src/cpu/cpuid.c src/util/err.c src/util/editdist.c
+$(BUILD)/gen/cpu_index.h: $(CPU_INDEX_GEN_SRC) src/cpu/features.c src/cpu/features.h \
+		src/cpu/deps.c src/cpu/deps.h src/cpu/cpuid.h
+	@mkdir -p $(BUILD)/gen
+	$(CC) $(CFLAGS) -o $(BUILD)/gen/gen-cpu-index $(CPU_INDEX_GEN_SRC) $(LDFLAGS)
+	$(BUILD)/gen/gen-cpu-index >$@.tmp
+	mv $@.tmp $@
+$(BUILD)/obj/cpu/features.o $(BUILD)/obj/cpu/deps.o: $(BUILD)/gen/cpu_index.h
+
 # Guest ELFs are built once, without sanitizers, and shared by both builds.
 guests: $(GUEST_ELFS)
 build/guest/%.elf: $(GUEST_LIB_SRC) $(wildcard src/guest/lib/*.h src/guest/lib/guest.ld) $$(wildcard src/guest/$$*/*)

@@ -444,19 +444,19 @@ static bool feature_matches(const struct cpu_feature *f, const char *name)
 }
 
 /*
- * Every name and alias in a hash table (open addressing, linear probing),
- * built on first use: models, options and every pipeline stage look names
- * up, and a linear search over the table for each was most of `skyvm run`'s
- * start-up instructions.  A slot holds a feature's index + 1 (0: empty).
- * Entries are inserted in table order, so along a probe sequence the
- * features matching one name come in table order, as a linear search finds
- * them.
+ * Every name and alias in a hash table (open addressing, linear probing):
+ * models, options and every pipeline stage look names up, and a linear search
+ * over the table for each was most of `skyvm run`'s start-up instructions.  A
+ * slot holds a feature's index + 1 (0: empty).  Entries are inserted in table
+ * order, so along a probe sequence the features matching one name come in
+ * table order, as a linear search finds them.  With it, the first feature at
+ * each (word, bit), for cpu_feature_at().
+ *
+ * The build computes both (scripts/gen-cpu-index.c runs this file's
+ * hash_names() and writes them out as cpu_index.h), so a run starts with them
+ * ready; a build without the generated header builds them on first use.
  */
 #define NAME_SLOTS 4096u /* a power of two, at least twice the names and aliases */
-static uint16_t name_slot[NAME_SLOTS];
-/* The first feature at each (word, bit), index + 1, for cpu_feature_at(). */
-static uint16_t bit_feature[FW_COUNT][32];
-static pthread_once_t names_hashed = PTHREAD_ONCE_INIT;
 
 static uint32_t name_hash(const char *name)
 {
@@ -466,6 +466,17 @@ static uint32_t name_hash(const char *name)
 		h = (h ^ (uint8_t)name_fold(*name)) * 16777619u;
 	return h & (NAME_SLOTS - 1);
 }
+
+#if !defined(SKYVM_CPU_INDEX_GEN) && __has_include("cpu_index.h")
+#define CPU_INDEX_WANT_FEATURES
+#include "cpu_index.h"
+_Static_assert(CPU_INDEX_FEATURES == sizeof(cpu_features) / sizeof(cpu_features[0]),
+	       "cpu_index.h is stale: the Makefile regenerates it from features.c");
+#define ensure_index() ((void)0)
+#else
+static uint16_t name_slot[NAME_SLOTS];
+static uint16_t bit_feature[FW_COUNT][32];
+static pthread_once_t names_hashed = PTHREAD_ONCE_INIT;
 
 static void name_insert(const char *name, size_t index)
 {
@@ -494,6 +505,8 @@ static void hash_names(void)
 			name_insert(f->aliases[a], i);
 	}
 }
+#define ensure_index() pthread_once(&names_hashed, hash_names)
+#endif
 
 /* The features matching `name`, in table order, each once; returns how many. */
 static size_t find_hashed(const char *name, const struct cpu_feature **out, size_t max)
@@ -501,7 +514,7 @@ static size_t find_hashed(const char *name, const struct cpu_feature **out, size
 	uint32_t h;
 	size_t n = 0;
 
-	pthread_once(&names_hashed, hash_names);
+	ensure_index();
 	for (h = name_hash(name); name_slot[h] && n < max; h = (h + 1) & (NAME_SLOTS - 1)) {
 		const struct cpu_feature *f = &cpu_features[name_slot[h] - 1];
 		bool dup = false;
@@ -547,7 +560,7 @@ const struct cpu_feature *cpu_feature_at(enum feature_word w, unsigned bit)
 {
 	if ((unsigned)w >= FW_COUNT || bit >= 32)
 		return NULL;
-	pthread_once(&names_hashed, hash_names);
+	ensure_index();
 	return bit_feature[w][bit] ? &cpu_features[bit_feature[w][bit] - 1] : NULL;
 }
 
