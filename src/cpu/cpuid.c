@@ -46,9 +46,12 @@ struct kvm_cpuid_entry2 *cpuid_get_or_add(struct cpuid_table *t, uint32_t leaf, 
 
 void cpuid_remove_leaf(struct cpuid_table *t, uint32_t leaf)
 {
-	uint32_t out = 0;
+	uint32_t i = 0, out;
 
-	for (uint32_t i = 0; i < t->nent; i++)
+	/* Entries before the first match stay where they are: no copying them. */
+	while (i < t->nent && t->ent[i].function != leaf)
+		i++;
+	for (out = i; i < t->nent; i++)
 		if (t->ent[i].function != leaf)
 			t->ent[out++] = t->ent[i];
 	t->nent = out;
