@@ -461,6 +461,8 @@ def bench_instructions(env, res):
                      "CPUID of " + os.path.relpath(dump, ROOT) + "; one KVM_RUN, which exits "
                      "to the debug-exit port at once)",
             "skyvm": callgrind(run_here, sky(), extra, prefix=prefix),
+            "skyvm_linux_objects": callgrind(run_here, sky("--irqchip", "kernel", "--memory",
+                                                           "128"), extra, prefix=prefix),
             "skyvm_cpu_show": callgrind(run_here, [SKYVM, "cpu", "show", "host", "--supported",
                                                    dump, "--json"])}
     res["instructions"] = out
