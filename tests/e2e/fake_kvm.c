@@ -11,7 +11,7 @@
  * existing file) with a filter that hands every KVM ioctl (type 0xAE) to this
  * process, which answers as the kernel would:
  *  - on DEVICE: KVM_GET_API_VERSION, KVM_CHECK_EXTENSION (every capability
- *    present, 64 vCPUs), KVM_GET_VCPU_MMAP_SIZE, KVM_GET_SUPPORTED_CPUID from
+ *    present, 64 vCPUs, the coalesced-MMIO ring on page 2), KVM_GET_VCPU_MMAP_SIZE, KVM_GET_SUPPORTED_CPUID from
  *    the struct kvm_cpuid_entry2 records in CPUID.bin (E2BIG while the caller's
  *    buffer is too small), KVM_GET_MSR_INDEX_LIST (none), KVM_CREATE_VM;
  *  - on the VM (a memfd it puts in the caller): KVM_CHECK_EXTENSION as above,
@@ -124,8 +124,10 @@ static int new_object(const char *name, size_t size)
 {
 	int fd = memfd_create(name, MFD_CLOEXEC);
 
-	if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
-		return -1;
+	if (fd >= 0 && ftruncate(fd, (off_t)size) < 0) {
+		close(fd);
+		fd = -1;
+	}
 	return fd;
 }
 
@@ -136,7 +138,14 @@ struct answer {
 
 static long check_extension(uint64_t cap)
 {
-	return cap == KVM_CAP_MAX_VCPUS || cap == KVM_CAP_NR_VCPUS ? MAX_VCPUS : 1;
+	switch (cap) {
+	case KVM_CAP_MAX_VCPUS:
+	case KVM_CAP_NR_VCPUS:
+		return MAX_VCPUS;
+	case KVM_CAP_COALESCED_MMIO:
+		return KVM_COALESCED_MMIO_PAGE_OFFSET; /* the ring's page in kvm_run's mapping */
+	}
+	return 1;
 }
 
 static long msrs_count(pid_t tid, uint64_t arg)
