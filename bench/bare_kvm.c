@@ -19,7 +19,7 @@
  *                            each one exit to userspace and back; prints the mean
  *                            nanoseconds per exit measured from the first
  * Exits 0 when the guest reached the final port write.  Guest memory is one
- * anonymous mapping of exactly the memslot's size (bench/guestmem.c finds it).
+ * anonymous mapping of exactly the memslot's size (bench/timeit.c's meter finds it).
  */
 #include <fcntl.h>
 #include <linux/kvm.h>

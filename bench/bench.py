@@ -9,9 +9,12 @@
   exits        one port-I/O exit to userspace and back: skyvm vs the raw ioctl loop
   starts/s     completed VMs per second with 2 parallel launchers (skyvm, bare_kvm)
   linux        exec to "Run /init as init process": skyvm vs QEMU (pc) on KVM
+  instructions user-space instructions per run (callgrind), skyvm vs bare_kvm: where the
+               bench runs (KVM), and here without KVM (tests/e2e/fake_kvm)
 
 All timing is done by bench/timeit.c, interleaving peers run by run.  With a usable
-/dev/kvm it runs here.  Without one, the whole run happens in one nested-KVM guest
+/dev/kvm it runs here.  Without one (or with a restricted PVM one, as the tests decide;
+BENCH_NESTED=never uses it anyway), the whole run happens in one nested-KVM guest
 (tests/nested/: QEMU TCG emulating AMD SVM, kvm_amd inside): skyvm, bare_kvm and QEMU
 start from a root in that guest's RAM, so every peer pays the same environment; absolute
 times are then TCG's and only the ratios mean something.
@@ -19,12 +22,15 @@ times are then TCG's and only the ratios mean something.
 Prints a table and writes build/bench.json.
 Environment: SKYVM (default build/skyvm), BENCH_RUNS, BENCH_EXITS, BENCH_STARTS,
 BENCH_LINUX_RUNS (0 skips the Linux boot), BENCH_NESTED=0 (no nested guest: skip),
-BENCH_ONLY=start,rss,exits,starts,linux (a subset; written to build/bench/only.json).
+BENCH_ONLY=start,rss,exits,starts,linux,instructions (a subset; written to
+build/bench/only.json).
 """
 import json
 import os
+import re
 import shlex
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -34,7 +40,8 @@ SKYVM = os.path.abspath(os.environ.get("SKYVM", os.path.join(ROOT, "build", "sky
 OUT = os.path.join(ROOT, "build", "bench")
 BARE = os.path.join(OUT, "bare_kvm")
 TIMEIT = os.path.join(OUT, "timeit")
-GUESTMEM = os.path.join(OUT, "guestmem.so")
+FAKE_KVM = os.path.join(OUT, "fake_kvm")
+VALGRIND = "/usr/bin/valgrind"
 GUEST_ELF = os.path.join(ROOT, "build", "guest", "default.elf")
 KERNEL = os.path.join(ROOT, "build", "linux", "bzImage")
 INITRD = os.path.join(ROOT, "build", "linux", "initramfs.cpio.gz")
@@ -55,9 +62,12 @@ def log(msg):
 def kvm_reason():
     try:
         os.close(os.open("/dev/kvm", os.O_RDWR))
-        return None
     except OSError as e:
         return f"/dev/kvm unusable on this machine ({e.strerror})"
+    # As tests/e2e/conftest.py: a PVM /dev/kvm is not where KVM work runs by default.
+    if os.path.exists("/sys/module/kvm_pvm") and os.environ.get("BENCH_NESTED") != "never":
+        return "/dev/kvm here is kvm_pvm, a restricted KVM (BENCH_NESTED=never uses it)"
+    return None
 
 
 # ---------------------------------------------------------------- where commands run
@@ -149,7 +159,7 @@ def parse_lines(text):
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-def interleaved(env, cmds, runs, timeout, preload_mib=None, run_timeout=None):
+def interleaved(env, cmds, runs, timeout, guest_mib=None, run_timeout=None):
     """cmds: {name: (argv, ok_status)}; runs them in rounds (one timeit request per
     round); returns {name: [run, ...]}.  A run killed after run_timeout s, or a round
     whose request got no answer within timeout s (the nested guest wedged), is left out
@@ -157,8 +167,8 @@ def interleaved(env, cmds, runs, timeout, preload_mib=None, run_timeout=None):
     names = list(cmds)
     run_timeout = run_timeout or (60 if env.nested else 30)
     args = ["--runs", "1", "--timeout", str(run_timeout)]
-    if preload_mib:
-        args += ["--guest-mib", str(preload_mib), "--preload", GUESTMEM]
+    if guest_mib:  # the guest-memory meter (bench/timeit.c)
+        args += ["--guest-mib", str(guest_mib)]
     args.append("--")
     for i, n in enumerate(names):
         if i:
@@ -257,17 +267,17 @@ def bench_start(env, res, runs):
 
 
 def bench_rss(env, res, runs):
-    log(f"RSS: {runs} rounds with bench/guestmem.so preloaded")
+    log(f"RSS: {runs} rounds with timeit's guest-memory meter")
     r32 = interleaved(env, {"bare": ([BARE], 0), "skyvm": (sky(), 0),
                             "qemu_microvm": (QEMU_MICROVM, 1)}, runs,
-                      timeout=120, preload_mib=32)
+                      timeout=120, guest_mib=32)
     r128 = interleaved(env, {"bare_linux_objects": ([BARE, "--linux-objects"], 0),
                              "skyvm_linux_objects": (sky("--irqchip", "kernel", "--memory",
                                                          "128"), 0)}, runs,
-                       timeout=120, preload_mib=128)
+                       timeout=120, guest_mib=128)
     out = {"what": "beyond_guest_kib: peak RSS since exec (VmHWM) minus the RSS of the "
-                   "guest-RAM mapping, both read by bench/guestmem.c when the guest RAM is "
-                   "unmapped or at exit; KiB, median over runs (and max). "
+                   "guest-RAM mapping, both read from /proc/PID by bench/timeit.c when the "
+                   "guest RAM is unmapped or at exit; KiB, median over runs (and max). "
                    "anon_beyond_guest_kib: RssAnon minus guest RAM; file_kib: RssFile + "
                    "RssShmem (executable and shared libraries, shared with other processes). "
                    "wait4_maxrss_kib also counts the forked stopwatch before exec (~1.5 MiB)",
@@ -391,6 +401,97 @@ def bench_linux(env, res, runs):
     res["linux_boot"] = out
 
 
+INSTR_RE = re.compile(r"I\s+refs:\s+([\d,]+)")
+
+
+def callgrind(run, argv, env=None, timeout=600, prefix=()):
+    """User-space instructions (callgrind's Ir) of one run of argv (under the launcher
+    `prefix`, not counted), from exec (the dynamic loader included) to exit, all
+    threads; or {"error": ...}."""
+    cmd = [*prefix, VALGRIND, "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv]
+    try:
+        r = run(cmd, env, timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"no answer within {timeout} s"}
+    m = INSTR_RE.search(r.stderr)
+    if not m:
+        return {"error": f"status {r.returncode}: {r.stderr.strip()[-300:]}"}
+    return {"instructions": int(m.group(1).replace(",", "")), "status": r.returncode}
+
+
+def bench_instructions(env, res):
+    """Instruction counts: load-independent, so one run each is the number."""
+    out = {"what": "user-space instructions per run, callgrind's Ir (valgrind): exec to "
+                   "exit, dynamic loader and every thread included; the kernel's work "
+                   "(KVM) is not counted",
+           "target": "skyvm <= 2x bare_kvm"}
+    if not os.path.exists(VALGRIND):
+        out["skipped"] = "valgrind not installed (scripts/deps.sh installs it)"
+        res["instructions"] = out
+        return
+    log("instructions: callgrind on bare_kvm and skyvm run (one run each)")
+    if env is not None:
+        where = "nested" if env.nested else "host"
+
+        def run_env(cmd, extra, timeout):
+            return env.run(cmd, timeout)
+        kvm = {"where": env.label,
+               "bare": callgrind(run_env, [BARE]),
+               "skyvm": callgrind(run_env, sky()),
+               "skyvm_guest_exit_at_once": callgrind(run_env, sky("--cmdline", "exit=0"))}
+        b = kvm["bare"].get("instructions")
+        k = kvm["skyvm"].get("instructions")
+        kvm["ratio"] = ratio(k, b) if b and k else None
+        kvm["verdict"] = verdict(kvm["ratio"], 2.0)
+        out[where] = kvm
+        out["ratio"] = kvm["ratio"]
+        out["verdict"] = kvm["verdict"]
+    # Without KVM, right here: `skyvm run` against tests/e2e/fake_kvm, which answers the
+    # KVM ioctls (a vCPU whose first KVM_RUN writes 0 to the debug-exit port), so the
+    # whole start-up path runs and only the guest's own exits are missing.
+    dump = os.path.join(ROOT, "tests", "data", "supported", "intel-icelake-server.json")
+    fake = fake_kvm_prefix(dump)
+    if fake:
+        def run_here(cmd, extra, timeout):
+            e = dict(os.environ, **(extra or {}))
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=e)
+        prefix, extra = fake
+        out["no_kvm"] = {
+            "where": "this machine, no KVM: skyvm run under tests/e2e/fake_kvm (supported "
+                     "CPUID of " + os.path.relpath(dump, ROOT) + "; one KVM_RUN, which exits "
+                     "to the debug-exit port at once)",
+            "skyvm": callgrind(run_here, sky(), extra, prefix=prefix),
+            "skyvm_linux_objects": callgrind(run_here, sky("--irqchip", "kernel", "--memory",
+                                                           "128"), extra, prefix=prefix),
+            "skyvm_cpu_show": callgrind(run_here, [SKYVM, "cpu", "show", "host", "--supported",
+                                                   dump, "--json"])}
+    res["instructions"] = out
+
+
+def fake_kvm_prefix(dump):
+    """(argv prefix, env) running a command against tests/e2e/fake_kvm with dump's
+    CPUID, or None when it cannot be built."""
+    try:
+        subprocess.run(["cc", "-O2", "-o", FAKE_KVM,
+                        os.path.join(ROOT, "tests", "e2e", "fake_kvm.c")], check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        log(f"fake_kvm: {e}")
+        return None
+    with open(dump) as f:
+        doc = json.load(f)
+    blob = os.path.join(OUT, "fake_kvm.cpuid")
+    with open(blob, "wb") as out:
+        for e in doc["entries"]:
+            indexed = e.get("indexed", int(e["subleaf"], 16) != 0)
+            out.write(struct.pack("<10I", int(e["leaf"], 16),
+                                  int(e["subleaf"], 16) if indexed else 0, 1 if indexed else 0,
+                                  *(int(e[r], 16) for r in ("eax", "ebx", "ecx", "edx")),
+                                  0, 0, 0))
+    device = os.path.join(OUT, "fake_kvm.device")
+    open(device, "w").close()
+    return [FAKE_KVM, device, blob, "--"], {"SKYVM_KVM_DEVICE": device}
+
+
 # ---------------------------------------------------------------- report
 
 def table(res):
@@ -433,6 +534,17 @@ def table(res):
         rows.append(("VM starts/s, 2 launchers", f"{s['skyvm_per_s']:.1f}/s",
                      f"bare {s['bare_per_s']:.1f}/s", f"{s['skyvm_over_bare']:.2f}",
                      ">= 50/s", s["verdict"].split(" (")[0]))
+    ins = res.get("instructions", {})
+    for where in ("host", "nested"):
+        k = ins.get(where)
+        if k and "instructions" in k.get("skyvm", {}) and "instructions" in k.get("bare", {}):
+            rows.append(("instructions per run", f"{k['skyvm']['instructions'] / 1e3:.0f} K",
+                         f"bare {k['bare']['instructions'] / 1e3:.0f} K",
+                         f"{k['ratio']:.2f}", "<= 2.0", k["verdict"]))
+    nk = ins.get("no_kvm", {}).get("skyvm", {})
+    if "instructions" in nk:
+        rows.append(("  without KVM (fake_kvm)", f"{nk['instructions'] / 1e3:.0f} K", "", "",
+                     "", "info"))
     lb = res.get("linux_boot", {})
     if "skyvm" in lb:
         def sec(x):
@@ -450,7 +562,8 @@ def table(res):
 def main():
     res = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "skyvm": os.path.relpath(SKYVM, ROOT)}
-    only = os.environ.get("BENCH_ONLY", "start,rss,exits,starts,linux").split(",")
+    only = os.environ.get("BENCH_ONLY",
+                          "start,rss,exits,starts,linux,instructions").split(",")
     reason = kvm_reason()
     nested_off = os.environ.get("BENCH_NESTED", "1") == "0"
     if reason and nested_off:
@@ -458,7 +571,7 @@ def main():
         log(res["environment"]["skipped"] + ": every KVM measurement skipped")
         env = None
     elif reason:
-        files = [TIMEIT, BARE, GUESTMEM, SKYVM, QEMU, GUEST_ELF, "/usr/sbin/chroot"]
+        files = [TIMEIT, BARE, SKYVM, QEMU, GUEST_ELF, "/usr/sbin/chroot"]
         files += [d for d in QEMU_FIRMWARE if os.path.isdir(d)]
         files += [f for f in (KERNEL, INITRD) if os.path.exists(f)]
         try:
@@ -492,6 +605,8 @@ def main():
                 bench_starts(env, res, starts, 3)
             if linux_runs and "linux" in only:
                 bench_linux(env, res, linux_runs)
+            if "instructions" in only:
+                bench_instructions(env, res)
         except (RuntimeError, subprocess.TimeoutExpired) as e:
             res["error"] = str(e)
             log(f"stopped: {e}")
@@ -508,6 +623,8 @@ def main():
                                 **HUNG, "reports": HUNG_REPORTS}
         if getattr(env, "boots", 1) > 1:
             res["environment"]["nested_guest_boots"] = env.boots
+    if env is None and "instructions" in only:
+        bench_instructions(None, res)  # the count without KVM needs none
     os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
     path = os.path.join(ROOT, "build", "bench.json")
     if "BENCH_ONLY" in os.environ:
@@ -516,7 +633,7 @@ def main():
     with open(path, "w") as f:
         json.dump(res, f, indent=2)
     print(f"environment: {res['environment'].get('label', res['environment'].get('skipped'))}")
-    if env is not None:
+    if env is not None or "instructions" in res:
         print(table(res))
         if HUNG:
             print(f"hung runs (killed, left out): {HUNG}")

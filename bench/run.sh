@@ -7,7 +7,6 @@ cd "$(dirname "$0")/.."
 mkdir -p build/bench
 cc -O2 -Wall -Wextra -Werror -o build/bench/bare_kvm bench/bare_kvm.c
 cc -O2 -Wall -Wextra -Werror -o build/bench/timeit bench/timeit.c
-cc -O2 -Wall -Wextra -Werror -shared -fPIC -o build/bench/guestmem.so bench/guestmem.c -ldl
 if [ "${BENCH_LINUX_RUNS:-1}" != 0 ]; then
 	make --no-print-directory linux >&2 || echo "bench: no Linux test kernel: boot comparison skipped" >&2
 fi

@@ -4,7 +4,7 @@
 set -eu
 PKGS="gcc make libc6-dev linux-libc-dev pkg-config libjansson-dev libcmocka-dev \
 libseccomp-dev python3 python3-pytest python3-jsonschema qemu-system-x86 acpica-tools \
-python3-pytest-timeout libmicrohttpd-dev curl"
+python3-pytest-timeout libmicrohttpd-dev curl valgrind"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -46,9 +46,12 @@ struct kvm_cpuid_entry2 *cpuid_get_or_add(struct cpuid_table *t, uint32_t leaf, 
 
 void cpuid_remove_leaf(struct cpuid_table *t, uint32_t leaf)
 {
-	uint32_t out = 0;
+	uint32_t i = 0, out;
 
-	for (uint32_t i = 0; i < t->nent; i++)
+	/* Entries before the first match stay where they are: no copying them. */
+	while (i < t->nent && t->ent[i].function != leaf)
+		i++;
+	for (out = i; i < t->nent; i++)
 		if (t->ent[i].function != leaf)
 			t->ent[out++] = t->ent[i];
 	t->nent = out;
@@ -78,20 +81,34 @@ uint32_t cpuid_value(const struct cpuid_table *t, uint32_t leaf, uint32_t sublea
 	return e ? cpuid_reg_get(e, r) : 0;
 }
 
-static int entry_cmp(const void *a, const void *b)
+static bool entry_before(const struct kvm_cpuid_entry2 *x, const struct kvm_cpuid_entry2 *y)
 {
-	const struct kvm_cpuid_entry2 *x = a, *y = b;
-
 	if (x->function != y->function)
-		return x->function < y->function ? -1 : 1;
-	if (x->index != y->index)
-		return x->index < y->index ? -1 : 1;
-	return 0;
+		return x->function < y->function;
+	return x->index < y->index;
 }
 
+/*
+ * By (leaf, subleaf), equal keys keeping their order.  An insertion sort: the
+ * tables come nearly sorted (KVM's, a model's, one sorted and then grown by a
+ * few leaves), so this is about one comparison per entry, where qsort()'s
+ * merge sort paid for a buffer and a call per comparison on every `skyvm run`.
+ */
 void cpuid_sort(struct cpuid_table *t)
 {
-	qsort(t->ent, t->nent, sizeof(t->ent[0]), entry_cmp);
+	for (uint32_t i = 1; i < t->nent; i++) {
+		struct kvm_cpuid_entry2 e;
+		uint32_t j = i;
+
+		if (!entry_before(&t->ent[i], &t->ent[i - 1]))
+			continue;
+		e = t->ent[i];
+		do {
+			t->ent[j] = t->ent[j - 1];
+			j--;
+		} while (j > 0 && entry_before(&e, &t->ent[j - 1]));
+		t->ent[j] = e;
+	}
 }
 
 const char *cpuid_reg_name(enum cpuid_reg r)

@@ -80,11 +80,29 @@ const struct cpu_dependency cpu_dependencies[] = {
 const size_t cpu_dependencies_count = NDEPS;
 
 /*
- * The table's names resolved to features once: cpu_feature_find() is a linear
- * search by name, and cpu_deps_apply() asks for every dependency on every pass
- * (half of `skyvm run`'s start-up instructions before this).  A name the table
- * does not know (a table typo) resolves to NULL: nothing.
+ * The table's names resolved to features: cpu_feature_find() costs a hash and
+ * a compare, and cpu_deps_apply() asks for every dependency on every pass.
+ * The build resolves them (scripts/gen-cpu-index.c writes cpu_index.h); a
+ * build without that header resolves them once at run time.  A name the
+ * table does not know (a table typo) resolves to NULL: nothing.
  */
+#if !defined(SKYVM_CPU_INDEX_GEN) && __has_include("cpu_index.h")
+#define CPU_INDEX_WANT_DEPS
+#include "cpu_index.h"
+_Static_assert(CPU_INDEX_DEPS == NDEPS,
+	       "cpu_index.h is stale: the Makefile regenerates it from deps.c");
+
+static const struct cpu_feature *dep_from_at(size_t i)
+{
+	return dep_from_index[i] < 0 ? NULL : &cpu_features[dep_from_index[i]];
+}
+
+static const struct cpu_feature *dep_to_at(size_t i)
+{
+	return dep_to_index[i] < 0 ? NULL : &cpu_features[dep_to_index[i]];
+}
+#define ensure_resolved() ((void)0)
+#else
 static const struct cpu_feature *dep_from[NDEPS], *dep_to[NDEPS];
 static pthread_once_t deps_resolved = PTHREAD_ONCE_INIT;
 
@@ -96,10 +114,22 @@ static void resolve_deps(void)
 	}
 }
 
-/* Dependency i's source feature is off in fs (resolve_deps() has run). */
+static const struct cpu_feature *dep_from_at(size_t i)
+{
+	return dep_from[i];
+}
+
+static const struct cpu_feature *dep_to_at(size_t i)
+{
+	return dep_to[i];
+}
+#define ensure_resolved() pthread_once(&deps_resolved, resolve_deps)
+#endif
+
+/* Dependency i's source feature is off in fs (ensure_resolved() has run). */
 static bool dep_from_off(size_t i, const struct cpu_featureset *fs)
 {
-	const struct cpu_feature *from = dep_from[i];
+	const struct cpu_feature *from = dep_from_at(i);
 
 	return from && !featureset_has(fs, from);
 }
@@ -108,7 +138,7 @@ static bool dep_from_off(size_t i, const struct cpu_featureset *fs)
 static void dep_to_mask(size_t i, struct cpu_featureset *mask)
 {
 	const struct cpu_dependency *d = &cpu_dependencies[i];
-	const struct cpu_feature *to = dep_to[i];
+	const struct cpu_feature *to = dep_to_at(i);
 
 	if (!d->to) {
 		mask->w[d->to_word] = ~0u;
@@ -122,7 +152,7 @@ void cpu_deps_apply(struct cpu_featureset *fs, struct cpu_featureset *cleared)
 {
 	bool changed = true;
 
-	pthread_once(&deps_resolved, resolve_deps);
+	ensure_resolved();
 	while (changed) {
 		changed = false;
 		for (size_t i = 0; i < NDEPS; i++) {
@@ -147,7 +177,7 @@ void cpu_deps_apply(struct cpu_featureset *fs, struct cpu_featureset *cleared)
 
 const char *cpu_deps_missing(const struct cpu_featureset *fs, enum feature_word w, unsigned bit)
 {
-	pthread_once(&deps_resolved, resolve_deps);
+	ensure_resolved();
 	for (size_t i = 0; i < NDEPS; i++) {
 		struct cpu_featureset mask = { 0 };
 

@@ -10,8 +10,8 @@
 #include "cpu/features.h"
 
 #include <asm/kvm_para.h>
-#include <ctype.h>
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "util/editdist.h"
@@ -421,7 +421,8 @@ static char name_fold(char c)
 {
 	if (c == '_')
 		return '-';
-	return (char)tolower((unsigned char)c);
+	/* tolower() in the "C" locale skyvm runs in, without a call per byte */
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
 static bool name_equal(const char *a, const char *b)
@@ -442,14 +443,99 @@ static bool feature_matches(const struct cpu_feature *f, const char *name)
 	return false;
 }
 
+/*
+ * Every name and alias in a hash table (open addressing, linear probing):
+ * models, options and every pipeline stage look names up, and a linear search
+ * over the table for each was most of `skyvm run`'s start-up instructions.  A
+ * slot holds a feature's index + 1 (0: empty).  Entries are inserted in table
+ * order, so along a probe sequence the features matching one name come in
+ * table order, as a linear search finds them.  With it, the first feature at
+ * each (word, bit), for cpu_feature_at().
+ *
+ * The build computes both (scripts/gen-cpu-index.c runs this file's
+ * hash_names() and writes them out as cpu_index.h), so a run starts with them
+ * ready; a build without the generated header builds them on first use.
+ */
+#define NAME_SLOTS 4096u /* a power of two, at least twice the names and aliases */
+
+static uint32_t name_hash(const char *name)
+{
+	uint32_t h = 2166136261u; /* FNV-1a over the folded name */
+
+	for (; *name; name++)
+		h = (h ^ (uint8_t)name_fold(*name)) * 16777619u;
+	return h & (NAME_SLOTS - 1);
+}
+
+#if !defined(SKYVM_CPU_INDEX_GEN) && __has_include("cpu_index.h")
+#define CPU_INDEX_WANT_FEATURES
+#include "cpu_index.h"
+_Static_assert(CPU_INDEX_FEATURES == sizeof(cpu_features) / sizeof(cpu_features[0]),
+	       "cpu_index.h is stale: the Makefile regenerates it from features.c");
+#define ensure_index() ((void)0)
+#else
+static uint16_t name_slot[NAME_SLOTS];
+static uint16_t bit_feature[FW_COUNT][32];
+static pthread_once_t names_hashed = PTHREAD_ONCE_INIT;
+
+static void name_insert(const char *name, size_t index)
+{
+	uint32_t h = name_hash(name);
+
+	while (name_slot[h])
+		h = (h + 1) & (NAME_SLOTS - 1);
+	name_slot[h] = (uint16_t)(index + 1);
+}
+
+static void hash_names(void)
+{
+	_Static_assert(NAME_SLOTS < UINT16_MAX, "slot values are uint16_t");
+	/* twice the most names the table can carry: a probe sequence always ends */
+	_Static_assert(sizeof(cpu_features) / sizeof(cpu_features[0]) *
+		       (1 + sizeof(cpu_features[0].aliases) / sizeof(cpu_features[0].aliases[0])) *
+		       2 <= NAME_SLOTS, "NAME_SLOTS too small for the feature table");
+	for (size_t i = 0; i < cpu_features_count; i++) {
+		const struct cpu_feature *f = &cpu_features[i];
+
+		name_insert(f->name, i);
+		if (!bit_feature[f->word][f->bit])
+			bit_feature[f->word][f->bit] = (uint16_t)(i + 1);
+		for (size_t a = 0; a < sizeof(f->aliases) / sizeof(f->aliases[0]) && f->aliases[a];
+		     a++)
+			name_insert(f->aliases[a], i);
+	}
+}
+#define ensure_index() pthread_once(&names_hashed, hash_names)
+#endif
+
+/* The features matching `name`, in table order, each once; returns how many. */
+static size_t find_hashed(const char *name, const struct cpu_feature **out, size_t max)
+{
+	uint32_t h;
+	size_t n = 0;
+
+	ensure_index();
+	for (h = name_hash(name); name_slot[h] && n < max; h = (h + 1) & (NAME_SLOTS - 1)) {
+		const struct cpu_feature *f = &cpu_features[name_slot[h] - 1];
+		bool dup = false;
+
+		if (!feature_matches(f, name))
+			continue;
+		for (size_t k = 0; k < n; k++)
+			dup |= out[k] == f;
+		if (!dup)
+			out[n++] = f;
+	}
+	return n;
+}
+
 const struct cpu_feature *cpu_feature_find(const char *name)
 {
+	const struct cpu_feature *f;
+
 	if (!name)
 		return NULL;
-	for (size_t i = 0; i < cpu_features_count; i++)
-		if (feature_matches(&cpu_features[i], name))
-			return &cpu_features[i];
-	return NULL;
+	return find_hashed(name, &f, 1) ? f : NULL;
 }
 
 bool featureset_has_name(const struct cpu_featureset *s, const char *name)
@@ -465,22 +551,17 @@ bool featureset_has_name(const struct cpu_featureset *s, const char *name)
 
 size_t cpu_feature_find_all(const char *name, const struct cpu_feature **out, size_t max)
 {
-	size_t n = 0;
-
 	if (!name)
 		return 0;
-	for (size_t i = 0; i < cpu_features_count && n < max; i++)
-		if (feature_matches(&cpu_features[i], name))
-			out[n++] = &cpu_features[i];
-	return n;
+	return find_hashed(name, out, max);
 }
 
 const struct cpu_feature *cpu_feature_at(enum feature_word w, unsigned bit)
 {
-	for (size_t i = 0; i < cpu_features_count; i++)
-		if (cpu_features[i].word == w && cpu_features[i].bit == bit)
-			return &cpu_features[i];
-	return NULL;
+	if ((unsigned)w >= FW_COUNT || bit >= 32)
+		return NULL;
+	ensure_index();
+	return bit_feature[w][bit] ? &cpu_features[bit_feature[w][bit] - 1] : NULL;
 }
 
 /*

@@ -9,6 +9,7 @@
 
 #include "cpu/features.h"
 #include "cpu/host.h"
+#include "kvm/kvm.h"
 #include "util/err.h"
 
 
@@ -31,7 +32,7 @@ void cpu_host_facts_probe(struct cpu_host_facts *out)
 	 */
 	out->hypercalls_hang = access("/sys/module/kvm_pvm", F_OK) == 0;
 	cpu_host_brand(out->brand);
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	fd = open(kvm_device_path(), O_RDWR | O_CLOEXEC); /* SKYVM_KVM_DEVICE, as everywhere */
 	if (fd >= 0) {
 		out->tsc_deadline_timer =
 			ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;

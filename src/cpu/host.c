@@ -23,9 +23,11 @@ int cpu_host_supported_fd(int kvm_fd, struct cpuid_table *out)
 		struct kvm_cpuid2 *req;
 		int rc, saved;
 
-		req = calloc(1, sizeof(*req) + want * sizeof(req->entries[0]));
+		/* Not zeroed: KVM reads only nent and writes the entries it returns. */
+		req = malloc(sizeof(*req) + want * sizeof(req->entries[0]));
 		if (!req)
 			return err_set("KVM_GET_SUPPORTED_CPUID: out of memory");
+		memset(req, 0, sizeof(*req));
 		req->nent = want;
 		rc = ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, req);
 		saved = errno;

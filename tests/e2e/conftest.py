@@ -296,7 +296,8 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"nested KVM on QEMU TCG unavailable: {_Nested.reason}")
 
 
-def run_skyvm(*args, timeout=120, input=None, env=None):
+def run_skyvm(*args, timeout=120, input=None, env=None, wrap=()):
+    """wrap: a command that runs skyvm (its argv before skyvm's), e.g. tests/e2e/fake_kvm."""
     e = dict(os.environ)
     if env:
         e.update(env)
@@ -305,7 +306,8 @@ def run_skyvm(*args, timeout=120, input=None, env=None):
         if guest is None:
             pytest.fail(f"the nested KVM guest stopped working: {_Nested.reason}")
         try:
-            return guest.run([SKYVM, *map(str, args)], env=e, input=input, timeout=timeout)
+            return guest.run([*wrap, SKYVM, *map(str, args)], env=e, input=input,
+                             timeout=timeout)
         except nested.NestedTimeout as t:
             cmd = " ".join(["skyvm", *map(str, args)])
             _Nested.timeouts.append((_Nested.current, cmd))
@@ -318,7 +320,7 @@ def run_skyvm(*args, timeout=120, input=None, env=None):
         except nested.NestedError as err:  # QEMU died: not retried (the guest was killed)
             pytest.fail(f"{_Nested.current}: {err}\n--- the guest's console and logs ---\n"
                         f"{err.console}", pytrace=False)
-    return subprocess.run([SKYVM, *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([*wrap, SKYVM, *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, input=input, env=e, errors="replace")
 
 
