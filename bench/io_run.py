@@ -221,7 +221,7 @@ def main():
     except (OSError, subprocess.SubprocessError) as e:
         out["error"] = f"{type(e).__name__}: {e}"
     # Wait for the VMM to end by itself (the guest powers off), then for good.
-    end = time.monotonic() + min(60, left())
+    end = time.monotonic() + min(30, left())
     status = None
     while time.monotonic() < end:
         pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
