@@ -27,8 +27,9 @@ Environment: SKYVM (default build/skyvm); BENCH_IO_RUNS (boots per VMM, default 
 host, 2 nested); BENCH_IO_MIB (bytes per sequential job and the image, default 256 on a
 host, 32 nested); BENCH_IO_SECONDS (random-read and each iperf3 run, default 5 on a
 host, 3 nested); BENCH_IO_PINGS (default 1000); BENCH_IO_PING_INTERVAL (s, default
-0.005); BENCH_NESTED=0 skips where the nested guest would be needed; SKYVM_NESTED=
-always|never as for the tests.
+0.005); BENCH_IO_KERNEL (bzImage, the default, or vmlinux, from build/linux/);
+BENCH_NESTED=0 skips where the nested guest would be needed; SKYVM_NESTED=always|never
+as for the tests.
 """
 import json
 import os
@@ -42,7 +43,9 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 SKYVM = os.path.abspath(os.environ.get("SKYVM", os.path.join(ROOT, "build", "skyvm")))
 OUT = os.path.join(ROOT, "build", "bench", "io")
-KERNEL = os.path.join(ROOT, "build", "linux", "bzImage")
+# The test kernel as a bzImage (default), or BENCH_IO_KERNEL=vmlinux: the same kernel as
+# an ELF entered through its PVH note (both VMMs boot either).
+KERNEL = os.path.join(ROOT, "build", "linux", os.environ.get("BENCH_IO_KERNEL", "bzImage"))
 INITRD = os.path.join(OUT, "initramfs.cpio")
 SHIM = os.path.join(ROOT, "build", "bench", "shm_shim.so")
 RUNNER = os.path.join(ROOT, "bench", "io_run.py")
