@@ -127,9 +127,14 @@ def fio_fields(line):
 
 
 def ping(cfg):
-    p = subprocess.run([cfg["busybox"], "ping", "-c", str(cfg["pings"]), "-i",
-                        str(cfg["ping_interval"]), "-W", "5", cfg["guest_ip"]],
-                       capture_output=True, text=True, timeout=cfg["pings"] * 2 + 60)
+    try:
+        p = subprocess.run([cfg["busybox"], "ping", "-c", str(cfg["pings"]), "-i",
+                            str(cfg["ping_interval"]), "-W", "5", cfg["guest_ip"]],
+                           capture_output=True, text=True,
+                           timeout=cfg["pings"] * (cfg["ping_interval"] + 0.05) + 60)
+    except subprocess.TimeoutExpired as e:
+        return {"sent": cfg["pings"], "received": 0,
+                "error": f"ping did not end within {e.timeout:.0f} s"}
     times = [float(x) for x in re.findall(r"time=([0-9.]+) ms", p.stdout)]
     out = {"sent": cfg["pings"], "received": len(times)}
     if times:
@@ -148,8 +153,11 @@ def iperf(cfg, pid, reverse):
     last = None
     for _ in range(3):  # the server may still be starting
         a = cpu(pid)
-        p = subprocess.run(argv, capture_output=True, text=True,
-                           timeout=cfg["net_seconds"] * 10 + 120)
+        try:
+            p = subprocess.run(argv, capture_output=True, text=True,
+                               timeout=cfg["net_seconds"] * 5 + 60)
+        except subprocess.TimeoutExpired as e:  # a stalled transfer: no second try
+            return {"error": f"iperf3 {' '.join(argv[1:])}: no end within {e.timeout:.0f} s"}
         b = cpu(pid)
         try:
             j = json.loads(p.stdout)
