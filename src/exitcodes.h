@@ -29,7 +29,9 @@ enum skyvm_exit {
 	EXIT_TIMEOUT = 124,        /* --timeout expired (as timeout(1)) */
 	EXIT_GUEST_OUTPUT = 125,   /* guest exceeded --max-output */
 	EXIT_SIGNAL_BASE = 128,    /* + the signal that ended skyvm */
-	EXIT_SANDBOX = 159,        /* a forbidden system call (vmm/sandbox.h): 128 + SIGSYS */
+	/* A forbidden system call (vmm/sandbox.h).  Not 128 + SIGSYS (159): a shell or a
+	 * wrapper reports that as a death by SIGSYS; not 126/127, the embedded guests'. */
+	EXIT_SANDBOX = 200,
 };
 
 #endif

@@ -110,9 +110,9 @@ static const char run_help[] =
 	"  123    an exit skyvm does not handle\n"
 	"  124    --timeout expired; where each vCPU was follows on stderr\n"
 	"  125    the guest exceeded --max-output (or flooded a VMM port)\n"
-	"  159    the sandbox stopped a forbidden system call (128 + SIGSYS); the report\n"
-	"         on stderr names it and the thread (\"skyvm: sandbox: forbidden ...\")\n"
-	"  128+N  ended by signal N (SIGTERM: 143)\n";
+	"  128+N  ended by signal N (SIGTERM: 143)\n"
+	"  200    the sandbox stopped a forbidden system call; the report on stderr\n"
+	"         names it and the thread (\"skyvm: sandbox: forbidden system call ...\")\n";
 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_SMP, OPT_MEMORY, OPT_CPU,

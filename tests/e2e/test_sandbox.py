@@ -1,7 +1,7 @@
 """The sandbox (docs/sandbox.md): after set-up every skyvm thread runs under a seccomp
 filter.  A guest runs under it; the test hook (SKYVM_SANDBOX_TEST_SYSCALL) makes a
 thread perform a forbidden call and skyvm is killed with the report naming it (exit
-159); --no-sandbox warns and runs without the filter; --user drops to another user as
+200); --no-sandbox warns and runs without the filter; --user drops to another user as
 root; every descriptor of a running skyvm is close-on-exec."""
 import os
 import re
@@ -13,14 +13,14 @@ from conftest import SKYVM
 from vmscript import PRELUDE, run_script
 
 REPORT = re.compile(r"^skyvm: sandbox: forbidden system call (\S+) \((\d+)\)(?: request (0x[0-9a-f]+))?"
-                    r" in thread (\S+) \(tid \d+\); skyvm ends \(exit 159\)$", re.M)
+                    r" in thread (\S+) \(tid \d+\); skyvm ends \(exit 200\)$", re.M)
 
 
 def test_help_documents_the_sandbox(skyvm):
     r = skyvm("run", "--help")
     assert r.returncode == 0
     assert "--user UID:GID" in r.stdout and "--no-sandbox" in r.stdout
-    assert re.search(r"^\s+159\s+the sandbox stopped a forbidden system call", r.stdout, re.M)
+    assert re.search(r"^\s+200\s+the sandbox stopped a forbidden system call", r.stdout, re.M)
     r = skyvm("restore", "--help")
     assert "--user UID:GID" in r.stdout and "--no-sandbox" in r.stdout
 
@@ -66,7 +66,7 @@ def test_forbidden_call_kills_with_report(kvm, skyvm, call, thread, name, nr, io
     if thread:
         env["SKYVM_SANDBOX_TEST_THREAD"] = thread
     r = skyvm("run", "--timeout", 120, env=env)
-    assert r.returncode == 159, r
+    assert r.returncode == 200, r
     m = REPORT.search(r.stderr)
     assert m, r.stderr
     assert m.group(1) == name and int(m.group(2)) == nr, r.stderr

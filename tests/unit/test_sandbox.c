@@ -129,7 +129,7 @@ static void test_forbidden_call_is_reported(void **state)
 	in_child(child_mount, NULL, &o);
 	expect_report(&o, "mount (165) in thread ");
 	assert_non_null(strstr(o.err, "allowed calls ok\n"));
-	assert_non_null(strstr(o.err, "skyvm ends (exit 159)\n"));
+	assert_non_null(strstr(o.err, "skyvm ends (exit 200)\n"));
 }
 
 static int child_sigsys_from_outside(void *arg)
