@@ -408,7 +408,10 @@ def callgrind(run, argv, env=None, timeout=600, prefix=()):
     """User-space instructions (callgrind's Ir) of one run of argv (under the launcher
     `prefix`, not counted), from exec (the dynamic loader included) to exit, all
     threads; or {"error": ...}."""
-    cmd = [*prefix, VALGRIND, "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv]
+    # --vgdb=no: no gdbserver pipe, whose shared-memory file cannot be mapped on the
+    # nested guest's virtiofs /tmp (ENODEV)
+    cmd = [*prefix, VALGRIND, "--tool=callgrind", "--vgdb=no", "--callgrind-out-file=/dev/null",
+           *argv]
     try:
         r = run(cmd, env, timeout)
     except subprocess.TimeoutExpired:
