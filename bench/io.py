@@ -23,10 +23,9 @@ nested-KVM guest (tests/nested/), both VMMs started from a root in that guest's 
 (bench/nested-root.sh), so only the ratios mean something: the output says so.
 
 Prints a table and writes build/bench/io.json.
-Environment: SKYVM (default build/skyvm); BENCH_IO_RUNS (boots per VMM, default 3 on a
-host, 2 nested); BENCH_IO_MIB (bytes per sequential job and the image, default 256 on a
-host, 32 nested); BENCH_IO_SECONDS (random-read and each iperf3 run, default 5 on a
-host, 3 nested); BENCH_IO_PINGS (default 1000); BENCH_IO_PING_INTERVAL (s, default
+Environment: SKYVM (default build/skyvm); BENCH_IO_RUNS (boots per VMM, default 3);
+BENCH_IO_MIB (MiB per sequential job, and the image, default 256 on a host, 64 nested);
+BENCH_IO_SECONDS (random reads and each iperf3 run, default 5); BENCH_IO_PINGS (default 1000); BENCH_IO_PING_INTERVAL (s, default
 0.005); BENCH_IO_KERNEL (bzImage, the default, or vmlinux, from build/linux/);
 BENCH_NESTED=0 skips where the nested guest would be needed; SKYVM_NESTED=always|never
 as for the tests.
@@ -427,9 +426,11 @@ def table(res):
 def main():
     os.makedirs(OUT, exist_ok=True)
     nested, why = kvm_choice()
-    runs = int(os.environ.get("BENCH_IO_RUNS", "2" if nested else "3"))
-    mib = int(os.environ.get("BENCH_IO_MIB", "32" if nested else "256"))
-    seconds = int(os.environ.get("BENCH_IO_SECONDS", "3" if nested else "5"))
+    # Nested, one boot took 20-30 s with 16 MiB jobs and 2 s runs (2026-12-07): these
+    # defaults make a whole run 4-6 minutes there.
+    runs = int(os.environ.get("BENCH_IO_RUNS", "3"))
+    mib = int(os.environ.get("BENCH_IO_MIB", "64" if nested else "256"))
+    seconds = int(os.environ.get("BENCH_IO_SECONDS", "5"))
     pings = int(os.environ.get("BENCH_IO_PINGS", "1000"))
     interval = float(os.environ.get("BENCH_IO_PING_INTERVAL", "0.005"))
     res = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
