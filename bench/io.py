@@ -23,10 +23,9 @@ nested-KVM guest (tests/nested/), both VMMs started from a root in that guest's 
 (bench/nested-root.sh), so only the ratios mean something: the output says so.
 
 Prints a table and writes build/bench/io.json.
-Environment: SKYVM (default build/skyvm); BENCH_IO_RUNS (boots per VMM, default 3 on a
-host, 2 nested); BENCH_IO_MIB (bytes per sequential job and the image, default 256 on a
-host, 32 nested); BENCH_IO_SECONDS (random-read and each iperf3 run, default 5 on a
-host, 3 nested); BENCH_IO_PINGS (default 1000); BENCH_IO_PING_INTERVAL (s, default
+Environment: SKYVM (default build/skyvm); BENCH_IO_RUNS (boots per VMM, default 3);
+BENCH_IO_MIB (MiB per sequential job, and the image, default 256 on a host, 64 nested);
+BENCH_IO_SECONDS (random reads and each iperf3 run, default 5); BENCH_IO_PINGS (default 1000); BENCH_IO_PING_INTERVAL (s, default
 0.005); BENCH_IO_KERNEL (bzImage, the default, or vmlinux, from build/linux/);
 BENCH_NESTED=0 skips where the nested guest would be needed; SKYVM_NESTED=always|never
 as for the tests.
@@ -336,6 +335,32 @@ def med(values):
     return round(statistics.median(v), 3) if v else None
 
 
+def complete(b):
+    return (b.get("exit") == 0 and not b.get("killed") and "error" not in b
+            and b.get("exec_to_init_s") is not None
+            and all("error" not in r for r in b.get("blk", {}).values())
+            and len(b.get("blk", {})) == len(JOBS)
+            and all("error" not in r for r in b.get("net", {}).values())
+            and len(b.get("net", {})) == 2 and "median_ms" in b.get("ping", {}))
+
+
+def failure(b):
+    """One line: how a boot ended and what it did not measure."""
+    lost = [j for j in JOBS if "error" in b.get("blk", {}).get(j, {"error": 1})]
+    lost += [w for w in ("host_to_guest", "guest_to_host")
+             if "error" in b.get("net", {}).get(w, {"error": 1})]
+    if "median_ms" not in b.get("ping", {}):
+        lost.append("ping")
+    why = b.get("error", "")
+    tail = b.get("console_tail", "")
+    for key in ("triple fault", "KVM internal error", "timeout", "Kernel panic"):
+        if key in tail:
+            why += f"; console: {next(x for x in tail.splitlines() if key in x).strip()}"
+            break
+    return {"exit": b.get("exit"), "killed": bool(b.get("killed")),
+            "not_measured": lost, "why": why.strip("; ")}
+
+
 def per_gb(cpu, nbytes, key):
     if not cpu or not nbytes or cpu.get(key) is None:
         return None
@@ -343,10 +368,16 @@ def per_gb(cpu, nbytes, key):
 
 
 def summarize(boots):
-    """Medians over one VMM's boots."""
-    ok = [b for b in boots if "error" not in b]
-    s = {"boots": len(boots), "boots_ok": len(ok),
+    """Medians over one VMM's boots.  A boot that stopped part way (a guest that died, a
+    stalled transfer) still gives what it measured before that; `failures` says what
+    each such boot lost."""
+    ok = boots
+    s = {"boots": len(boots),
+         "boots_complete": sum(1 for b in boots if complete(b)),
          "exec_to_init_s": med(b.get("exec_to_init_s") for b in ok)}
+    fails = [failure(b) for b in boots if not complete(b)]
+    if fails:
+        s["failures"] = fails
     for job in JOBS:
         rs = [b.get("blk", {}).get(job) for b in ok]
         rs = [r for r in rs if r and "error" not in r]
@@ -425,11 +456,19 @@ def table(res):
 # ---------------------------------------------------------------- main
 
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--report":
+        # The table again from a run's io.json (its boots), e.g. after a change here.
+        with open(sys.argv[2]) as f:
+            res = json.load(f)
+        report(res, sys.argv[2])
+        return 0
     os.makedirs(OUT, exist_ok=True)
     nested, why = kvm_choice()
-    runs = int(os.environ.get("BENCH_IO_RUNS", "2" if nested else "3"))
-    mib = int(os.environ.get("BENCH_IO_MIB", "32" if nested else "256"))
-    seconds = int(os.environ.get("BENCH_IO_SECONDS", "3" if nested else "5"))
+    # Nested, one boot took 20-30 s with 16 MiB jobs and 2 s runs (2026-12-07): these
+    # defaults make a whole run 4-6 minutes there.
+    runs = int(os.environ.get("BENCH_IO_RUNS", "3"))
+    mib = int(os.environ.get("BENCH_IO_MIB", "64" if nested else "256"))
+    seconds = int(os.environ.get("BENCH_IO_SECONDS", "5"))
     pings = int(os.environ.get("BENCH_IO_PINGS", "1000"))
     interval = float(os.environ.get("BENCH_IO_PING_INTERVAL", "0.005"))
     res = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -508,9 +547,6 @@ def main():
     res["qemu_command"] = shlex.join(vmm_argv("qemu", res.get("cpu", "host"), res.get(
         "cmdline", ""), "IMAGE", 0))
     res["boots"] = boots
-    res["skyvm"] = summarize(boots["skyvm"])
-    res["qemu"] = summarize(boots["qemu"])
-    res["ratios"] = ratios(res)
     peers = res.get("peers", {})
     res["vsock"] = ("not measured: no guest tool in the test initramfs speaks AF_VSOCK "
                     "(iperf3 3.12 has no vsock); QEMU's vhost-vsock-device would need "
@@ -519,16 +555,31 @@ def main():
     res["vhost_net"] = ("QEMU ran virtio-net in user space (vhost=off, as skyvm does); "
                         "/dev/vhost-net is " + ("present" if peers.get("vhost-net")
                                                 else "absent") + " here")
+    report(res, path)
+    return 0 if all(complete(b) for v in boots.values() for b in v) else 1
+
+
+def report(res, path):
+    """Summaries and ratios from res["boots"] into res and path; the table on stdout."""
+    res["skyvm"] = summarize(res["boots"]["skyvm"])
+    res["qemu"] = summarize(res["boots"]["qemu"])
+    res["ratios"] = ratios(res)
     with open(path, "w") as f:
         json.dump(res, f, indent=2)
-    print(f"environment: {env.label}" + (f" ({why})" if why else ""))
+    env = res["environment"]
+    print(f"environment: {env['label']}" + (f" ({env['why']})" if env.get("why") else ""))
     print(table(res))
-    print(f"runs: {runs} boots per VMM (medians); {mib} MiB per sequential job, "
-          f"{seconds} s random reads and per iperf3 direction, {pings} pings")
+    c = res["config"]
+    print(f"runs: {c['runs']} boots per VMM (medians); {c['mib']} MiB per sequential job, "
+          f"{c['seconds']} s random reads and per iperf3 direction, {c['pings']} pings")
+    for name in ("skyvm", "qemu"):
+        for f in res[name].get("failures", []):
+            print(f"{name}: a boot ended with exit {f['exit']}"
+                  + (" (killed)" if f["killed"] else "")
+                  + f", not measured: {', '.join(f['not_measured']) or 'nothing'}"
+                  + (f" ({f['why']})" if f["why"] else ""))
     print(f"vsock: {res['vsock']}")
     print(f"bench-io: results in {os.path.relpath(path, ROOT)}")
-    bad = [b for v in boots.values() for b in v if "error" in b or "console_tail" in b]
-    return 1 if bad else 0
 
 
 if __name__ == "__main__":

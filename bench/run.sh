@@ -16,8 +16,9 @@ rc=0
 if [ "${BENCH_SNAPSHOT:-1}" != 0 ]; then
 	/usr/bin/python3 bench/snapshot.py || rc=1
 fi
-# virtio-blk and virtio-net against QEMU microvm (bench/io.py); BENCH_IO=0 skips.
-if [ "${BENCH_IO:-1}" != 0 ]; then
+# virtio-blk and virtio-net against QEMU microvm (bench/io.py); BENCH_IO=0 skips, and so
+# does a BENCH_ONLY list without "io" (bench/linux.sh's).
+if [ "${BENCH_IO:-1}" != 0 ] && [[ -z "${BENCH_ONLY:-}" || ",$BENCH_ONLY," == *,io,* ]]; then
 	cc -O2 -Wall -Wextra -Werror -shared -fPIC -pthread -o build/bench/shm_shim.so bench/shm_shim.c
 	/usr/bin/python3 bench/io.py || rc=1
 fi
