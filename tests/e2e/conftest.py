@@ -318,7 +318,7 @@ def run_skyvm(*args, timeout=120, input=None, env=None, wrap=()):
                  + ("; the guest itself was wedged" if t.wedged else ""))
             pytest.fail(f"{_Nested.current}: {t.report()}", pytrace=False)
         except nested.NestedError as err:  # QEMU died: not retried (the guest was killed)
-            pytest.fail(f"{_Nested.current}: {err}\n--- the guest's console and logs ---\n"
+            pytest.fail(f"{_Nested.current}: {err.args[0]}\n--- the guest's console and logs ---\n"
                         f"{err.console}", pytrace=False)
     return subprocess.run([*wrap, SKYVM, *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, input=input, env=e, errors="replace")

@@ -98,6 +98,11 @@ class NestedError(Exception):
         super().__init__(msg)
         self.console = console
 
+    def __str__(self):
+        # A failing test prints str(): the logs say why the guest went away.
+        base = super().__str__()
+        return f"{base}\n{self.console}" if self.console else base
+
 
 class NestedUnavailable(NestedError):
     """This machine cannot run the nested guest at all (not root, no QEMU, the initramfs
@@ -122,8 +127,8 @@ def start_guest(say=None, tries=START_TRIES):
         except NestedUnavailable:
             raise
         except NestedError as e:
-            failures.append(str(e))
-            say(f"nested: the guest did not come up (boot {attempt} of {tries}): {e}\n"
+            failures.append(e.args[0])
+            say(f"nested: the guest did not come up (boot {attempt} of {tries}): {e.args[0]}\n"
                 f"--- its console and logs (tail) ---\n{e.console or '(none)'}"
                 + ("\nnested: starting a fresh guest" if attempt < tries else ""))
     raise NestedError(f"the nested guest did not come up in {tries} boots: "
