@@ -101,6 +101,14 @@ $(BUILD)/gen/cpu_index.h: $(CPU_INDEX_GEN_SRC) src/cpu/features.c src/cpu/featur
 	mv $@.tmp $@
 $(BUILD)/obj/cpu/features.o $(BUILD)/obj/cpu/deps.o: $(BUILD)/gen/cpu_index.h
 
+# The sandbox's report names system calls by number: the kernel's own list, at build time.
+$(BUILD)/gen/syscall_names.h: Makefile
+	@mkdir -p $(dir $@)
+	echo '#include <asm/unistd.h>' | $(CC) -dM -E - | \
+		sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$$/\t[\2] = "\1",/p' | sort -t'[' -k2 -n >$@.tmp
+	mv $@.tmp $@
+$(BUILD)/obj/vmm/sandbox.o: $(BUILD)/gen/syscall_names.h
+
 # Guest ELFs are built once, without sanitizers, and shared by both builds.
 guests: $(GUEST_ELFS)
 build/guest/%.elf: $(GUEST_LIB_SRC) $(wildcard src/guest/lib/*.h src/guest/lib/guest.ld) $$(wildcard src/guest/$$*/*)
