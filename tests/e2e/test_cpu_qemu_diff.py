@@ -148,7 +148,9 @@ def boot_both(runner, tmp_path, model, smp):
                 "--cpu", model, "--cpus", str(smp), "--timeout", str(VMM_TIMEOUT)]
 
     def once(name, argv, slow_argv, out, limit):
-        run = f"timeout {limit} {{}} > {shlex.quote(str(out))} 2>&1"
+        # -k: a VMM stuck in KVM_RUN under nested TCG can outlive SIGTERM (seen once with
+        # the QEMU peer); SIGKILL after 10 s keeps the script inside the harness's bound.
+        run = f"timeout -k 10 {limit} {{}} > {shlex.quote(str(out))} 2>&1"
         return (f"{run.format(shlex.join(argv))}; rc=$?\n"
                 f"if [ $rc = {SMP_FAILED[name]} ]; then echo {name}-retried=1; "
                 f"{run.format(shlex.join(slow_argv))}; rc=$?; fi\n"
