@@ -241,15 +241,21 @@ def test_steal_time_alone_and_with_two_busy_guests(kvm):
     print(f"alone: steal per vCPU over {busy_us} us busy: {steal_deltas(alone)} ns")
 
     results = [None, None]
+    errors = []
 
     def run(i):
-        results[i] = verify_json("host", "--cpus", 2, "--steal-us", busy_us)[0]
+        try:
+            results[i] = verify_json("host", "--cpus", 2, "--steal-us", busy_us)[0]
+        except BaseException as e:  # pytest.fail included: re-raised below, with its text
+            errors.append(e)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if errors:
+        raise errors[0]
     together = [steal_deltas(d) for d in results]
     print(f"two 2-vCPU guests busy together: steal per vCPU {together} ns")
     for d in results:

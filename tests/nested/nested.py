@@ -112,6 +112,10 @@ class NestedUnavailable(NestedError):
 # Counted for the whole process (the test summary prints them): guests booted, boots that
 # did not come up, runs served, runs that found the guest wedged, RUN lines sent again.
 STATS = {"boots": 0, "boot_failures": 0, "runs": 0, "wedged": 0, "resent": 0}
+# What went wrong with the nested guest itself during runs, in order: ("died", why) when
+# QEMU ended or closed the control line mid-run, ("timeout", command) when a run did not
+# answer.  tests/e2e/conftest.py reads it to tell the emulator's failures from a test's.
+EVENTS = []
 START_TRIES = 3  # a guest that does not come up is started again, at most twice
 
 
@@ -228,7 +232,11 @@ class NestedGuest:
                # nokaslr: the guest's kallsyms, saved once per kernel, name the
                # addresses the monitor shows when the guest is stuck; an NMI
                # from the monitor panics the guest with every CPU's backtrace.
-               "-append", append]
+               "-append", append,
+               # A guest reset (a triple fault of the nested guest's own kernel) ends
+               # QEMU silently under -no-reboot: this log says "Triple fault" with the
+               # CPU state, so a guest that vanishes mid-test is explained.
+               "-d", "cpu_reset", "-D", os.path.join(self.dir, "qemu-reset.log")]
         self.qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(self.dir, "qemu.log"), "w"))
         self._wait_for_path(ctl_sock, self.qemu, "QEMU")
@@ -340,6 +348,24 @@ class NestedGuest:
 
     def _logs(self):
         out = []
+        if self.qemu is not None:
+            try:
+                self.qemu.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                pass
+            rc = self.qemu.poll()
+            if rc is not None:
+                out.append(f"--- QEMU {'was killed by signal ' + str(-rc) if rc < 0 else 'exited with status ' + str(rc)}"
+                           " (signal 9 with no log: look for the kernel's OOM report) ---")
+        reset = os.path.join(self.dir, "qemu-reset.log")
+        try:
+            with open(reset, errors="replace") as f:
+                text = f.read()
+            # Power-on and INIT resets are logged too: shown when QEMU ended by itself.
+            if "Triple fault" in text or (self.qemu is not None and self.qemu.poll() == 0):
+                out.append(f"--- qemu-reset.log (the nested guest's kernel reset) ---\n{text[-3000:]}")
+        except OSError:
+            pass
         for name in ("virtiofsd.log", "qemu.log", "console.log"):
             try:
                 with open(os.path.join(self.dir, name), errors="replace") as f:
@@ -630,11 +656,14 @@ class NestedGuest:
                 STATS["wedged"] += 1
             if not reusable:
                 self._kill()  # the next run boots a fresh guest
+            EVENTS.append(("timeout", " ".join(map(str, argv))))
             raise NestedTimeout(list(map(str, argv)), limit, partial["out"], partial["err"],
                                 diagnosis, console, reusable, wedged) from None
-        except BaseException:
+        except BaseException as e:
             # Interrupted (pytest-timeout, ^C) or the guest died: the run may still be
             # going on in there, so the next run gets a fresh guest.
+            if isinstance(e, NestedError):
+                EVENTS.append(("died", str(e).splitlines()[0]))
             self._kill()
             raise
         out = {k: self._read(paths[k]) for k in ("out", "err")}
