@@ -2,7 +2,7 @@
 # Runs every test: the cmocka unit tests (each a program in $UNIT_DIR) and
 # the pytest end-to-end tests (tests/e2e), then prints a summary:
 #   kvm tests: N on /dev/kvm, N in the nested guest, N skipped; skipped: N <reason>, ...
-#   nested: N runs, N retried after a failure of the nested stack (N guest boots, N did
+#   nested: N runs, N retried after a failure of the nested guest (N guest boots, N did
 #           not come up, N RUN lines sent again)
 #   tests: N passed, N failed, N skipped
 # (the first two only when pytest ran; the nested line only where the nested guest was
@@ -94,7 +94,7 @@ if stats.get("why_nested"):
     print(f"kvm tests ran in the nested guest because {stats['why_nested']}")
 if stats.get("mode") == "nested" or stats.get("nested_boots"):
     print(f"nested: {stats.get('nested_runs', 0)} runs, {len(stats.get('retried', []))} "
-          f"retried after a failure of the nested stack ({stats.get('nested_boots', 0)} guest boots, "
+          f"retried after a failure of the nested guest ({stats.get('nested_boots', 0)} guest boots, "
           f"{stats.get('nested_boot_failures', 0)} did not come up, "
           f"{stats.get('nested_resent', 0)} RUN lines sent again)")
     for t in stats.get("retried", []):

@@ -113,8 +113,8 @@ class NestedUnavailable(NestedError):
 # did not come up, runs served, runs that found the guest wedged, RUN lines sent again.
 STATS = {"boots": 0, "boot_failures": 0, "runs": 0, "wedged": 0, "resent": 0}
 # What went wrong with the nested guest itself during runs, in order: ("died", why) when
-# QEMU ended or closed the control line mid-run, ("timeout", command) when a run did not
-# answer.  tests/e2e/conftest.py reads it to tell the emulator's failures from a test's.
+# QEMU ended or closed the control line mid-run.  tests/e2e/conftest.py reads it to tell
+# the nested guest's failures from skyvm's.
 EVENTS = []
 START_TRIES = 3  # a guest that does not come up is started again, at most twice
 
@@ -656,7 +656,6 @@ class NestedGuest:
                 STATS["wedged"] += 1
             if not reusable:
                 self._kill()  # the next run boots a fresh guest
-            EVENTS.append(("timeout", " ".join(map(str, argv))))
             raise NestedTimeout(list(map(str, argv)), limit, partial["out"], partial["err"],
                                 diagnosis, console, reusable, wedged) from None
         except BaseException as e:
