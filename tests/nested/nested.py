@@ -164,6 +164,8 @@ class NestedGuest:
         self.done = {}  # DONE statuses read while waiting for another request
         self.resent = 0  # RUN lines the guest missed and got again
         self.wedged = False  # a run found the guest itself stuck (no PONG)
+        self._reset_log_size, self._reset_log_tf = -1, False
+        self._status_asked = 0.0
 
     # ------------------------------------------------------------------ life cycle
 
@@ -194,6 +196,8 @@ class NestedGuest:
     def _boot(self):
         self.buf = b""
         self.done = {}
+        self._reset_log_size, self._reset_log_tf = -1, False
+        self._status_asked = time.monotonic()
         _install_cleanup()
         _LIVE.add(self)
         # Under /tmp, not build/: unix socket paths are limited to 108 bytes.
@@ -219,7 +223,12 @@ class NestedGuest:
         cmd = [QEMU, "-accel", f"tcg,thread={TCG_THREAD}", "-cpu", "max", "-smp", str(CPUS),
                "-m", str(GUEST_MIB),
                "-object", f"memory-backend-memfd,id=mem,size={GUEST_MIB}M,share=on",
-               "-numa", "node,memdev=mem", "-nodefaults", "-display", "none", "-no-reboot",
+               "-numa", "node,memdev=mem", "-nodefaults", "-display", "none",
+               # A reset of the nested guest (its kernel's triple fault) stops it, paused,
+               # instead of ending QEMU: _read_line sees the reset log's "Triple fault"
+               # and the monitor still shows the CPUs where they faulted.  A poweroff
+               # pauses too; close() ends QEMU through the monitor.
+               "-action", "reboot=shutdown,shutdown=pause",
                "-chardev", f"socket,id=vfs,path={vfs_sock}",
                "-device", "vhost-user-fs-pci,chardev=vfs,tag=host",
                "-serial", f"file:{self.console}",
@@ -233,9 +242,7 @@ class NestedGuest:
                # addresses the monitor shows when the guest is stuck; an NMI
                # from the monitor panics the guest with every CPU's backtrace.
                "-append", append,
-               # A guest reset (a triple fault of the nested guest's own kernel) ends
-               # QEMU silently under -no-reboot: this log says "Triple fault" with the
-               # CPU state, so a guest that vanishes mid-test is explained.
+               # QEMU logs "Triple fault" here when the nested guest's kernel faults.
                "-d", "cpu_reset", "-D", os.path.join(self.dir, "qemu-reset.log")]
         self.qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(self.dir, "qemu.log"), "w"))
@@ -314,6 +321,15 @@ class NestedGuest:
                 pass
             self.ctl.close()
             self.ctl = None
+        if self.qemu is not None:
+            # The guest's poweroff pauses QEMU (-action shutdown=pause): end it.
+            try:
+                self.qemu.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                try:
+                    self._monitor("quit")
+                except OSError:
+                    pass
         for p in (self.qemu, self.virtiofsd):
             if p is None:
                 continue
@@ -346,8 +362,48 @@ class NestedGuest:
                 raise NestedError(f"{what} did not create {path}")
             time.sleep(0.02)
 
+    def _triple_faulted(self):
+        """QEMU logged a triple fault of the nested guest (it is paused, not reset)."""
+        path = os.path.join(self.dir or "", "qemu-reset.log")
+        try:
+            size = os.path.getsize(path)
+            if size != self._reset_log_size:  # read again only when it grew
+                self._reset_log_size = size
+                with open(path, errors="replace") as f:
+                    self._reset_log_tf = "Triple fault" in f.read()
+        except OSError:
+            pass
+        return self._reset_log_tf
+
+    def _stopped(self):
+        """Why QEMU stopped the nested guest (-action shutdown=pause), or None.  Asks the
+        monitor at most every 5 s."""
+        if self._triple_faulted():
+            return "triple-faulted: its kernel's own fault (QEMU stopped it)"
+        now = time.monotonic()
+        if now - self._status_asked < 5:
+            return None
+        self._status_asked = now
+        try:
+            status = self._monitor("info status")
+        except OSError:
+            return None
+        if "shutdown" in status:
+            return "shut down or reset itself (a panic, a reboot): QEMU stopped it"
+        return None
+
     def _logs(self):
         out = []
+        if self.alive() and "shutdown" in self._monitor_quiet("info status"):
+            try:  # paused where it faulted: the CPUs' state, the RIPs named
+                regs = self._monitor("info registers -a")
+                keep = ("CPU#", "RAX=", "RSI=", "R8 =", "R12=", "RIP=", "CS =", "SS =",
+                        "TR =", "GDT=", "IDT=", "CR0=", "EFER=")
+                out += ["--- the nested guest's CPUs where QEMU stopped it ---",
+                        "\n".join(ln for ln in regs.splitlines() if ln.startswith(keep)),
+                        "--- their RIPs, named ---", self._symbolize(regs)]
+            except OSError as e:
+                out.append(f"(QEMU monitor: {e})")
         if self.qemu is not None:
             try:
                 self.qemu.wait(timeout=3)
@@ -362,8 +418,10 @@ class NestedGuest:
             with open(reset, errors="replace") as f:
                 text = f.read()
             # Power-on and INIT resets are logged too: shown when QEMU ended by itself.
-            if "Triple fault" in text or (self.qemu is not None and self.qemu.poll() == 0):
-                out.append(f"--- qemu-reset.log (the nested guest's kernel reset) ---\n{text[-3000:]}")
+            if "Triple fault" in text:
+                out.append("--- qemu-reset.log: QEMU logged a triple fault of the nested guest ---")
+            elif self.qemu is not None and self.qemu.poll() == 0:
+                out.append(f"--- qemu-reset.log (QEMU ended by itself) ---\n{text[-3000:]}")
         except OSError:
             pass
         for name in ("virtiofsd.log", "qemu.log", "console.log"):
@@ -387,6 +445,9 @@ class NestedGuest:
             except socket.timeout:
                 if not self.alive():
                     raise NestedError("the nested guest died", self._logs())
+                why = self._stopped()
+                if why:
+                    raise NestedError(f"the nested guest {why}", self._logs())
                 continue
             if not chunk:
                 raise NestedError("the nested guest closed its control line", self._logs())
@@ -493,6 +554,12 @@ class NestedGuest:
             out.append(f"-- virtiofsd thread {tid}: {' '.join(state)}, "
                        f"wchan {self._read(f'{t}/wchan')}")
         return "\n".join(out)
+
+    def _monitor_quiet(self, *commands):
+        try:
+            return self._monitor(*commands)
+        except OSError:
+            return ""
 
     def _monitor(self, *commands):
         """Run QEMU monitor commands; returns their output."""
