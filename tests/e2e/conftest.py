@@ -225,8 +225,9 @@ def pytest_runtest_makereport(item, call):
 # skyvm, is run once more on a fresh nested guest, at most RETRY_LIMIT times a session;
 # both runs are printed, and the summary names the test and why (tests/run.sh:
 # `nested: ... N retried`).  The nested guest failed when a run found it wedged (it
-# stopped answering PING; its CPUs stuck) or when it died mid-run (QEMU ended: its own
-# kernel triple-faulted, say).  A skyvm failure or hang (a run that does not answer while
+# stopped answering PING, its CPUs stuck; or a process of the run outlived SIGKILL by
+# 20 s, which only its stuck kernel allows) or when it died mid-run (QEMU ended or
+# stopped it: its own kernel triple-faulted, say).  A skyvm failure or hang (a run that does not answer while
 # the nested guest does, a triple fault of skyvm's guest) is never retried.  Where
 # /dev/kvm opens nothing is retried.
 RETRY_LIMIT = 5
@@ -239,6 +240,8 @@ def _nested_guest_failure(item, events_before):
     for kind, what in nested.EVENTS[events_before:]:
         if kind == "died":
             return f"the nested guest died ({what})"
+        if kind == "wedged":
+            return "a wedged nested guest"
     return None
 
 

@@ -18,7 +18,12 @@
 #                                            nothing from /host, so it also works when
 #                                            the host's / (virtiofs) is what hangs
 #   guest -> host  DIAGDONE <id>             the console has all of it
-#   host -> guest  KILL <id> <pid>           SIGKILL to <pid>; KILLED <id> when sent
+#   host -> guest  KILL <id> <pid>           SIGKILL to every process of <pid>'s session
+#                                            (each run is a session of its own), again
+#                                            each second for 20 s while any is left;
+#   guest -> host  KILLED <id> <left>        how many are still there after that: more
+#                                            than 0 means SIGKILL cannot end them, which
+#                                            only a stuck kernel (this guest's) does
 #   host -> guest  PING <id>                 PONG <id>: the guest's shell is alive
 # Requests run in the background, so a second one can be served while one hangs: the host
 # uses that to look at a stuck run (its threads' kernel stacks, gdb) and to kill it, and
@@ -85,6 +90,25 @@ diag() {
 	echo "=== nested: end of diagnosis $1"
 }
 
+# SIGKILL to every live process of session $1 each second until none is left (at most
+# 20 s); prints how many are left.  Zombies are dead already: not counted.
+kill_session() {
+	sid=$1 n=0
+	for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		n=0
+		for p in /proc/[0-9]*; do
+			f=$(sed 's/.*) //' "$p/stat" 2>/dev/null) || continue
+			set -- $f
+			[ "$4" = "$sid" ] && [ "$1" != Z ] || continue
+			kill -KILL "${p#/proc/}" 2>/dev/null
+			n=$((n + 1))
+		done
+		[ "$n" -eq 0 ] && break
+		sleep 1
+	done
+	echo "$n"
+}
+
 mkdir -p /seen
 echo READY >&3
 while read -r verb id script; do
@@ -99,7 +123,10 @@ while read -r verb id script; do
 		: >"/seen/$id"
 		echo "STARTED $id" >&3
 		(
-			chroot /host /bin/sh "$script" </dev/null 3>&-
+			# A session of its own (its shell's pid is the session id), so KILL finds
+			# every process of the run, those in process groups of their own
+			# (timeout(1) makes one) included.
+			setsid chroot /host /bin/sh "$script" </dev/null 3>&-
 			echo "DONE $id $?" >&3
 		) &
 		;;
@@ -110,8 +137,10 @@ while read -r verb id script; do
 		) &
 		;;
 	KILL)
-		kill -KILL "$script"
-		echo "KILLED $id" >&3
+		(
+			left=$(kill_session "$script")
+			echo "KILLED $id $left" >&3
+		) &
 		;;
 	PING) echo "PONG $id" >&3 ;;
 	QUIT) break ;;

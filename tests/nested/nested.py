@@ -113,7 +113,8 @@ class NestedUnavailable(NestedError):
 # did not come up, runs served, runs that found the guest wedged, RUN lines sent again.
 STATS = {"boots": 0, "boot_failures": 0, "runs": 0, "wedged": 0, "resent": 0}
 # What went wrong with the nested guest itself during runs, in order: ("died", why) when
-# QEMU ended or closed the control line mid-run.  tests/e2e/conftest.py reads it to tell
+# QEMU ended or closed the control line mid-run, ("wedged", command) when a run that did
+# not answer found the guest itself stuck.  tests/e2e/conftest.py reads it to tell
 # the nested guest's failures from skyvm's.
 EVENTS = []
 START_TRIES = 3  # a guest that does not come up is started again, at most twice
@@ -646,6 +647,7 @@ class NestedGuest:
         First the guest's own view (init.sh's DIAG: states and kernel stacks, needing
         nothing from the host's /), then gdb's backtraces (a run chrooted into the host's
         /, which shows whether virtiofs still works).  Returns (report, killed)."""
+        self.wedged = False
         pid = self._read(pid_path).strip()
         report = []
         if not pid.isdigit():
@@ -686,8 +688,15 @@ class NestedGuest:
                           "200 s although the guest's init answers: the host's / is stuck?)")
         try:
             self.ctl.sendall(f"KILL {did} {pid}\n".encode())
-            self._wait_for("KILLED", did, time.monotonic() + 30)
+            left = self._wait_for("KILLED", did, time.monotonic() + 60).strip()
         except (TimeoutError, NestedError, OSError):
+            return "\n".join(report), False
+        if left.isdigit() and int(left) > 0:
+            # Only a stuck kernel keeps a process from SIGKILL: the nested guest's own
+            # (seen: QEMU and skyvm both, each with 2 vCPUs, stuck in its KVM for minutes).
+            self.wedged = True
+            report.append(f"the nested guest itself is stuck: {left} process(es) of this run "
+                          "still there 20 s after SIGKILL (its kernel does not let them end)")
             return "\n".join(report), False
         return "\n".join(report), True
 
@@ -721,6 +730,7 @@ class NestedGuest:
             wedged = self.wedged
             if wedged:
                 STATS["wedged"] += 1
+                EVENTS.append(("wedged", " ".join(map(str, argv))[:200]))
             if not reusable:
                 self._kill()  # the next run boots a fresh guest
             raise NestedTimeout(list(map(str, argv)), limit, partial["out"], partial["err"],
@@ -767,6 +777,9 @@ class NestedTimeout(subprocess.TimeoutExpired):
         # this run: a fault of the emulation, which a fresh guest may not repeat.
         self.wedged = wedged
 
+    def __str__(self):
+        return self.report()
+
     def report(self, tail=3000):
         """Everything known about the stuck run, for a test failure."""
         def last(text):
@@ -776,7 +789,7 @@ class NestedTimeout(subprocess.TimeoutExpired):
             f"{' '.join(self.cmd)}: no answer within {self.timeout:.0f} s in the nested guest; "
             + ("killed, the guest goes on" if self.reusable
                else "the guest was killed and is rebooted for the next run")
-            + ("; the guest itself was wedged (its CPUs stuck)" if self.wedged else ""),
+            + ("; the nested guest itself was wedged (see below)" if self.wedged else ""),
             "--- its stdout (tail) ---", last(self.output),
             "--- its stderr (tail) ---", last(self.stderr),
             "--- its threads ---",
