@@ -492,6 +492,10 @@ int sandbox_enter(const struct sandbox_config *c)
 	struct sigaction sa;
 	sigset_t set;
 
+	/* Once per process: a later VM of the same command (host-check runs
+	 * several) runs under the filter the first one installed. */
+	if (atomic_load(&active))
+		return 0;
 	if (c->drop_user && drop_user(c) < 0)
 		return -1;
 	if (c->disabled)

@@ -51,6 +51,7 @@ int sandbox_check_user(const struct sandbox_config *c);
  * After set-up, before the VM's threads start: drop to c's user (setgroups,
  * setgid, setuid; checked), then, unless disabled, install the SIGSYS
  * handler and the filter on every thread of the process.  -1 with err_msg().
+ * Once the filter is in place, later calls do nothing (return 0).
  * A terminal (fd, termios) given first with sandbox_restore_tty() is put
  * back by the handler before it ends the process.
  */
