@@ -207,3 +207,52 @@ def test_cpu_verify_probe_vm_threads_are_filtered(kvm, tmp_path, sandbox):
     assert all(s == want for _, s in tasks), info
     assert "forbidden system call" not in out, info
     assert ("--no-sandbox: the VM runs without the seccomp filter" in out) == (not sandbox), info
+
+
+# ---- path confinement (Landlock)
+
+CONFINED_SCRIPT = PRELUDE + r'''
+mkdir -p "$DIR/snaps" "$DIR/elsewhere"
+start_vm --guest counter --cmdline period_ms=50 --console "file:$DIR/console.txt" \
+	--timeout 300 --snapshot-dir "$DIR/snaps" $SANDBOX_ARGS
+call inside PUT /vm/snapshot -d "{\"path\": \"$DIR/snaps/s1\"}"
+call outside PUT /vm/snapshot -d "{\"path\": \"$DIR/elsewhere/s2\"}"
+echo "outside_error $(cat "$DIR/outside.json")"
+[ -e "$DIR/elsewhere/s2" ] && echo "outside_exists" || echo "outside_absent"
+[ -s "$DIR/snaps/s1/state.skyvm" ] && echo "inside_written"
+call stop PUT /vm/stop
+wait_vm
+[ -e "$SOCK" ] && echo "api_socket_left" || echo "api_socket_removed"
+cat "$DIR/run.err"
+'''
+
+
+@pytest.mark.parametrize("sandbox", [True, False], ids=["sandbox", "no-sandbox"])
+def test_snapshot_confined_to_snapshot_dir(kvm, tmp_path, sandbox):
+    """Under the sandbox, Landlock keeps PUT /vm/snapshot beneath --snapshot-dir: a
+    snapshot there is written, one elsewhere is refused by the kernel (EACCES) and leaves
+    nothing; the API socket's directory stays writable, so the socket is removed at the
+    end.  --no-sandbox: no confinement, both are written.  (Run where skyvm runs, in the
+    nested guest when that is where KVM is, so the check of its kernel is done there.)"""
+    r = run_script(CONFINED_SCRIPT, tmp_path, timeout=400,
+                   env={"SANDBOX_ARGS": "" if sandbox else "--no-sandbox"})
+    out = r.stdout
+    info = f"stdout:\n{out}\nstderr:\n{r.stderr}"
+    assert "vm_exit 0" in out, info
+    assert "inside 200" in out and "inside_written" in out, info
+    assert "api_socket_removed" in out, info
+    if sandbox and "this kernel has no Landlock" in out:
+        pytest.skip("the kernel where skyvm runs has no Landlock")
+    if sandbox:
+        assert "outside 500" in out, info
+        assert "Permission denied" in out and "elsewhere/s2" in out, info
+        assert "only beneath --snapshot-dir" in out, info
+        assert "outside_absent" in out, info
+    else:
+        assert "outside 200" in out and "outside_exists" in out, info
+
+
+def test_snapshot_dir_needs_api(skyvm):
+    r = skyvm("run", "--snapshot-dir", "/tmp")
+    assert r.returncode == 2, r
+    assert "--snapshot-dir needs --api" in r.stderr
