@@ -435,9 +435,10 @@ static struct {
 	bool api;
 } sockets[SANDBOX_MAX_SOCKETS];
 static unsigned nsockets;
-static int ruleset_fd = -1;       /* the domain, for threads that join late */
+/* The domain, for a thread that joins late (the API server's, which reads it) */
+static atomic_int ruleset_fd = -1;
 static __thread bool thread_confined;
-static const char *confined_snapshot_dir;
+static _Atomic(const char *) confined_snapshot_dir;
 
 int sandbox_note_socket(const char *path, bool api)
 {
@@ -605,21 +606,23 @@ static int landlock_prepare(const struct sandbox_config *c)
 		}
 		close(pb.parent_fd);
 	}
-	ruleset_fd = fd;
-	confined_snapshot_dir = c->snapshot_dir;
+	atomic_store(&confined_snapshot_dir, c->snapshot_dir);
+	atomic_store(&ruleset_fd, fd);
 	return 0;
 }
 
 const char *sandbox_snapshot_dir(void)
 {
-	return confined_snapshot_dir;
+	return atomic_load(&confined_snapshot_dir);
 }
 
 int sandbox_confine_thread(void)
 {
-	if (thread_confined || ruleset_fd < 0)
+	int fd = atomic_load(&ruleset_fd);
+
+	if (thread_confined || fd < 0)
 		return 0;
-	if (syscall(SYS_landlock_restrict_self, ruleset_fd, 0) < 0)
+	if (syscall(SYS_landlock_restrict_self, fd, 0) < 0)
 		return err_errno("sandbox: landlock_restrict_self in a running thread");
 	thread_confined = true;
 	return 0;
