@@ -256,3 +256,9 @@ def test_snapshot_dir_needs_api(skyvm):
     r = skyvm("run", "--snapshot-dir", "/tmp")
     assert r.returncode == 2, r
     assert "--snapshot-dir needs --api" in r.stderr
+
+
+def test_restore_snapshot_dir_needs_api(skyvm, tmp_path):
+    r = skyvm("restore", "--snapshot-dir", str(tmp_path), str(tmp_path))
+    assert r.returncode == 2, r
+    assert "--snapshot-dir needs --api" in r.stderr
