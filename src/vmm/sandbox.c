@@ -23,7 +23,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -359,7 +358,6 @@ static int install_filter(void)
 /* ---- the test hook */
 
 static struct {
-	unsigned hold_ms; /* SKYVM_SANDBOX_TEST_HOLD_MS: the thread waits, filter or not */
 	bool armed;
 	bool is_ioctl;
 	int nr;
@@ -368,25 +366,6 @@ static struct {
 	char thread[16];
 } hook;
 
-/* SKYVM_SANDBOX_TEST_HOLD_MS=N (0-60000): the hook's thread waits N ms before it
- * goes on, so that a test can look at a short-lived VM's threads. */
-static int arm_test_hold(void)
-{
-	const char *v = getenv("SKYVM_SANDBOX_TEST_HOLD_MS");
-	char *end;
-	unsigned long ms;
-
-	hook.hold_ms = 0;
-	if (!v || !*v)
-		return 0;
-	errno = 0;
-	ms = strtoul(v, &end, 10);
-	if (errno || end == v || *end || ms > 60000)
-		return err_set("SKYVM_SANDBOX_TEST_HOLD_MS=%s: expected 0 to 60000", v);
-	hook.hold_ms = (unsigned)ms;
-	return 0;
-}
-
 static int arm_test_hook(void)
 {
 	const char *want = getenv("SKYVM_SANDBOX_TEST_SYSCALL");
@@ -394,8 +373,7 @@ static int arm_test_hook(void)
 
 	if (!want || !*want)
 		return 0;
-	hook.armed = false;
-	hook.is_ioctl = false;
+	memset(&hook, 0, sizeof(hook));
 	snprintf(hook.name, sizeof(hook.name), "%s", want);
 	snprintf(hook.thread, sizeof(hook.thread), "%s", thread && *thread ? thread : "vcpu0");
 	if (!strncmp(want, "ioctl:", 6)) {
@@ -431,12 +409,6 @@ static int arm_test_hook(void)
 void sandbox_thread_start(const char *name)
 {
 	pthread_setname_np(pthread_self(), name);
-	if (hook.hold_ms && !strcmp(name, hook.thread[0] ? hook.thread : "vcpu0")) {
-		struct timespec ts = { hook.hold_ms / 1000, (long)(hook.hold_ms % 1000) * 1000000 };
-
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-		}
-	}
 	if (!hook.armed || !atomic_load(&active) || strcmp(name, hook.thread))
 		return;
 	/* Forbidden by construction (arm_test_hook): the kernel traps it before
@@ -740,8 +712,6 @@ int sandbox_enter(const struct sandbox_config *c)
 	 * several) runs under the filter the first one installed. */
 	if (atomic_load(&active))
 		return 0;
-	if (arm_test_hold() < 0)
-		return -1;
 	if (!c->disabled && landlock_prepare(c) < 0)
 		return -1;
 	if (c->drop_user && drop_user(c) < 0)

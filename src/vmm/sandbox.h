@@ -19,9 +19,7 @@
  * so that a test sees the kill and the report.  The thread is vCPU 0's
  * ("vcpu0") before its first KVM_RUN, or the one SKYVM_SANDBOX_TEST_THREAD
  * names ("event-loop").  A call the filter allows is never made; without the
- * filter (--no-sandbox) nothing is called either.  SKYVM_SANDBOX_TEST_HOLD_MS=N
- * (0-60000) makes that thread wait N ms first, filter or not, so that a test
- * can look at a short-lived VM's threads.
+ * filter (--no-sandbox) nothing is called either.
  */
 #ifndef SKYVM_VMM_SANDBOX_H
 #define SKYVM_VMM_SANDBOX_H

@@ -439,27 +439,6 @@ static void test_user_drop(void **state)
 	assert_non_null(strstr(o.err, "ids ok\n"));
 }
 
-static int child_bad_hold(void *arg)
-{
-	struct sandbox_config c = { .disabled = true };
-
-	setenv("SKYVM_SANDBOX_TEST_HOLD_MS", "60001", 1);
-	if (sandbox_enter(&c) == 0)
-		return 70;
-	fprintf(stderr, "%s\n", err_msg());
-	return 0;
-}
-
-/* The hold hook takes 0-60000 ms, with the filter or without. */
-static void test_hold_hook_range(void **state)
-{
-	struct outcome o;
-
-	in_child(child_bad_hold, NULL, &o);
-	expect_exit(&o, 0);
-	assert_non_null(strstr(o.err, "SKYVM_SANDBOX_TEST_HOLD_MS=60001: expected 0 to 60000"));
-}
-
 /* ---- path confinement (Landlock) */
 
 static bool has_landlock(void)
@@ -707,7 +686,6 @@ int main(void)
 		cmocka_unit_test(test_user_drop),
 		cmocka_unit_test(test_set_up_descriptors_are_cloexec),
 		cmocka_unit_test(test_fs_rules),
-		cmocka_unit_test(test_hold_hook_range),
 		cmocka_unit_test(test_paths_confined),
 	};
 
