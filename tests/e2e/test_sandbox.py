@@ -172,43 +172,6 @@ def test_probe_vm_forbidden_call_kills_with_report(kvm, skyvm, argv):
     assert "verdict:" not in r.stdout and "Guest system calls" not in r.stdout, r
 
 
-PROBE_SCRIPT = r'''
-set -u
-# The probe busy-loops STEAL_US in the guest: long enough to look at its threads.
-"$SKYVM" cpu verify host --steal-us 1500000 $SANDBOX_ARGS >"$DIR/out" 2>"$DIR/err" &
-PID=$!
-i=0
-while [ $i -lt 600 ] && kill -0 $PID 2>/dev/null; do
-	grep -qx vcpu0 /proc/$PID/task/*/comm 2>/dev/null && break
-	sleep 0.05; i=$((i + 1))
-done
-for t in /proc/$PID/task/*; do
-	echo "task $(cat $t/comm 2>/dev/null) $(awk '/^Seccomp:/ {print $2}' $t/status 2>/dev/null)"
-done
-RC=0; wait $PID || RC=$?
-echo "rc $RC"
-cat "$DIR/err"
-'''
-
-
-@pytest.mark.parametrize("sandbox", [True, False], ids=["sandbox", "no-sandbox"])
-def test_cpu_verify_probe_vm_threads_are_filtered(kvm, tmp_path, sandbox):
-    """While cpu verify's probe VM runs, every thread of skyvm is under the filter
-    (Seccomp: 2), the main one included; --no-sandbox: none is (Seccomp: 0)."""
-    r = run_script(PROBE_SCRIPT, tmp_path, timeout=300,
-                   env={"SANDBOX_ARGS": "" if sandbox else "--no-sandbox"})
-    out = r.stdout
-    info = f"stdout:\n{out}\nstderr:\n{r.stderr}"
-    assert re.search(r"^rc [03]$", out, re.M), info  # 3: the host forces some bits
-    tasks = re.findall(r"^task (\S+) (\d+)$", out, re.M)
-    names = [n for n, _ in tasks]
-    assert "vcpu0" in names and "skyvm" in names, info
-    want = "2" if sandbox else "0"
-    assert all(s == want for _, s in tasks), info
-    assert "forbidden system call" not in out, info
-    assert ("--no-sandbox: the VM runs without the seccomp filter" in out) == (not sandbox), info
-
-
 # ---- path confinement (Landlock)
 
 CONFINED_SCRIPT = PRELUDE + r'''
