@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "vmm/sandbox.h"
 
 #define API_MAX_CONNECTIONS 16
 #define API_CONNECTION_TIMEOUT_S 10
@@ -214,6 +215,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct api_server *s = cls;
 	struct api_conn *ac = *con_cls;
 
+	/* This thread started before the sandbox: it joins the path confinement
+	 * before a request can make it touch a file (PUT /vm/snapshot). */
+	if (sandbox_confine_thread() < 0)
+		return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "%s", err_msg());
 	if (!ac) {
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -280,6 +285,13 @@ struct api_server *api_server_start(const char *path, const struct api_route *ro
 	s->ctx = ctx;
 	s->path = strdup(path);
 	s->fd = s->path ? api_socket_create(path) : -1;
+	/* Its directory stays writable under the sandbox: the socket is removed
+	 * at the end. */
+	if (s->fd >= 0 && sandbox_note_socket(path, true) < 0) {
+		unlink(path);
+		close(s->fd);
+		s->fd = -1;
+	}
 	if (s->fd < 0) {
 		if (!s->path)
 			err_set("out of memory");

@@ -11,6 +11,7 @@
 #include "snapshot/snapshot.h"
 #include "util/err.h"
 #include "vmm/runstate.h"
+#include "vmm/sandbox.h"
 
 struct vm_api {
 	struct vm *vm;
@@ -167,7 +168,11 @@ static void r_snapshot(void *ctx, json_t *body, struct api_reply *rp)
 		return;
 	}
 	if (snapshot_save_live(a->vm, path) < 0) {
-		api_error(rp, 500, "snapshot to %s failed: %s", path, err_msg());
+		const char *dir = sandbox_snapshot_dir();
+
+		api_error(rp, 500, "snapshot to %s failed: %s%s%s%s", path, err_msg(),
+			  dir ? " (the sandbox lets snapshots be written only beneath "
+				"--snapshot-dir " : "", dir ? dir : "", dir ? ")" : "");
 		return;
 	}
 	state_reply(a, rp);

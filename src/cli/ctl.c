@@ -175,7 +175,10 @@ static int cmd_ctl(int argc, char **argv)
 	if (!strcmp(verb, "resume") && argc == 5 && !strcmp(argv[3], "--clock")) {
 		if (strcmp(argv[4], "running") && strcmp(argv[4], "stopped"))
 			return cli_usage_error("ctl", "--clock: expected running or stopped");
-		body = json_dumps(json_pack("{s:s}", "clock", argv[4]), JSON_COMPACT);
+		json_t *j = json_pack("{s:s}", "clock", argv[4]);
+
+		body = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
 	} else if ((!strcmp(verb, "snapshot") || !strcmp(verb, "migrate")) && argc == 4) {
 		json_t *j = json_pack("{s:s}", verb[0] == 's' ? "path" : "to", argv[3]);
 

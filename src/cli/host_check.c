@@ -39,7 +39,7 @@
 #define LIST_MAX 2048
 
 static const char host_check_help[] =
-	"Usage: skyvm host-check [--json]\n"
+	"Usage: skyvm host-check [--json] [--no-sandbox]\n"
 	"\n"
 	"Probe this host's KVM with small embedded guests and print what a guest needs\n"
 	"here:\n"
@@ -53,13 +53,17 @@ static const char host_check_help[] =
 	"and CPU model options (e.g. '-cx16') that keep a guest away from what fails.\n"
 	"\n"
 	"Options:\n"
-	"  --json      one JSON document (docs/schemas/host-check.schema.json)\n"
-	"  -h, --help  this text\n"
+	"  --json        one JSON document (docs/schemas/host-check.schema.json)\n"
+	"  --no-sandbox  run the VMs without the seccomp filter that otherwise\n"
+	"                confines skyvm once they are created, as 'skyvm run' does\n"
+	"                (debugging only; warns; see docs/sandbox.md)\n"
+	"  -h, --help    this text\n"
 	"\n"
 	"Environment: SKYVM_KVM_DEVICE overrides the KVM device path (default /dev/kvm).\n"
 	"\n"
 	"Exit status: 0 checked (whatever was found); 1 no usable /dev/kvm or a check\n"
-	"could not be set up; 2 bad command line.\n";
+	"could not be set up; 2 bad command line; 200 the sandbox stopped a forbidden\n"
+	"system call (the report on stderr names it).\n";
 
 /* ---- what is checked */
 
@@ -156,7 +160,10 @@ static int build_hide_spec(struct host_report *h, const struct cpu_result *host)
 	return 0;
 }
 
-static int check_forced_bits(struct host_report *h)
+/* The probe VM of (a), created (every VM is, before the first runs: the
+ * sandbox forbids creating one). */
+static int create_forced_bits(struct host_report *h, const struct sandbox_config *sandbox,
+			      struct guest_run_vm **g)
 {
 	struct cpu_topology topo = { .cpus = 1 };
 	struct guest_run_config cfg = {
@@ -165,12 +172,10 @@ static int check_forced_bits(struct host_report *h)
 		.ncpus = 1,
 		.timeout_s = PROBE_TIMEOUT_S,
 		.console = "none",
+		.sandbox = sandbox,
 	};
 	struct cpuid_table *supported = calloc(1, sizeof(*supported));
 	struct cpu_result *host = calloc(1, sizeof(*host));
-	struct guest_run_result run;
-	struct verify_result vr;
-	struct verify_vcpu_input in;
 	int r = -1;
 
 	if (!supported || !host) {
@@ -184,10 +189,28 @@ static int check_forced_bits(struct host_report *h)
 	    cpu_vcpu_cpuid(host, 0, &h->host_table) < 0 || build_hide_spec(h, host) < 0)
 		goto out;
 	cfg.cpu_spec = h->hide_spec;
-	if (guest_run(&cfg, &run) < 0) {
+	if (guest_run_create(&cfg, g) < 0) {
+		err_wrap("the probe guest with every hideable bit hidden");
+		goto out;
+	}
+	r = 0;
+out:
+	free(supported);
+	free(host);
+	return r;
+}
+
+static int check_forced_bits(struct host_report *h, struct guest_run_vm *g)
+{
+	struct guest_run_result run;
+	struct verify_result vr;
+	struct verify_vcpu_input in;
+	int r = -1;
+
+	if (guest_run_finish(g, &run) < 0) {
 		err_wrap("the probe guest with every hideable bit hidden");
 		guest_run_free(&run);
-		goto out;
+		return -1;
 	}
 	r = 0;
 	if (run.exit_code != EXIT_OK || !run.vcpu[0].report_complete) {
@@ -222,8 +245,6 @@ static int check_forced_bits(struct host_report *h)
 	verify_result_free(&vr);
 	guest_run_free(&run);
 out:
-	free(supported);
-	free(host);
 	return r;
 }
 
@@ -266,10 +287,10 @@ static void classify(struct insn_result *res, const struct insn_check *c,
 			      sizeof(res->status_name));
 }
 
-static int check_instruction(struct host_report *h, size_t i)
+static int create_instruction(size_t i, const struct sandbox_config *sandbox,
+			      struct guest_run_vm **g)
 {
 	const struct insn_check *c = &host_insn_checks[i];
-	struct insn_result *res = &h->insn[i];
 	char cmdline[64];
 	struct guest_run_config cfg = {
 		.guest_name = "hostcheck",
@@ -278,11 +299,22 @@ static int check_instruction(struct host_report *h, size_t i)
 		.ncpus = 1,
 		.timeout_s = c->may_hang ? HANG_TIMEOUT_S : INSN_TIMEOUT_S,
 		.console = "none",
+		.sandbox = sandbox,
 	};
-	struct guest_run_result run;
 
 	snprintf(cmdline, sizeof(cmdline), "insn=%s", c->name);
-	if (guest_run(&cfg, &run) < 0) {
+	if (guest_run_create(&cfg, g) < 0)
+		return err_wrap("instruction check %s", c->name);
+	return 0;
+}
+
+static int check_instruction(struct host_report *h, size_t i, struct guest_run_vm *g)
+{
+	const struct insn_check *c = &host_insn_checks[i];
+	struct insn_result *res = &h->insn[i];
+	struct guest_run_result run;
+
+	if (guest_run_finish(g, &run) < 0) {
 		guest_run_free(&run);
 		return err_wrap("instruction check %s", c->name);
 	}
@@ -305,7 +337,7 @@ static int check_instruction(struct host_report *h, size_t i)
 
 /* ---- (c) system calls */
 
-static int check_syscalls(struct host_report *h)
+static int create_syscalls(const struct sandbox_config *sandbox, struct guest_run_vm **g)
 {
 	struct guest_run_config cfg = {
 		.guest_name = "hostcheck",
@@ -314,11 +346,20 @@ static int check_syscalls(struct host_report *h)
 		.ncpus = 1,
 		.timeout_s = SYSCALL_TIMEOUT_S,
 		.console = "none",
+		.sandbox = sandbox,
 	};
+
+	if (guest_run_create(&cfg, g) < 0)
+		return err_wrap("system call check");
+	return 0;
+}
+
+static int check_syscalls(struct host_report *h, struct guest_run_vm *g)
+{
 	struct guest_run_result run;
 	int code;
 
-	if (guest_run(&cfg, &run) < 0) {
+	if (guest_run_finish(g, &run) < 0) {
 		guest_run_free(&run);
 		return err_wrap("system call check");
 	}
@@ -461,6 +502,7 @@ static int cmd_host_check(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "no-sandbox", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -468,6 +510,10 @@ static int cmd_host_check(int argc, char **argv)
 	bool json = false;
 	int opt, code = EXIT_ERROR;
 	struct cpu_host_facts facts;
+	static struct sandbox_config sandbox;
+	/* (a), (c), then one VM per instruction of (b): all created first. */
+	struct guest_run_vm *vms[2 + HOST_INSN_COUNT] = { 0 };
+	size_t nvms = 0, next = 0;
 
 	optind = 1;
 	opterr = 0;
@@ -478,6 +524,9 @@ static int cmd_host_check(int argc, char **argv)
 			return EXIT_OK;
 		case 'j':
 			json = true;
+			break;
+		case 'n':
+			sandbox.disabled = true;
 			break;
 		default:
 			return cli_usage_error("host-check", "unknown option '%s'",
@@ -499,12 +548,35 @@ static int cmd_host_check(int argc, char **argv)
 	}
 	cpu_host_facts_probe(&facts);
 	h->hypercalls_hang = facts.hypercalls_hang;
-	if (check_forced_bits(h) < 0 || check_syscalls(h) < 0) {
+	if (sandbox.disabled)
+		fprintf(stderr, "%s\n", sandbox_disabled_warning);
+	if (host_insn_count > HOST_INSN_COUNT) {
+		cli_error("host-check: %zu instruction checks, room for %d", host_insn_count,
+			  HOST_INSN_COUNT);
+		goto out;
+	}
+	/*
+	 * Every VM is created before the first runs: the first run enters the
+	 * sandbox (as `skyvm run` does once its VM is set up), whose filter
+	 * forbids creating another.
+	 */
+	if (create_forced_bits(h, &sandbox, &vms[nvms++]) < 0 ||
+	    create_syscalls(&sandbox, &vms[nvms++]) < 0) {
 		cli_error("%s", err_msg());
 		goto out;
 	}
 	for (size_t i = 0; i < host_insn_count; i++)
-		if (check_instruction(h, i) < 0) {
+		if (create_instruction(i, &sandbox, &vms[nvms++]) < 0) {
+			cli_error("%s", err_msg());
+			goto out;
+		}
+	/* Each check frees its VM, whatever it returns. */
+	if (check_forced_bits(h, vms[next++]) < 0 || check_syscalls(h, vms[next++]) < 0) {
+		cli_error("%s", err_msg());
+		goto out;
+	}
+	for (size_t i = 0; i < host_insn_count; i++)
+		if (check_instruction(h, i, vms[next++]) < 0) {
 			cli_error("%s", err_msg());
 			goto out;
 		}
@@ -516,6 +588,8 @@ static int cmd_host_check(int argc, char **argv)
 		code = EXIT_OK;
 	}
 out:
+	for (size_t i = next; i < nvms; i++)
+		guest_run_discard(vms[i]);
 	kvm_close(&h->kvm);
 	json_decref(h->forced_registers);
 	json_decref(h->cleared);

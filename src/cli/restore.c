@@ -37,6 +37,7 @@ static const char restore_help[] =
 	"  --check-only          check, print the verdict, start nothing\n"
 	"  --json                the check's verdict as JSON on stdout\n"
 	"  --user UID:GID        as root: become this user once the VM is set up (as run)\n"
+	"  --snapshot-dir DIR    with --api: snapshots only beneath DIR (as run)\n"
 	"  --no-sandbox          no seccomp filter (debugging only; warns; as run)\n"
 	"  -v, --verbose         say how the VM ended even when it ended well\n"
 	"\n"
@@ -46,7 +47,7 @@ static const char restore_help[] =
 	"feature, in QEMU's words).\n";
 
 enum { OPT_API = 256, OPT_CONSOLE, OPT_TIMEOUT, OPT_MAX_OUTPUT, OPT_SUPPORTED, OPT_JSON,
-       OPT_CHECK_ONLY, OPT_USER, OPT_NO_SANDBOX };
+       OPT_CHECK_ONLY, OPT_USER, OPT_NO_SANDBOX, OPT_SNAPSHOT_DIR };
 
 static const struct option restore_options[] = {
 	{ "api", required_argument, NULL, OPT_API },
@@ -58,6 +59,7 @@ static const struct option restore_options[] = {
 	{ "check-only", no_argument, NULL, OPT_CHECK_ONLY },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+	{ "snapshot-dir", required_argument, NULL, OPT_SNAPSHOT_DIR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -155,6 +157,9 @@ static int restore(int argc, char **argv)
 		case OPT_NO_SANDBOX:
 			sandbox.disabled = true;
 			break;
+		case OPT_SNAPSHOT_DIR:
+			sandbox.snapshot_dir = optarg;
+			break;
 		case ':':
 			return cli_usage_error("restore", "option '%s' needs a value",
 					       argv[optind - 1]);
@@ -165,6 +170,9 @@ static int restore(int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_usage_error("restore", "expected one snapshot directory");
 	dir = argv[optind];
+	if (sandbox.snapshot_dir && !api_path)
+		return cli_usage_error("restore", "--snapshot-dir needs --api (snapshots are "
+				       "taken through it)");
 	if (sandbox_check_user(&sandbox) < 0)
 		return cli_error("restore: %s", err_msg());
 	if (sandbox.disabled && !check_only)
@@ -206,6 +214,7 @@ static int restore(int argc, char **argv)
 	cfg.timeout_s = timeout;
 	cfg.max_output = max_output;
 	cfg.verbose = verbose;
+	sandbox.verbose = verbose;
 	cfg.warn = stderr;
 	cfg.sandbox = &sandbox;
 	if (snapshot_config(&s, &cfg) < 0) {

@@ -86,6 +86,8 @@ static const char run_help[] =
 	"Sandbox (docs/sandbox.md):\n"
 	"  --user UID:GID        as root: become this user and group once the VM is set up\n"
 	"                        (files, /dev/kvm, taps, sockets opened), before the filter\n"
+	"  --snapshot-dir DIR    with --api: PUT /vm/snapshot may write only beneath DIR\n"
+	"                        (Landlock; default: wherever skyvm's user may)\n"
 	"  --no-sandbox          run without the seccomp filter that otherwise confines\n"
 	"                        every thread after set-up (debugging only; warns)\n"
 	"  -v, --verbose         report how the VM ended even when it ended well\n"
@@ -119,6 +121,7 @@ enum {
 	OPT_CONSOLE, OPT_TIMEOUT, OPT_MAX_OUTPUT, OPT_IRQCHIP, OPT_GUEST, OPT_DISK, OPT_RNG,
 	OPT_API, OPT_INCOMING, OPT_SUPPORTED,
 	OPT_NET, OPT_VSOCK, OPT_DEBUG_EXIT, OPT_USER, OPT_NO_SANDBOX,
+	OPT_SNAPSHOT_DIR,
 };
 
 static const struct option run_options[] = {
@@ -144,6 +147,7 @@ static const struct option run_options[] = {
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+	{ "snapshot-dir", required_argument, NULL, OPT_SNAPSHOT_DIR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -398,6 +402,9 @@ static int run(int argc, char **argv, char **owned)
 			if (sandbox_parse_user(optarg, &sandbox) < 0)
 				return cli_usage_error("run", "%s", err_msg());
 			break;
+		case OPT_SNAPSHOT_DIR:
+			sandbox.snapshot_dir = optarg;
+			break;
 		case OPT_NO_SANDBOX:
 			sandbox.disabled = true;
 			break;
@@ -434,10 +441,14 @@ static int run(int argc, char **argv, char **owned)
 		return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
 	if (supported && !incoming)
 		return cli_usage_error("run", "--supported needs --incoming");
+	if (sandbox.snapshot_dir && !api_path)
+		return cli_usage_error("run", "--snapshot-dir needs --api (snapshots are taken "
+				       "through it)");
 	if (sandbox_check_user(&sandbox) < 0)
 		return cli_error("%s", err_msg());
 	if (sandbox.disabled)
 		fprintf(stderr, "%s\n", sandbox_disabled_warning);
+	sandbox.verbose = cfg.verbose;
 	cfg.sandbox = &sandbox;
 	if (incoming) {
 		/* The VM comes from the source: its config and CPU tables with it. */

@@ -2,6 +2,8 @@
 #include "verify/guest_run.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -56,39 +58,87 @@ static void collect(const struct vm *vm, struct guest_run_result *out)
 	}
 }
 
-int guest_run(const struct guest_run_config *c, struct guest_run_result *out)
+/* A created VM and the copies of everything its configuration points to. */
+struct guest_run_vm {
+	struct vm vm;
+	struct vm_config cfg;
+	char *guest_name, *cpu_spec, *cmdline, *console;
+};
+
+void guest_run_discard(struct guest_run_vm *g)
 {
-	struct vm_config cfg = {
-		.guest_name = c->guest_name,
-		.cmdline = c->cmdline,
+	if (!g)
+		return;
+	vm_destroy(&g->vm);
+	free(g->guest_name);
+	free(g->cpu_spec);
+	free(g->cmdline);
+	free(g->console);
+	free(g);
+}
+
+/* strdup() that keeps NULL; false when out of memory. */
+static bool copy_str(char **dst, const char *src)
+{
+	*dst = src ? strdup(src) : NULL;
+	return !src || *dst;
+}
+
+int guest_run_create(const struct guest_run_config *c, struct guest_run_vm **out)
+{
+	struct guest_run_vm *g = calloc(1, sizeof(*g));
+
+	*out = NULL;
+	if (!g || !copy_str(&g->guest_name, c->guest_name) ||
+	    !copy_str(&g->cpu_spec, c->cpu_spec) || !copy_str(&g->cmdline, c->cmdline) ||
+	    !copy_str(&g->console, c->console ? c->console : "none")) {
+		if (g) {
+			free(g->guest_name);
+			free(g->cpu_spec);
+			free(g->cmdline);
+			free(g);
+		}
+		return err_set("out of memory for a VM");
+	}
+	g->cfg = (struct vm_config){
+		.guest_name = g->guest_name,
+		.cmdline = g->cmdline,
 		.ncpus = c->ncpus ? c->ncpus : 1,
 		.topo = c->topo,
 		.memory_mib = GUEST_RUN_MEMORY_MIB,
-		.cpu_spec = c->cpu_spec,
-		.console = c->console ? c->console : "none",
+		.cpu_spec = g->cpu_spec,
+		.console = g->console,
 		.timeout_s = c->timeout_s,
 		.irqchip = IRQCHIP_AUTO,
 		.warn = c->warn,
+		.sandbox = c->sandbox,
 	};
-	struct vm *vm = calloc(1, sizeof(*vm));
-	double t0;
-
-	memset(out, 0, sizeof(*out));
-	out->vcpu = calloc(cfg.ncpus, sizeof(*out->vcpu));
-	if (!vm || !out->vcpu) {
-		free(vm);
-		return err_set("out of memory for %u vCPUs", cfg.ncpus);
-	}
-	out->ncpus = cfg.ncpus;
-	if (vm_create(vm, &cfg) < 0) {
+	if (vm_create(&g->vm, &g->cfg) < 0) {
 		char why[ERR_MSG_MAX];
 
 		/* vm_destroy() may record messages of its own: keep the cause. */
 		snprintf(why, sizeof(why), "%s", err_msg());
-		vm_destroy(vm);
-		free(vm);
+		guest_run_discard(g);
 		return err_set("%s", why);
 	}
+	*out = g;
+	return 0;
+}
+
+int guest_run_finish(struct guest_run_vm *g, struct guest_run_result *out)
+{
+	struct vm *vm = &g->vm;
+	double t0;
+
+	memset(out, 0, sizeof(*out));
+	out->vcpu = calloc(g->cfg.ncpus, sizeof(*out->vcpu));
+	if (!out->vcpu) {
+		unsigned n = g->cfg.ncpus;
+
+		guest_run_discard(g);
+		return err_set("out of memory for %u vCPUs", n);
+	}
+	out->ncpus = g->cfg.ncpus;
 	t0 = now_s();
 	out->exit_code = vm_run(vm);
 	out->seconds = now_s() - t0;
@@ -96,9 +146,22 @@ int guest_run(const struct guest_run_config *c, struct guest_run_result *out)
 	snprintf(out->reason, sizeof(out->reason), "%.*s", (int)sizeof(out->reason) - 1,
 		 vm->stop_reason);
 	collect(vm, out);
-	vm_destroy(vm);
-	free(vm);
+	if (vm->wedged) {
+		/* Its threads still run: leave the VM (vm_destroy() would too). */
+		return 0;
+	}
+	guest_run_discard(g);
 	return 0;
+}
+
+int guest_run(const struct guest_run_config *c, struct guest_run_result *out)
+{
+	struct guest_run_vm *g;
+
+	memset(out, 0, sizeof(*out));
+	if (guest_run_create(c, &g) < 0)
+		return -1;
+	return guest_run_finish(g, out);
 }
 
 void guest_run_free(struct guest_run_result *r)

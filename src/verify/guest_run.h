@@ -16,6 +16,7 @@
 #include "cpu/cpu.h"
 #include "verify/probe_decode.h"
 #include "vmm/emulate.h"
+#include "vmm/sandbox.h"
 
 struct guest_run_config {
 	const char *guest_name; /* embedded guest: "probe", "hostcheck" */
@@ -26,6 +27,11 @@ struct guest_run_config {
 	double timeout_s;       /* 0: none */
 	const char *console;    /* "none", "stdio" or "file:PATH" */
 	FILE *warn;             /* CPU model warnings; NULL: silent */
+	/* The sandbox the run enters once the VM is set up (vmm/sandbox.h); NULL:
+	 * none (unit tests).  Entered once per process: a later VM runs under the
+	 * filter the first one installed, so every VM must be created before the
+	 * first runs (guest_run_create()). */
+	const struct sandbox_config *sandbox;
 };
 
 struct guest_run_vcpu {
@@ -57,5 +63,18 @@ struct guest_run_result {
  */
 int guest_run(const struct guest_run_config *c, struct guest_run_result *out);
 void guest_run_free(struct guest_run_result *r);
+
+/*
+ * guest_run() in two steps, for a command that runs several VMs under one
+ * sandbox (`host-check`): the seccomp filter forbids creating a VM, so each
+ * is created (everything copied from c) before the first one runs.
+ * guest_run_create(): -1 with err_msg() when the VM could not be created.
+ * guest_run_finish() runs it as guest_run() does and frees g, whatever it
+ * returns; guest_run_discard() frees one that will not run (NULL: nothing).
+ */
+struct guest_run_vm;
+int guest_run_create(const struct guest_run_config *c, struct guest_run_vm **g);
+int guest_run_finish(struct guest_run_vm *g, struct guest_run_result *out);
+void guest_run_discard(struct guest_run_vm *g);
 
 #endif

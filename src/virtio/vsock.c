@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "vmm/sandbox.h"
 #include "virtio/virtqueue.h"
 
 #define RXQ 0
@@ -854,6 +855,9 @@ struct virtio_dev *virtio_vsock_new(const struct virtio_vsock_opts *o)
 		v->listen_fd = -1;
 		goto fail;
 	}
+	/* Removed at the end: the sandbox keeps its directory writable. */
+	if (sandbox_note_socket(o->path, false) < 0)
+		goto fail;
 	v->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (listen(v->listen_fd, 128) < 0 || v->epfd < 0 ||
 	    epoll_ctl(v->epfd, EPOLL_CTL_ADD, v->listen_fd, &e) < 0) {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "boot/guest_mem.h"
 #include "cpu/features.h"
 #include "util/err.h"
 #include "vmm/vm.h"
@@ -17,6 +18,10 @@
 #define CR0_TS (1ULL << 3)
 #define CR0_NE (1ULL << 5)
 #define CR4_TSD (1ULL << 2)
+#define EFER_LMA (1ULL << 10)
+/* A software interrupt's error code for IDT entry `v`: IDT flag set, EXT clear. */
+#define IDT_ERROR_CODE(v) ((uint32_t)(v) << 3 | 2)
+#define BP_VECTOR 3
 #define FSW_ES (1u << 7) /* x87 error summary: an unmasked exception is pending */
 #define MSR_IA32_TSC 0x10
 #define MSR_TSC_AUX 0xc0000103
@@ -81,6 +86,58 @@ static void fault(struct emulate_verdict *v, uint8_t vector, bool has_error_code
 	va_end(ap);
 }
 
+/* Is the system-descriptor type (byte 5: P DPL S TYPE) a gate int3 may use? */
+static bool int3_gate_type_ok(uint8_t access, bool long_mode)
+{
+	unsigned type = access & 0xf;
+
+	if (access & 0x10)
+		return false; /* S set: a code or data segment, not a gate */
+	if (long_mode)
+		return type == 0xe || type == 0xf; /* 64-bit interrupt, trap gate */
+	/* task gate; 16- and 32-bit interrupt and trap gates */
+	return type == 0x5 || type == 0x6 || type == 0x7 || type == 0xe || type == 0xf;
+}
+
+/* The SDM's INT3 checks of vector 3's gate, in its order (emulate.h). */
+static void check_int3(const struct emulate_state *s, struct emulate_verdict *v)
+{
+	unsigned size = s->long_mode ? 16 : 8;
+	uint32_t ec = IDT_ERROR_CODE(BP_VECTOR);
+	uint8_t access;
+	unsigned dpl;
+
+	if (!(s->cr0 & CR0_PE))
+		return; /* real mode: the IVT, nothing to check */
+	if (BP_VECTOR * size + size - 1 > s->idt_limit) {
+		fault(v, EMU_VECTOR_GP, true, "int3: IDT entry 3 is beyond the IDT limit 0x%x",
+		      s->idt_limit);
+		v->error_code = ec;
+		return;
+	}
+	if (!s->gate_read)
+		return; /* the delivery reads it, and faults as the CPU would */
+	access = s->gate[5];
+	if (!int3_gate_type_ok(access, s->long_mode)) {
+		fault(v, EMU_VECTOR_GP, true, "int3: IDT entry 3 (type 0x%x%s) is no %s", access & 0x1f,
+		      s->long_mode ? ", long mode" : "",
+		      s->long_mode ? "interrupt or trap gate" : "interrupt, trap or task gate");
+		v->error_code = ec;
+		return;
+	}
+	dpl = (access >> 5) & 3;
+	if (dpl < s->cpl) {
+		fault(v, EMU_VECTOR_GP, true, "int3 at CPL %u through IDT entry 3 of DPL %u", s->cpl,
+		      dpl);
+		v->error_code = ec;
+		return;
+	}
+	if (!(access & 0x80)) {
+		fault(v, EMU_VECTOR_NP, true, "int3: IDT entry 3 is not present");
+		v->error_code = ec;
+	}
+}
+
 /* The SDM's exception lists for each instruction, minus LOCK (never decoded). */
 void emulate_check(enum emulate_kind k, const struct emulate_state *s, struct emulate_verdict *v)
 {
@@ -117,6 +174,8 @@ void emulate_check(enum emulate_kind k, const struct emulate_state *s, struct em
 		}
 		break;
 	case EMU_INT3:
+		check_int3(s, v);
+		break;
 	case EMU_KIND_COUNT:
 		break;
 	}
@@ -183,7 +242,36 @@ static int read_msrs(int fd, uint64_t *tsc, uint64_t *aux)
 	return 0;
 }
 
-/* The vCPU's side of emulate_check(): registers, CPUID table, x87 status. */
+/*
+ * Copy `len` bytes at guest linear address `la` (KVM_TRANSLATE, page by page,
+ * then the bounds-checked accessor).  False when a page is not mapped or not
+ * guest RAM.
+ */
+static bool read_linear(struct vcpu *vcpu, uint64_t la, uint8_t *buf, unsigned len)
+{
+	while (len) {
+		struct kvm_translation t;
+		unsigned chunk = 4096 - (unsigned)(la & 4095);
+		const uint8_t *p;
+
+		if (chunk > len)
+			chunk = len;
+		memset(&t, 0, sizeof(t));
+		t.linear_address = la;
+		if (ioctl(vcpu->fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
+			return false;
+		p = guest_ptr(&vcpu->vm->mem, t.physical_address, chunk);
+		if (!p)
+			return false;
+		memcpy(buf, p, chunk);
+		buf += chunk;
+		la += chunk;
+		len -= chunk;
+	}
+	return true;
+}
+
+/* The vCPU's side of emulate_check(): registers, CPUID table, x87 status, IDT. */
 static int read_state(struct vcpu *vcpu, enum emulate_kind kind, const struct kvm_regs *regs,
 		      struct emulate_state *st)
 {
@@ -198,6 +286,16 @@ static int read_state(struct vcpu *vcpu, enum emulate_kind kind, const struct kv
 	st->cpl = emulate_cpl(sregs.cr0, regs->rflags, sregs.ss.dpl);
 	featureset_from_cpuid(&fs, &vcpu->cpuid);
 	st->rdtscp = featureset_has_name(&fs, "rdtscp");
+	if (kind == EMU_INT3 && (sregs.cr0 & CR0_PE)) {
+		unsigned size;
+
+		st->long_mode = sregs.efer & EFER_LMA;
+		st->idt_limit = sregs.idt.limit;
+		size = st->long_mode ? 16 : 8;
+		if (BP_VECTOR * size + size - 1 <= sregs.idt.limit)
+			st->gate_read = read_linear(vcpu, sregs.idt.base + BP_VECTOR * size,
+						    st->gate, size);
+	}
 	if (kind == EMU_FWAIT) {
 		struct kvm_fpu fpu;
 

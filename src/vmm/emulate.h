@@ -26,7 +26,22 @@
  *                   x87 exception is pending (FSW.ES) and CR0.NE is set; with
  *                   CR0.NE clear that would be the legacy FERR# interrupt,
  *                   which skyvm does not model: the VM ends with a report
- *   int3            nothing of its own (the #BP delivery checks the gate)
+ *   int3            in protected mode (virtual-8086 and long mode included),
+ *                   the checks the CPU makes of a software interrupt's gate
+ *                   before delivering it, which a #BP that skyvm injects as
+ *                   an exception would skip: vector 3's gate beyond the IDT
+ *                   limit, or not an interrupt, trap (or, outside long mode,
+ *                   task) gate: #GP(0x1a); the gate's DPL below the CPL
+ *                   (e.g. a kernel whose #BP gate is DPL 0, int3 at CPL 3):
+ *                   #GP(0x1a); not present: #NP(0x1a).  0x1a is the error
+ *                   code of IDT entry 3 from a software interrupt (3 << 3 | 2,
+ *                   EXT clear).  A gate skyvm cannot read (its page not
+ *                   mapped) is left to the delivery, which faults as the CPU
+ *                   would.  In real mode (IVT) there is nothing to check.
+ *                   Then #BP, a trap: the handler sees RIP after the int3.
+ *                   Not reproduced: a fault later in the delivery (a bad
+ *                   code segment in the gate) carries EXT set, as for any
+ *                   injected exception, where the CPU would clear it.
  * The exception is raised in the guest with RIP on the instruction, as a
  * fault is.  Completions and raised exceptions are counted; the counts are
  * printed when the VM ends.  Anything else ends the VM with a report.
@@ -50,6 +65,7 @@ struct emulate_counts {
 #define EMU_VECTOR_BP 3
 #define EMU_VECTOR_UD 6
 #define EMU_VECTOR_NM 7
+#define EMU_VECTOR_NP 11
 #define EMU_VECTOR_GP 13
 #define EMU_VECTOR_MF 16
 
@@ -59,6 +75,12 @@ struct emulate_state {
 	uint64_t cr0, cr4;
 	uint16_t fsw;    /* x87 status word (fwait only) */
 	bool rdtscp;     /* the vCPU's CPUID offers rdtscp */
+	/* int3 in protected mode: the IDT and vector 3's gate */
+	bool long_mode;   /* EFER.LMA: 16-byte gates, interrupt and trap gates only */
+	uint16_t idt_limit;
+	bool gate_read;   /* gate[] holds the descriptor (8 or 16 bytes); false:
+			   * not readable, delivery left to KVM */
+	uint8_t gate[16];
 };
 
 enum emulate_action {

@@ -3,9 +3,12 @@
 #include "vmm/sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <libgen.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
+#include <linux/landlock.h>
 #include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -18,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -87,6 +91,9 @@ static const char *const allowed[] = {
 	"getsockname", "getpeername",
 	/* virtio-rng */
 	"getrandom",
+	/* the API server's thread, already running, joins the Landlock domain on its
+	 * first request (sandbox_confine_thread()): it can only restrict itself */
+	"landlock_restrict_self",
 	/* the end */
 	"exit", "exit_group",
 };
@@ -412,6 +419,215 @@ void sandbox_thread_start(const char *name)
 		syscall(hook.nr, 0, 0, 0, 0, 0, 0);
 }
 
+/* ---- Landlock: the paths run time still needs */
+
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14) /* ABI 3; older uapi headers lack it */
+#endif
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset 444
+#define SYS_landlock_add_rule 445
+#define SYS_landlock_restrict_self 446
+#endif
+
+static struct {
+	char path[4096];
+	bool api;
+} sockets[SANDBOX_MAX_SOCKETS];
+static unsigned nsockets;
+/* The domain, for a thread that joins late (the API server's, which reads it) */
+static atomic_int ruleset_fd = -1;
+static __thread bool thread_confined;
+static _Atomic(const char *) confined_snapshot_dir;
+
+int sandbox_note_socket(const char *path, bool api)
+{
+	if (nsockets >= SANDBOX_MAX_SOCKETS)
+		return err_set("sandbox: more than %d unix sockets", SANDBOX_MAX_SOCKETS);
+	if (strlen(path) >= sizeof(sockets[0].path))
+		return err_set("sandbox: socket path too long");
+	snprintf(sockets[nsockets].path, sizeof(sockets[0].path), "%s", path);
+	sockets[nsockets].api = api;
+	nsockets++;
+	return 0;
+}
+
+void sandbox_forget_sockets(void)
+{
+	nsockets = 0;
+}
+
+#define FS_ABI1 ((1ULL << 13) - 1) /* EXECUTE .. MAKE_SYM */
+
+uint64_t sandbox_fs_handled(int abi)
+{
+	uint64_t h = 0;
+
+	if (abi >= 1)
+		h = FS_ABI1;
+	if (abi >= 2)
+		h |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		h |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	/* Not LANDLOCK_ACCESS_FS_IOCTL_DEV (ABI 5): the filter already names the
+	 * ioctl requests allowed. */
+	return h;
+}
+
+/* PUT /vm/snapshot: the directory, its files written to a temporary name,
+ * renamed, the directory opened for fsync. */
+#define FS_SNAPSHOT                                                                    \
+	(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR |                    \
+	 LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG |                   \
+	 LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |                  \
+	 LANDLOCK_ACCESS_FS_TRUNCATE)
+
+/* What getaddrinfo() reads for PUT /vm/migrate to tcp:HOST:PORT. */
+static const char *const resolver_files[] = {
+	"/etc/nsswitch.conf", "/etc/hosts", "/etc/host.conf", "/etc/resolv.conf",
+	"/etc/gai.conf", "/etc/services",
+};
+
+static int add_fs_rule(struct sandbox_fs_rule *out, size_t max, int *n, const char *path,
+		       uint64_t access, bool optional, uint64_t handled)
+{
+	if (!(access & handled))
+		return 0;
+	for (int i = 0; i < *n && (size_t)i < max; i++)
+		if (!strcmp(out[i].path, path)) {
+			out[i].access |= access & handled;
+			out[i].optional = out[i].optional && optional;
+			return 0;
+		}
+	if ((size_t)*n < max) {
+		if (strlen(path) >= sizeof(out[0].path))
+			return err_set("sandbox: path too long: %.64s...", path);
+		snprintf(out[*n].path, sizeof(out[0].path), "%s", path);
+		out[*n].access = access & handled;
+		out[*n].optional = optional;
+	}
+	(*n)++;
+	return 0;
+}
+
+int sandbox_fs_rules(const struct sandbox_config *c, int abi, struct sandbox_fs_rule *out,
+		     size_t max)
+{
+	uint64_t handled = sandbox_fs_handled(abi);
+	bool api = false;
+	int n = 0;
+
+	for (unsigned i = 0; i < nsockets; i++) {
+		char copy[sizeof(sockets[0].path)];
+
+		snprintf(copy, sizeof(copy), "%s", sockets[i].path);
+		if (add_fs_rule(out, max, &n, dirname(copy), LANDLOCK_ACCESS_FS_REMOVE_FILE, false,
+				handled) < 0)
+			return -1;
+		api = api || sockets[i].api;
+	}
+	if (api) {
+		if (add_fs_rule(out, max, &n, c->snapshot_dir ? c->snapshot_dir : "/", FS_SNAPSHOT,
+				false, handled) < 0)
+			return -1;
+		for (size_t i = 0; i < COUNT(resolver_files); i++)
+			if (add_fs_rule(out, max, &n, resolver_files[i],
+					LANDLOCK_ACCESS_FS_READ_FILE, true, handled) < 0)
+				return -1;
+	}
+	if (SANDBOX_SANITIZER &&
+	    add_fs_rule(out, max, &n, "/",
+			LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR |
+				LANDLOCK_ACCESS_FS_EXECUTE, false, handled) < 0)
+		return -1;
+	if ((size_t)n > max)
+		return err_set("sandbox: %d path rules, room for %zu", n, max);
+	return n;
+}
+
+/* A file's rule may carry only a file's rights. */
+#define FS_FILE_RIGHTS                                                                 \
+	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                    \
+	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE)
+
+/*
+ * Build the Landlock ruleset (before the --user drop: the paths are opened as
+ * the user that named them).  0 with ruleset_fd set, or left at -1 where the
+ * kernel has no Landlock (said once with --verbose); -1 with err_msg().
+ */
+static int landlock_prepare(const struct sandbox_config *c)
+{
+	struct landlock_ruleset_attr attr;
+	static struct sandbox_fs_rule rules[SANDBOX_MAX_FS_RULES];
+	int abi, n, fd;
+
+	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
+			   LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 0) {
+		if (errno != ENOSYS && errno != EOPNOTSUPP)
+			return err_errno("sandbox: Landlock's version");
+		if (c->verbose || c->snapshot_dir)
+			fprintf(stderr, "skyvm: note: this kernel has no Landlock (%s): the sandbox "
+				"does not confine paths%s\n",
+				errno == ENOSYS ? "not built in" : "not enabled",
+				c->snapshot_dir ? "; --snapshot-dir is not enforced" : "");
+		return 0;
+	}
+	n = sandbox_fs_rules(c, abi, rules, SANDBOX_MAX_FS_RULES);
+	if (n < 0)
+		return -1;
+	memset(&attr, 0, sizeof(attr));
+	attr.handled_access_fs = sandbox_fs_handled(abi);
+	fd = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (fd < 0)
+		return err_errno("sandbox: landlock_create_ruleset");
+	for (int i = 0; i < n; i++) {
+		struct landlock_path_beneath_attr pb = { .allowed_access = rules[i].access };
+		struct stat st;
+
+		pb.parent_fd = open(rules[i].path, O_PATH | O_CLOEXEC);
+		if (pb.parent_fd < 0) {
+			if (rules[i].optional && errno == ENOENT)
+				continue;
+			err_errno("sandbox: %s%s", rules[i].path,
+				  c->snapshot_dir && !strcmp(rules[i].path, c->snapshot_dir)
+					  ? " (--snapshot-dir)" : "");
+			close(fd);
+			return -1;
+		}
+		if (fstat(pb.parent_fd, &st) == 0 && !S_ISDIR(st.st_mode))
+			pb.allowed_access &= FS_FILE_RIGHTS;
+		if (pb.allowed_access &&
+		    syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0) {
+			err_errno("sandbox: Landlock rule for %s", rules[i].path);
+			close(pb.parent_fd);
+			close(fd);
+			return -1;
+		}
+		close(pb.parent_fd);
+	}
+	atomic_store(&confined_snapshot_dir, c->snapshot_dir);
+	atomic_store(&ruleset_fd, fd);
+	return 0;
+}
+
+const char *sandbox_snapshot_dir(void)
+{
+	return atomic_load(&confined_snapshot_dir);
+}
+
+int sandbox_confine_thread(void)
+{
+	int fd = atomic_load(&ruleset_fd);
+
+	if (thread_confined || fd < 0)
+		return 0;
+	if (syscall(SYS_landlock_restrict_self, fd, 0) < 0)
+		return err_errno("sandbox: landlock_restrict_self in a running thread");
+	thread_confined = true;
+	return 0;
+}
+
 /* ---- --user and entering */
 
 int sandbox_parse_user(const char *arg, struct sandbox_config *c)
@@ -492,6 +708,12 @@ int sandbox_enter(const struct sandbox_config *c)
 	struct sigaction sa;
 	sigset_t set;
 
+	/* Once per process: a later VM of the same command (host-check runs
+	 * several) runs under the filter the first one installed. */
+	if (atomic_load(&active))
+		return 0;
+	if (!c->disabled && landlock_prepare(c) < 0)
+		return -1;
 	if (c->drop_user && drop_user(c) < 0)
 		return -1;
 	if (c->disabled)
@@ -511,6 +733,10 @@ int sandbox_enter(const struct sandbox_config *c)
 	/* Explicitly, though libseccomp sets it too: no exec could gain privileges. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return err_errno("sandbox: PR_SET_NO_NEW_PRIVS");
+	/* This thread's domain; the threads it starts inherit it, one already
+	 * running joins with sandbox_confine_thread(). */
+	if (sandbox_confine_thread() < 0)
+		return -1;
 	if (install_filter() < 0)
 		return -1;
 	atomic_store(&active, true);

@@ -25,6 +25,8 @@
 #define SKYVM_VMM_SANDBOX_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <termios.h>
 
@@ -33,7 +35,58 @@ struct sandbox_config {
 	bool drop_user;           /* --user given */
 	uid_t uid;
 	gid_t gid;
+	/* --snapshot-dir: where PUT /vm/snapshot may write under Landlock; NULL:
+	 * anywhere (when there is an API), as without Landlock. */
+	const char *snapshot_dir;
+	bool verbose;             /* say when this kernel has no Landlock */
 };
+
+/*
+ * Path confinement (Landlock, docs/sandbox.md).  Once set up, skyvm needs of
+ * the filesystem only what the rules below name; everything else (reading,
+ * writing, creating, removing, executing any file not already open) is
+ * refused by the kernel from sandbox_enter() on:
+ *   - the directory of each unix socket skyvm created (the API's, vsock's):
+ *     removing the socket at the end;
+ *   - with an API: PUT /vm/snapshot's files (beneath --snapshot-dir, or
+ *     anywhere without it), and reading the resolver's files in /etc
+ *     (PUT /vm/migrate to tcp:HOST:PORT);
+ *   - sanitizer builds: reading and executing anywhere (the runtime's
+ *     /proc reads and symbolizer).
+ */
+#define SANDBOX_MAX_SOCKETS 16
+#define SANDBOX_MAX_FS_RULES (SANDBOX_MAX_SOCKETS + 12)
+
+struct sandbox_fs_rule {
+	char path[4096];
+	uint64_t access;   /* LANDLOCK_ACCESS_FS_* */
+	bool optional;     /* a file that may be missing: no rule then */
+};
+
+/*
+ * A unix socket skyvm created at path (and removes at the end); api: the
+ * control API's.  Copied.  -1 with err_msg() when too many.
+ */
+int sandbox_note_socket(const char *path, bool api);
+/* Forget the noted sockets (tests). */
+void sandbox_forget_sockets(void);
+/* The file-system rights a Landlock ABI version lets skyvm restrict. */
+uint64_t sandbox_fs_handled(int abi);
+/*
+ * The rules for c, the noted sockets and Landlock ABI abi (access masked to
+ * what it handles).  Returns how many (at most max), -1 with err_msg() when
+ * a path is too long.  Pure but for the noted sockets; unit-tested.
+ */
+int sandbox_fs_rules(const struct sandbox_config *c, int abi, struct sandbox_fs_rule *out,
+		     size_t max);
+/*
+ * A thread that was running before sandbox_enter() (the API server's) calls
+ * this before it touches the filesystem: it joins the Landlock domain (once).
+ * 0 when done or nothing to do; -1 with err_msg().
+ */
+int sandbox_confine_thread(void);
+/* The --snapshot-dir Landlock enforces; NULL when none is (or no Landlock). */
+const char *sandbox_snapshot_dir(void);
 
 /* The --no-sandbox warning's text (printed by the command line on stderr). */
 extern const char sandbox_disabled_warning[];
@@ -51,6 +104,7 @@ int sandbox_check_user(const struct sandbox_config *c);
  * After set-up, before the VM's threads start: drop to c's user (setgroups,
  * setgid, setuid; checked), then, unless disabled, install the SIGSYS
  * handler and the filter on every thread of the process.  -1 with err_msg().
+ * Once the filter is in place, later calls do nothing (return 0).
  * A terminal (fd, termios) given first with sandbox_restore_tty() is put
  * back by the handler before it ends the process.
  */

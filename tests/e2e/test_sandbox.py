@@ -155,3 +155,73 @@ def test_running_vm_descriptors_and_user(kvm, tmp_path):
         assert re.search(r"^Gid: 65534 65534 65534 65534$", out, re.M), info
         assert re.search(r"^Groups: 65534 ?$", out, re.M), info
         assert "snapshot_owner 65534" in out, info
+
+
+# ---- the probe VMs of `cpu verify` and `host-check`
+
+@pytest.mark.parametrize("argv", [("cpu", "verify", "host"), ("host-check",)],
+                         ids=["cpu-verify", "host-check"])
+def test_probe_vm_forbidden_call_kills_with_report(kvm, skyvm, argv):
+    """The probe commands enter the sandbox once their VMs are set up, as run does: the
+    hook's call in vCPU 0 of the (first) probe VM ends skyvm with the report."""
+    r = skyvm(*argv, env={"SKYVM_SANDBOX_TEST_SYSCALL": "mount"})
+    assert r.returncode == 200, r
+    m = REPORT.search(r.stderr)
+    assert m, r.stderr
+    assert (m.group(1), m.group(4)) == ("mount", "vcpu0"), r.stderr
+    assert "verdict:" not in r.stdout and "Guest system calls" not in r.stdout, r
+
+
+# ---- path confinement (Landlock)
+
+CONFINED_SCRIPT = PRELUDE + r'''
+mkdir -p "$DIR/snaps" "$DIR/elsewhere"
+start_vm --guest counter --cmdline period_ms=50 --console "file:$DIR/console.txt" \
+	--timeout 300 --snapshot-dir "$DIR/snaps" $SANDBOX_ARGS
+call inside PUT /vm/snapshot -d "{\"path\": \"$DIR/snaps/s1\"}"
+call outside PUT /vm/snapshot -d "{\"path\": \"$DIR/elsewhere/s2\"}"
+echo "outside_error $(cat "$DIR/outside.json")"
+[ -e "$DIR/elsewhere/s2" ] && echo "outside_exists" || echo "outside_absent"
+[ -s "$DIR/snaps/s1/state.skyvm" ] && echo "inside_written"
+call stop PUT /vm/stop
+wait_vm
+[ -e "$SOCK" ] && echo "api_socket_left" || echo "api_socket_removed"
+cat "$DIR/run.err"
+'''
+
+
+@pytest.mark.parametrize("sandbox", [True, False], ids=["sandbox", "no-sandbox"])
+def test_snapshot_confined_to_snapshot_dir(kvm, tmp_path, sandbox):
+    """Under the sandbox, Landlock keeps PUT /vm/snapshot beneath --snapshot-dir: a
+    snapshot there is written, one elsewhere is refused by the kernel (EACCES) and leaves
+    nothing; the API socket's directory stays writable, so the socket is removed at the
+    end.  --no-sandbox: no confinement, both are written.  (Run where skyvm runs, in the
+    nested guest when that is where KVM is, so the check of its kernel is done there.)"""
+    r = run_script(CONFINED_SCRIPT, tmp_path, timeout=400,
+                   env={"SANDBOX_ARGS": "" if sandbox else "--no-sandbox"})
+    out = r.stdout
+    info = f"stdout:\n{out}\nstderr:\n{r.stderr}"
+    assert "vm_exit 0" in out, info
+    assert "inside 200" in out and "inside_written" in out, info
+    assert "api_socket_removed" in out, info
+    if sandbox and "this kernel has no Landlock" in out:
+        pytest.skip("the kernel where skyvm runs has no Landlock")
+    if sandbox:
+        assert "outside 500" in out, info
+        assert "Permission denied" in out and "elsewhere/s2" in out, info
+        assert "only beneath --snapshot-dir" in out, info
+        assert "outside_absent" in out, info
+    else:
+        assert "outside 200" in out and "outside_exists" in out, info
+
+
+def test_snapshot_dir_needs_api(skyvm):
+    r = skyvm("run", "--snapshot-dir", "/tmp")
+    assert r.returncode == 2, r
+    assert "--snapshot-dir needs --api" in r.stderr
+
+
+def test_restore_snapshot_dir_needs_api(skyvm, tmp_path):
+    r = skyvm("restore", "--snapshot-dir", str(tmp_path), str(tmp_path))
+    assert r.returncode == 2, r
+    assert "--snapshot-dir needs --api" in r.stderr

@@ -99,7 +99,8 @@ static const struct check_case checks[] = {
 	{ "clac at CPL 0", EMU_CLAC, ALL, EMU_COMPLETE, 0, false, NULL },
 	{ "stac at CPL 0", EMU_STAC, ALL, EMU_COMPLETE, 0, false, NULL },
 	{ "fwait, nothing pending", EMU_FWAIT, ALL, EMU_COMPLETE, 0, false, NULL },
-	{ "int3 at CPL 3", EMU_INT3, ST(3, PM, 0, 0, false), EMU_COMPLETE, 0, false, NULL },
+	{ "int3 in real mode (the IVT)", EMU_INT3, ST(0, 0, 0, 0, false), EMU_COMPLETE, 0, false,
+	  NULL },
 	/* hidden from CPUID: #UD, as hardware KVM does (VMX's "enable RDTSCP") */
 	{ "rdtscp hidden", EMU_RDTSCP, ST(0, PM, 0, 0, false), EMU_FAULT, EMU_VECTOR_UD, false,
 	  "does not offer rdtscp" },
@@ -147,6 +148,109 @@ static void test_checks_as_the_cpu(void **state)
 			fail_msg("%s: vector %u error code %d/%u, expected %u %d", c->what,
 				 v.vector, v.has_error_code, v.error_code, c->vector,
 				 c->has_error_code);
+		if (c->why && !strstr(v.why, c->why))
+			fail_msg("%s: '%s' does not say '%s'", c->what, v.why, c->why);
+		if (!c->why && v.why[0])
+			fail_msg("%s: unexpected text '%s'", c->what, v.why);
+	}
+}
+
+/*
+ * int3 in protected mode: vector 3's gate as the CPU checks it for a software
+ * interrupt.  A gate: access byte (P DPL S TYPE), long mode or not, IDT limit.
+ */
+struct int3_case {
+	const char *what;
+	unsigned cpl;
+	bool long_mode, v86;
+	uint16_t idt_limit;
+	bool gate_read;
+	uint8_t access;
+	enum emulate_action action;
+	uint8_t vector; /* with error code 0x1a: IDT entry 3, EXT clear */
+	const char *why;
+};
+
+#define P 0x80
+#define DPL(n) ((n) << 5)
+#define INTR64 0x0e
+#define TRAP64 0x0f
+#define TASK 0x05
+#define INTR16 0x06
+#define LM true
+#define IDT64 0xfff /* 256 16-byte gates */
+#define IDT32 0x7ff
+
+static const struct int3_case int3_cases[] = {
+	/* Linux: #BP's gate is DPL 3, so a user int3 reaches the kernel's handler */
+	{ "CPL 3, DPL 3 interrupt gate", 3, LM, false, IDT64, true, P | DPL(3) | INTR64,
+	  EMU_COMPLETE, 0, NULL },
+	{ "CPL 0, DPL 0 trap gate", 0, LM, false, IDT64, true, P | DPL(0) | TRAP64,
+	  EMU_COMPLETE, 0, NULL },
+	{ "32-bit, CPL 0, task gate", 0, false, false, IDT32, true, P | TASK, EMU_COMPLETE, 0,
+	  NULL },
+	{ "32-bit, CPL 3, DPL 3 16-bit interrupt gate", 3, false, false, IDT32, true,
+	  P | DPL(3) | INTR16, EMU_COMPLETE, 0, NULL },
+	/* the software-interrupt privilege check an injected #BP would skip */
+	{ "CPL 3, DPL 0 gate", 3, LM, false, IDT64, true, P | DPL(0) | INTR64, EMU_FAULT,
+	  EMU_VECTOR_GP, "CPL 3 through IDT entry 3 of DPL 0" },
+	{ "CPL 2, DPL 1 gate", 2, false, false, IDT32, true, P | DPL(1) | TRAP64, EMU_FAULT,
+	  EMU_VECTOR_GP, "DPL 1" },
+	{ "virtual-8086 (CPL 3), DPL 0 gate", 3, false, true, IDT32, true, P | INTR64,
+	  EMU_FAULT, EMU_VECTOR_GP, "CPL 3" },
+	/* the limit: entry 3 is bytes 48..63 in long mode, 24..31 otherwise */
+	{ "limit ends inside entry 3 (long mode)", 0, LM, false, 62, true, P | INTR64,
+	  EMU_FAULT, EMU_VECTOR_GP, "beyond the IDT limit 0x3e" },
+	{ "limit just covers entry 3 (long mode)", 0, LM, false, 63, true, P | INTR64,
+	  EMU_COMPLETE, 0, NULL },
+	{ "limit 31 in long mode", 0, LM, false, 31, false, 0, EMU_FAULT, EMU_VECTOR_GP,
+	  "beyond" },
+	{ "limit 31 in 32-bit mode covers it", 0, false, false, 31, true, P | INTR64,
+	  EMU_COMPLETE, 0, NULL },
+	/* the type */
+	{ "task gate in long mode", 0, LM, false, IDT64, true, P | TASK, EMU_FAULT,
+	  EMU_VECTOR_GP, "no interrupt or trap gate" },
+	{ "16-bit gate in long mode", 0, LM, false, IDT64, true, P | INTR16, EMU_FAULT,
+	  EMU_VECTOR_GP, "long mode" },
+	{ "a code segment (S set)", 0, false, false, IDT32, true, P | 0x10 | 0x0a, EMU_FAULT,
+	  EMU_VECTOR_GP, "interrupt, trap or task gate" },
+	{ "type 0 (reserved)", 0, LM, false, IDT64, true, P, EMU_FAULT, EMU_VECTOR_GP, "type" },
+	/* present last: the DPL check comes first, then #NP */
+	{ "not present", 0, LM, false, IDT64, true, DPL(0) | INTR64, EMU_FAULT, EMU_VECTOR_NP,
+	  "not present" },
+	{ "not present and DPL too low: #GP first", 3, LM, false, IDT64, true,
+	  DPL(0) | INTR64, EMU_FAULT, EMU_VECTOR_GP, "DPL 0" },
+	{ "bad type and not present: #GP first", 0, LM, false, IDT64, true, TASK, EMU_FAULT,
+	  EMU_VECTOR_GP, "type" },
+	/* a gate skyvm could not read: the delivery (KVM) checks it */
+	{ "gate not readable", 3, LM, false, IDT64, false, 0, EMU_COMPLETE, 0, NULL },
+};
+
+static void test_int3_gate_checks(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(int3_cases) / sizeof(int3_cases[0]); i++) {
+		const struct int3_case *c = &int3_cases[i];
+		struct emulate_state st = {
+			.cpl = c->cpl, .cr0 = PM, .long_mode = c->long_mode,
+			.idt_limit = c->idt_limit, .gate_read = c->gate_read,
+		};
+		struct emulate_verdict v;
+
+		if (c->v86)
+			st.cpl = emulate_cpl(PM, RFLAGS_VM, 0);
+		/* a whole gate: the offset and selector bytes must not matter */
+		memset(st.gate, 0xff, sizeof(st.gate));
+		st.gate[5] = c->access;
+		memset(&v, 0xa5, sizeof(v));
+		emulate_check(EMU_INT3, &st, &v);
+		if (v.action != c->action)
+			fail_msg("%s: action %d, expected %d (%s)", c->what, v.action, c->action,
+				 v.why);
+		if (c->action == EMU_FAULT &&
+		    (v.vector != c->vector || !v.has_error_code || v.error_code != 0x1a))
+			fail_msg("%s: vector %u error code %d/0x%x, expected %u with 0x1a", c->what,
+				 v.vector, v.has_error_code, v.error_code, c->vector);
 		if (c->why && !strstr(v.why, c->why))
 			fail_msg("%s: '%s' does not say '%s'", c->what, v.why, c->why);
 		if (!c->why && v.why[0])
@@ -202,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_kind_names),
 		cmocka_unit_test(test_cpl),
 		cmocka_unit_test(test_checks_as_the_cpu),
+		cmocka_unit_test(test_int3_gate_checks),
 		cmocka_unit_test(test_failure_text),
 		cmocka_unit_test(test_refusal_names_the_bytes),
 	};

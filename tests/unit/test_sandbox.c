@@ -105,14 +105,13 @@ static int enter_default(void)
 static int child_mount(void *arg)
 {
 	char buf[8];
-	int fd, r = enter_default();
+	/* opened at set-up, used after: what running a VM does with its files */
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC), r = enter_default();
 
 	if (r)
 		return r;
 	if (!sandbox_active() || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
 		return 51;
-	/* allowed: what running a VM does */
-	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || read(fd, buf, sizeof(buf)) != 0 || close(fd) < 0 || getpid() <= 0)
 		return 52;
 	free(malloc(1 << 20));
@@ -399,14 +398,15 @@ static int child_drop(void *arg)
 	struct sandbox_config c = { .drop_user = true, .uid = 65534, .gid = 65533 };
 	char status[4096], *groups;
 	ssize_t n;
-	int fd;
+	/* Opened before (the sandbox confines paths), read after: /proc
+	 * generates the text at the read. */
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 
 	if (sandbox_enter(&c) < 0) {
 		fprintf(stderr, "%s\n", err_msg());
 		return 72;
 	}
 	/* under the filter now: getgroups() is not allowed, /proc is read */
-	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	n = fd >= 0 ? read(fd, status, sizeof(status) - 1) : -1;
 	if (n <= 0)
 		return 76;
@@ -437,6 +437,167 @@ static void test_user_drop(void **state)
 	in_child(child_drop, NULL, &o);
 	expect_report(&o, "setuid (105)");
 	assert_non_null(strstr(o.err, "ids ok\n"));
+}
+
+/* ---- path confinement (Landlock) */
+
+static bool has_landlock(void)
+{
+	return syscall(444 /* landlock_create_ruleset */, NULL, 0, 1 /* VERSION */) >= 1;
+}
+
+static const struct sandbox_fs_rule *find_rule(const struct sandbox_fs_rule *r, int n,
+					       const char *path)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(r[i].path, path))
+			return &r[i];
+	return NULL;
+}
+
+/* The rule for path, which must be there. */
+static const struct sandbox_fs_rule *rule(const struct sandbox_fs_rule *r, int n, const char *path)
+{
+	static const struct sandbox_fs_rule none;
+	const struct sandbox_fs_rule *x = find_rule(r, n, path);
+
+	if (!x)
+		fail_msg("no rule for %s", path);
+	return x ? x : &none;
+}
+
+#define LL_EXECUTE (1ULL << 0)
+#define LL_WRITE_FILE (1ULL << 1)
+#define LL_READ_FILE (1ULL << 2)
+#define LL_READ_DIR (1ULL << 3)
+#define LL_REMOVE_FILE (1ULL << 5)
+#define LL_MAKE_REG (1ULL << 8)
+#define LL_MAKE_SOCK (1ULL << 9)
+#define LL_REFER (1ULL << 13)
+#define LL_TRUNCATE (1ULL << 14)
+
+static void test_fs_rules(void **state)
+{
+	static struct sandbox_fs_rule r[SANDBOX_MAX_FS_RULES];
+	struct sandbox_config c = { 0 };
+	const struct sandbox_fs_rule *x;
+	int n;
+
+	/* what each ABI lets skyvm restrict */
+	assert_int_equal(sandbox_fs_handled(0), 0);
+	assert_int_equal(sandbox_fs_handled(1), (1ULL << 13) - 1);
+	assert_int_equal(sandbox_fs_handled(2), ((1ULL << 13) - 1) | LL_REFER);
+	assert_int_equal(sandbox_fs_handled(7), ((1ULL << 13) - 1) | LL_REFER | LL_TRUNCATE);
+
+	/* no sockets, no API: nothing (sanitizer builds: reading and executing) */
+	sandbox_forget_sockets();
+	n = sandbox_fs_rules(&c, 3, r, SANDBOX_MAX_FS_RULES);
+	assert_int_equal(n, SANITIZED ? 1 : 0);
+
+	/* a vsock socket: its directory, removing only */
+	assert_int_equal(sandbox_note_socket("/run/vm/vsock.sock", false), 0);
+	n = sandbox_fs_rules(&c, 3, r, SANDBOX_MAX_FS_RULES);
+	assert_int_equal(n, SANITIZED ? 2 : 1);
+	x = rule(r, n, "/run/vm");
+	assert_int_equal(x->access, LL_REMOVE_FILE);
+	assert_null(find_rule(r, n, "/etc/hosts"));
+
+	/* the API (a relative path: "."), with --snapshot-dir: snapshots there only,
+	 * the resolver's files readable (optional) */
+	assert_int_equal(sandbox_note_socket("api.sock", true), 0);
+	c.snapshot_dir = "/srv/snaps";
+	n = sandbox_fs_rules(&c, 3, r, SANDBOX_MAX_FS_RULES);
+	x = rule(r, n, ".");
+	assert_int_equal(x->access, LL_REMOVE_FILE);
+	x = rule(r, n, "/srv/snaps");
+	assert_true((x->access & (LL_WRITE_FILE | LL_MAKE_REG | LL_TRUNCATE)) ==
+		    (LL_WRITE_FILE | LL_MAKE_REG | LL_TRUNCATE));
+	assert_false(x->access & (LL_EXECUTE | LL_MAKE_SOCK));
+	assert_false(x->optional);
+	x = rule(r, n, "/etc/hosts");
+	assert_true(x->optional);
+	assert_int_equal(x->access, LL_READ_FILE);
+	if (!SANITIZED)
+		assert_null(find_rule(r, n, "/"));
+	/* ABI 1 (no TRUNCATE): masked away */
+	n = sandbox_fs_rules(&c, 1, r, SANDBOX_MAX_FS_RULES);
+	x = rule(r, n, "/srv/snaps");
+	assert_false(x->access & LL_TRUNCATE);
+	/* without --snapshot-dir: anywhere */
+	c.snapshot_dir = NULL;
+	n = sandbox_fs_rules(&c, 3, r, SANDBOX_MAX_FS_RULES);
+	x = rule(r, n, "/");
+	assert_true(x->access & LL_MAKE_REG);
+	/* too little room: an error, not a cut list */
+	assert_int_equal(sandbox_fs_rules(&c, 3, r, 2), -1);
+	assert_non_null(strstr(err_msg(), "room for 2"));
+	sandbox_forget_sockets();
+}
+
+struct confine_paths {
+	char dir[64], file[96], snaps[96], snap_file[128], api[96];
+};
+
+/* Under the sandbox: what the rules name is reachable, nothing else. */
+static int child_confined(void *arg)
+{
+	const struct confine_paths *p = arg;
+	struct sandbox_config c = { .snapshot_dir = p->snaps };
+	int fd;
+
+	sandbox_forget_sockets();
+	if (sandbox_note_socket(p->api, true) < 0 || sandbox_enter(&c) < 0) {
+		fprintf(stderr, "%s\n", err_msg());
+		return 60;
+	}
+	/* a file skyvm did not open at set-up (sanitizer builds may read) */
+	fd = open(p->file, O_RDONLY | O_CLOEXEC);
+	if (!SANITIZED && (fd >= 0 || errno != EACCES))
+		return 61;
+	if (fd >= 0)
+		close(fd);
+	/* beneath --snapshot-dir: created, written, truncated */
+	fd = open(p->snap_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, "x", 1) != 1 || close(fd) < 0)
+		return 62;
+	/* beside the API socket: no new file; removing one: yes */
+	{
+		char beside[160];
+
+		snprintf(beside, sizeof(beside), "%s/new", p->dir);
+		fd = open(beside, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EACCES)
+			return 63;
+	}
+	if (unlink(p->file) < 0)
+		return 64;
+	return 0;
+}
+
+static void test_paths_confined(void **state)
+{
+	struct confine_paths p;
+	struct outcome o;
+	int fd;
+
+	if (!has_landlock())
+		skip(); /* test_fs_rules covers the rules; the kernel here cannot apply them */
+	snprintf(p.dir, sizeof(p.dir), "/tmp/skyvm-landlock-XXXXXX");
+	assert_non_null(mkdtemp(p.dir));
+	snprintf(p.file, sizeof(p.file), "%s/secret", p.dir);
+	snprintf(p.snaps, sizeof(p.snaps), "%s/snaps", p.dir);
+	snprintf(p.snap_file, sizeof(p.snap_file), "%s/snaps/state", p.dir);
+	snprintf(p.api, sizeof(p.api), "%s/api.sock", p.dir);
+	fd = open(p.file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(mkdir(p.snaps, 0700), 0);
+	in_child(child_confined, &p, &o);
+	expect_exit(&o, 0);
+	assert_int_equal(access(p.file, F_OK), -1); /* removed from inside */
+	assert_int_equal(unlink(p.snap_file), 0);  /* written from inside */
+	assert_int_equal(rmdir(p.snaps), 0);
+	assert_int_equal(rmdir(p.dir), 0);
 }
 
 /* ---- close-on-exec: every descriptor the set-up helpers open */
@@ -524,6 +685,8 @@ int main(void)
 		cmocka_unit_test(test_user_needs_root),
 		cmocka_unit_test(test_user_drop),
 		cmocka_unit_test(test_set_up_descriptors_are_cloexec),
+		cmocka_unit_test(test_fs_rules),
+		cmocka_unit_test(test_paths_confined),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
