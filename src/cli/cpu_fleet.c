@@ -618,6 +618,10 @@ static int compute_baseline(struct baseline *b, const struct fleet_host *hosts, 
 	if (collect_candidates(&common, &cand, &ncand) < 0)
 		goto out;
 	fleet_vmm_owned_features(&vmm_owned);
+	/* hosts whose dumps record no feature MSRs: those bits are neither added nor removed */
+	for (unsigned w = 0; offer.msrs_unknown && w < FW_COUNT; w++)
+		if (feature_word_is_msr((int)w))
+			vmm_owned.w[w] = ~0u;
 	fleet_choose_model(&b->target, &vmm_owned, b->vendor, b->level, b->xlevel, cand, ncand,
 			   &b->choice);
 	snprintf(b->model, sizeof(b->model), "%s",
