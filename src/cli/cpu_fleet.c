@@ -161,6 +161,11 @@ static json_t *feature_json(unsigned w, unsigned bit)
 	char label[96], subleaf[16];
 
 	fleet_feature_label((enum feature_word)w, bit, label, sizeof(label));
+	if (fw->msr) /* a feature MSR's bit (cpu/msrs.h): the MSR and the bit in it */
+		return json_pack("{s:o, s:n, s:n, s:n, s:o, s:i, s:s}",
+				 "name", f ? json_string(f->name) : json_null(),
+				 "leaf", "subleaf", "register", "msr", json_hex(fw->msr),
+				 "bit", (int)(bit + fw->msr_shift), "label", label);
 	snprintf(subleaf, sizeof(subleaf), "0x%" PRIx32, fw->subleaf);
 	return json_pack("{s:o, s:o, s:s, s:s, s:i, s:s}",
 			 "name", f ? json_string(f->name) : json_null(),

@@ -27,6 +27,8 @@
 #include "cpu/dump.h"
 #include "cpu/filter.h"
 #include "cpu/msrs.h"
+#include "fleet/baseline.h"
+#include "fleet/compare.h"
 #include "util/err.h"
 
 #define HASWELL "tests/data/supported/intel-haswell-server.json"
@@ -400,6 +402,51 @@ static void test_dump_round_trip(void **state)
 	assert_non_null(strstr(err_msg(), "feature_msrs[0].value"));
 }
 
+/*
+ * Fleets: a baseline's common table ANDs the hosts' feature MSRs (what every host
+ * lists), and cpu compare counts MSR bits only where a dump records them.
+ */
+static void test_fleet_intersect_and_compare(void **state)
+{
+	static struct cpuid_table a, b, common;
+	const struct cpuid_table *hosts[] = { &a, &b };
+	const char *names[] = { "a", "b" };
+	struct fake_kvm ka = amd_kvm(), kb = { .index = { ARCH_CAP, CORE_CAP },
+					       .value = { 0x2b, 0x20 }, .n = 2 };
+	struct fleet_demand d;
+	struct fleet_offer o;
+	struct fleet_comparison c;
+	uint64_t v;
+
+	(void)state;
+	load(&ka);
+	a = supported;
+	load(&kb);
+	b = supported;
+	assert_int_equal(fleet_intersect(hosts, names, 2, &common), 0);
+	assert_true(common.msrs_known);
+	assert_true(cpu_msr_get(&common, ARCH_CAP, &v));
+	assert_int_equal(v, AMD_KVM_ARCH_CAP & 0x2b); /* rdctl-no, skip-l1dfl-vmentry, mds-no */
+	assert_false(cpu_msr_get(&common, CORE_CAP, &v)); /* host a does not list it */
+	b.msrs_known = false; /* a dump without them: the common table cannot say */
+	assert_int_equal(fleet_intersect(hosts, names, 2, &common), 0);
+	assert_false(common.msrs_known);
+
+	/* Cascadelake-Server-v2's ibrs-all is missing on host a's KVM ... */
+	must_configure(NULL, "Cascadelake-Server-v2");
+	fleet_demand_from_model(&d, &result.def, &result.requested);
+	fleet_offer_from_cpuid(&o, &a, NULL);
+	fleet_compare(&d, &o, &c);
+	assert_true(featureset_has_name(&c.missing, "ibrs-all"));
+	assert_false(featureset_has_name(&c.missing, "mds-no"));
+	/* ... and on a dump that records no MSRs nothing is said about them */
+	a.msrs_known = false;
+	fleet_offer_from_cpuid(&o, &a, NULL);
+	fleet_compare(&d, &o, &c);
+	assert_false(featureset_has_name(&c.missing, "ibrs-all"));
+	assert_false(featureset_has_name(&c.extra, "pschange-mc-no"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +460,7 @@ int main(void)
 		cmocka_unit_test(test_its_no_high_word),
 		cmocka_unit_test(test_core_capability),
 		cmocka_unit_test(test_dump_round_trip),
+		cmocka_unit_test(test_fleet_intersect_and_compare),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
