@@ -72,7 +72,6 @@ struct feature_word_info {
 	const char *gate;
 };
 
-
 /* Per-bit flags. */
 #define FEAT_UNMIGRATABLE (1u << 0) /* e.g. invtsc: blocks migration */
 #define FEAT_KVM_PV (1u << 1)       /* a KVM paravirt feature (0x40000001) */

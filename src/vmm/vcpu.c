@@ -99,9 +99,9 @@ static int set_msrs(struct vcpu *v)
 		return r < 0 ? -1 : err_set("vCPU %u: KVM refused IA32_MISC_ENABLE", v->index);
 	/*
 	 * The model's feature MSRs (ARCH_CAPABILITIES, ...: cpu/msrs.h), after
-	 * KVM_SET_CPUID2: KVM takes them only from a vCPU whose CPUID has the
-	 * MSR's bit, and only bits it reported on /dev/kvm, which the pipeline
-	 * filtered against.  So a refusal means KVM does not run the guest
+	 * KVM_SET_CPUID2: KVM (Linux 6.18 seen) takes a non-zero value only for
+	 * a vCPU whose CPUID has the MSR's bit, and only bits it reported on
+	 * /dev/kvm, which the pipeline filtered against.  So a refusal means KVM does not run the guest
 	 * with skyvm's CPUID (a PVM host gives guests its own): the guest then
 	 * reads KVM's value, as before skyvm wrote these, and vCPU 0 says so.
 	 * A restore's table has none: the snapshot's own MSRs carry them.
