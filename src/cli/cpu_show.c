@@ -36,9 +36,10 @@ static const char cpu_host_help[] =
 	"Usage: skyvm cpu host [--json]\n"
 	"\n"
 	"Print this host's KVM_GET_SUPPORTED_CPUID: what /dev/kvm offers a guest,\n"
-	"before skyvm's host fix-ups.  With --json, print it as a CPUID dump\n"
-	"(docs/cpuid-dump.md) that 'cpu show --supported', 'cpu compare' and\n"
-	"'cpu baseline' read.\n"
+	"before skyvm's host fix-ups, and the values KVM reports for the feature\n"
+	"MSRs skyvm models (IA32_ARCH_CAPABILITIES, IA32_CORE_CAPABILITY).  With\n"
+	"--json, print it as a CPUID dump (docs/cpuid-dump.md) that\n"
+	"'cpu show --supported', 'cpu compare' and 'cpu baseline' read.\n"
 	"\n"
 	"Options:\n"
 	"  --json      the dump format instead of a table\n"
@@ -197,6 +198,13 @@ static int cmd_cpu_host(int argc, char **argv)
 		putchar('\n');
 	}
 	print_table(stdout, &t);
+	/* KVM_GET_MSR_FEATURE_INDEX_LIST + KVM_GET_MSRS on /dev/kvm (cpu/msrs.h) */
+	printf("\nFeature MSRs KVM reports (the ones skyvm models):\n");
+	if (!t.nmsrs)
+		printf("  none listed\n");
+	for (uint32_t i = 0; i < t.nmsrs && i < CPU_FEATURE_MSRS_MAX; i++)
+		printf("  MSR 0x%08x = 0x%016llx\n", t.msrs[i].index,
+		       (unsigned long long)t.msrs[i].value);
 	return EXIT_OK;
 }
 CLI_COMMAND("cpu host", cmd_cpu_host, "this host's supported CPUID (a table or a dump)");
