@@ -161,6 +161,11 @@ static json_t *feature_json(unsigned w, unsigned bit)
 	char label[96], subleaf[16];
 
 	fleet_feature_label((enum feature_word)w, bit, label, sizeof(label));
+	if (fw->msr) /* a feature MSR's bit (cpu/msrs.h): the MSR and the bit in it */
+		return json_pack("{s:o, s:n, s:n, s:n, s:o, s:i, s:s}",
+				 "name", f ? json_string(f->name) : json_null(),
+				 "leaf", "subleaf", "register", "msr", json_hex(fw->msr),
+				 "bit", (int)(bit + fw->msr_shift), "label", label);
 	snprintf(subleaf, sizeof(subleaf), "0x%" PRIx32, fw->subleaf);
 	return json_pack("{s:o, s:o, s:s, s:s, s:i, s:s}",
 			 "name", f ? json_string(f->name) : json_null(),
@@ -618,6 +623,10 @@ static int compute_baseline(struct baseline *b, const struct fleet_host *hosts, 
 	if (collect_candidates(&common, &cand, &ncand) < 0)
 		goto out;
 	fleet_vmm_owned_features(&vmm_owned);
+	/* hosts whose dumps record no feature MSRs: those bits are neither added nor removed */
+	for (unsigned w = 0; offer.msrs_unknown && w < FW_COUNT; w++)
+		if (feature_word_is_msr((int)w))
+			vmm_owned.w[w] = ~0u;
 	fleet_choose_model(&b->target, &vmm_owned, b->vendor, b->level, b->xlevel, cand, ncand,
 			   &b->choice);
 	snprintf(b->model, sizeof(b->model), "%s",

@@ -52,9 +52,10 @@ static const char cpu_features_help[] =
 	"Usage: skyvm cpu features [--json]\n"
 	"\n"
 	"List every CPUID feature name skyvm accepts (in --cpu MODEL,+f,-f,f=on|off),\n"
-	"spelled as QEMU spells it, with its CPUID leaf, subleaf, register and bit,\n"
-	"its flags and the other spellings accepted for it.  Names are matched\n"
-	"ignoring case, with '_' and '-' equivalent.\n"
+	"spelled as QEMU spells it, with its CPUID leaf, subleaf, register and bit\n"
+	"(or, for a feature MSR such as IA32_ARCH_CAPABILITIES, MSR(10A) and the\n"
+	"bit in the MSR), its flags and the other spellings accepted for it.  Names\n"
+	"are matched ignoring case, with '_' and '-' equivalent.\n"
 	"\n"
 	"Flags:\n"
 	"  unmigratable     blocks migration; dropped when migratable=on (invtsc)\n"
@@ -175,7 +176,8 @@ static void featureset_nameless_json(json_t *a, const struct cpu_featureset *s)
 
 			if (!((s->w[w] >> bit) & 1u) || cpu_feature_at((enum feature_word)w, bit))
 				continue;
-			snprintf(buf, sizeof(buf), "%s[%u]", feature_words[w].label, bit);
+			snprintf(buf, sizeof(buf), "%s[%u]", feature_words[w].label,
+				 bit + feature_words[w].msr_shift);
 			json_array_append_new(a, json_string(buf));
 		}
 	}
@@ -378,12 +380,22 @@ static json_t *feature_json(const struct cpu_feature *f)
 	char hex[16];
 
 	json_object_set_new(o, "name", json_string(f->name));
-	snprintf(hex, sizeof(hex), "0x%08x", w->leaf);
-	json_object_set_new(o, "leaf", json_string(hex));
-	snprintf(hex, sizeof(hex), "0x%x", w->subleaf);
-	json_object_set_new(o, "subleaf", w->indexed ? json_string(hex) : json_null());
-	json_object_set_new(o, "register", json_string(cpuid_reg_name(w->reg)));
-	json_object_set_new(o, "bit", json_integer(f->bit));
+	if (w->msr) {
+		/* a feature MSR's bit (cpu/msrs.h): no leaf; the bit in the 64-bit MSR */
+		json_object_set_new(o, "leaf", json_null());
+		json_object_set_new(o, "subleaf", json_null());
+		json_object_set_new(o, "register", json_null());
+		snprintf(hex, sizeof(hex), "0x%08x", w->msr);
+		json_object_set_new(o, "msr", json_string(hex));
+		json_object_set_new(o, "bit", json_integer(f->bit + w->msr_shift));
+	} else {
+		snprintf(hex, sizeof(hex), "0x%08x", w->leaf);
+		json_object_set_new(o, "leaf", json_string(hex));
+		snprintf(hex, sizeof(hex), "0x%x", w->subleaf);
+		json_object_set_new(o, "subleaf", w->indexed ? json_string(hex) : json_null());
+		json_object_set_new(o, "register", json_string(cpuid_reg_name(w->reg)));
+		json_object_set_new(o, "bit", json_integer(f->bit));
+	}
 	json_object_set_new(o, "label", json_string(w->label));
 	if (f->flags & FEAT_UNMIGRATABLE)
 		json_array_append_new(flags, json_string("unmigratable"));
@@ -433,8 +445,16 @@ static int cmd_cpu_features(int argc, char **argv)
 		flags_text(f->flags, flags, sizeof(flags));
 		if (w->indexed)
 			snprintf(sub, sizeof(sub), "%u", w->subleaf);
-		printf("%-26s 0x%08x %-7s %-3s %-3u %-*s", f->name, w->leaf, sub,
-		       cpuid_reg_name(w->reg), f->bit, f->aliases[0] ? 28 : 0, flags);
+		if (w->msr) { /* LEAF column: the MSR; BIT: the bit in the 64-bit MSR */
+			char msr[16];
+
+			snprintf(msr, sizeof(msr), "MSR(%XH)", w->msr);
+			printf("%-26s %-10s %-7s %-3s %-3u %-*s", f->name, msr, "-", "-",
+			       f->bit + w->msr_shift, f->aliases[0] ? 28 : 0, flags);
+		} else {
+			printf("%-26s 0x%08x %-7s %-3s %-3u %-*s", f->name, w->leaf, sub,
+			       cpuid_reg_name(w->reg), f->bit, f->aliases[0] ? 28 : 0, flags);
+		}
 		for (size_t k = 0; k < sizeof(f->aliases) / sizeof(f->aliases[0]) && f->aliases[k];
 		     k++)
 			printf(" %s", f->aliases[k]);

@@ -36,9 +36,10 @@ static const char cpu_host_help[] =
 	"Usage: skyvm cpu host [--json]\n"
 	"\n"
 	"Print this host's KVM_GET_SUPPORTED_CPUID: what /dev/kvm offers a guest,\n"
-	"before skyvm's host fix-ups.  With --json, print it as a CPUID dump\n"
-	"(docs/cpuid-dump.md) that 'cpu show --supported', 'cpu compare' and\n"
-	"'cpu baseline' read.\n"
+	"before skyvm's host fix-ups, and the values KVM reports for the feature\n"
+	"MSRs skyvm models (IA32_ARCH_CAPABILITIES, IA32_CORE_CAPABILITY).  With\n"
+	"--json, print it as a CPUID dump (docs/cpuid-dump.md) that\n"
+	"'cpu show --supported', 'cpu compare' and 'cpu baseline' read.\n"
 	"\n"
 	"Options:\n"
 	"  --json      the dump format instead of a table\n"
@@ -197,6 +198,13 @@ static int cmd_cpu_host(int argc, char **argv)
 		putchar('\n');
 	}
 	print_table(stdout, &t);
+	/* KVM_GET_MSR_FEATURE_INDEX_LIST + KVM_GET_MSRS on /dev/kvm (cpu/msrs.h) */
+	printf("\nFeature MSRs KVM reports (the ones skyvm models):\n");
+	if (!t.nmsrs)
+		printf("  none listed\n");
+	for (uint32_t i = 0; i < t.nmsrs && i < CPU_FEATURE_MSRS_MAX; i++)
+		printf("  MSR 0x%08x = 0x%016llx\n", t.msrs[i].index,
+		       (unsigned long long)t.msrs[i].value);
 	return EXIT_OK;
 }
 CLI_COMMAND("cpu host", cmd_cpu_host, "this host's supported CPUID (a table or a dump)");
@@ -247,6 +255,31 @@ static json_t *table_json(const struct cpuid_table *t)
 	return a;
 }
 
+/* The feature MSRs KVM_SET_MSRS writes (cpu/msrs.h): [{ "index", "value" }] */
+static json_t *msrs_json(const struct cpuid_table *t)
+{
+	json_t *a = json_array();
+
+	for (uint32_t i = 0; i < t->nmsrs && i < CPU_FEATURE_MSRS_MAX; i++) {
+		char v[24];
+
+		snprintf(v, sizeof(v), "0x%016llx", (unsigned long long)t->msrs[i].value);
+		json_array_append_new(a, json_pack("{s:o, s:s}", "index", hex(t->msrs[i].index, 8),
+						   "value", v));
+	}
+	return a;
+}
+
+static void print_msrs(const struct cpuid_table *t)
+{
+	printf("\nFeature MSRs of vCPU 0 (KVM_SET_MSRS before it runs; others: KVM's):\n");
+	if (!t->nmsrs)
+		printf("  none\n");
+	for (uint32_t i = 0; i < t->nmsrs && i < CPU_FEATURE_MSRS_MAX; i++)
+		printf("  MSR 0x%08x = 0x%016llx\n", t->msrs[i].index,
+		       (unsigned long long)t->msrs[i].value);
+}
+
 static json_t *names_json(const struct cpu_featureset *s, json_t *nameless)
 {
 	json_t *a = json_array();
@@ -264,7 +297,8 @@ static json_t *names_json(const struct cpu_featureset *s, json_t *nameless)
 
 			if (!((s->w[w] >> b) & 1u) || cpu_feature_at(w, b))
 				continue;
-			snprintf(buf, sizeof(buf), "%s[%u]", feature_words[w].label, b);
+			snprintf(buf, sizeof(buf), "%s[%u]", feature_words[w].label,
+				 b + feature_words[w].msr_shift);
 			json_array_append_new(nameless, json_string(buf));
 		}
 	}
@@ -297,6 +331,12 @@ static json_t *dropped_json(const struct cpu_result *r)
 				      reason, "requested_by_user", (r->user.w[w] >> b) & 1u);
 			if (detail)
 				json_object_set_new(o, "needs", json_string(detail));
+			if (feature_word_is_msr(w)) {
+				/* a feature MSR's bit: its index, and the bit in the 64-bit MSR */
+				json_object_set_new(o, "msr", hex(feature_words[w].msr, 8));
+				json_object_set_new(o, "bit",
+						    json_integer(b + feature_words[w].msr_shift));
+			}
 			json_array_append_new(a, o);
 		}
 	}
@@ -316,7 +356,8 @@ static json_t *lines_json(const char *text)
 	return a;
 }
 
-static int show_json(const char *spec, const char *source, const struct cpu_result *r)
+static int show_json(const char *spec, const char *source, const struct cpu_result *r,
+		     bool msrs_known)
 {
 	json_t *nameless = json_array();
 	json_t *vcpus = json_array();
@@ -329,9 +370,10 @@ static int show_json(const char *spec, const char *source, const struct cpu_resu
 			json_decref(vcpus);
 			return cli_error("%s", err_msg());
 		}
-		json_array_append_new(vcpus, json_pack("{s:i, s:i, s:o}", "index", (int)i,
+		json_array_append_new(vcpus, json_pack("{s:i, s:i, s:o, s:o}", "index", (int)i,
 						       "apic_id", (int)cpu_apic_id(&r->topo, i),
-						       "cpuid", table_json(&t)));
+						       "cpuid", table_json(&t), "msrs",
+						       msrs_json(&t)));
 	}
 	root = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:i, s:i, s:i, s:o, s:o, s:s}, "
 			 "s:{s:b, s:b}, s:{s:i, s:i, s:i, s:i}, s:{s:o, s:o, s:o}, s:o, s:o, "
@@ -349,6 +391,8 @@ static int show_json(const char *spec, const char *source, const struct cpu_resu
 			 dropped_json(r), "warnings", lines_json(r->warnings), "vcpus", vcpus);
 	if (!root)
 		return cli_error("cannot build the JSON document");
+	/* false: a dump without feature MSRs, whose bits were not checked */
+	json_object_set_new(root, "supported_msrs_recorded", json_boolean(msrs_known));
 	json_dumpf(root, stdout, JSON_INDENT(2));
 	fputc('\n', stdout);
 	json_decref(root);
@@ -379,7 +423,7 @@ static void print_names(const char *title, const struct cpu_featureset *s)
 		putchar('\n');
 }
 
-static int show_text(const struct cpu_result *r)
+static int show_text(const struct cpu_result *r, bool msrs_known)
 {
 	static struct cpuid_table t0, t;
 	bool any = false;
@@ -430,6 +474,10 @@ static int show_text(const struct cpu_result *r)
 		return cli_error("%s", err_msg());
 	printf("\nCPUID of vCPU 0 (%u entries):\n", t0.nent);
 	print_table(stdout, &t0);
+	print_msrs(&t0);
+	if (!msrs_known)
+		printf("  (the supported dump records no feature MSRs: their bits were not "
+		       "checked)\n");
 	for (unsigned i = 1; i < r->topo.cpus; i++) {
 		if (cpu_vcpu_cpuid(r, i, &t) < 0)
 			return cli_error("%s", err_msg());
@@ -520,7 +568,7 @@ static int cmd_cpu_show(int argc, char **argv)
 	if (cpu_configure_with(spec, &supported, &facts, &topo, &result, stderr) < 0)
 		return cli_error("%s", err_msg());
 	if (json)
-		return show_json(spec, dump ? dump : "/dev/kvm", &result);
-	return show_text(&result);
+		return show_json(spec, dump ? dump : "/dev/kvm", &result, supported.msrs_known);
+	return show_text(&result, supported.msrs_known);
 }
 CLI_COMMAND("cpu show", cmd_cpu_show, "a CPU model's final per-vCPU CPUID, features and warnings");

@@ -19,9 +19,27 @@
 
 enum cpuid_reg { CPUID_EAX, CPUID_EBX, CPUID_ECX, CPUID_EDX };
 
+/* A feature MSR and its value (cpu/msrs.h): one per MSR index. */
+struct cpu_feature_msr {
+	uint32_t index;
+	uint64_t value;
+};
+
+#define CPU_FEATURE_MSRS_MAX 8
+
 struct cpuid_table {
 	uint32_t nent;
 	struct kvm_cpuid_entry2 ent[CPUID_MAX_ENTRIES];
+	/*
+	 * The feature MSRs that travel with the CPUID (cpu/msrs.h).  In a
+	 * supported table: what KVM_GET_MSRS on /dev/kvm returns for each
+	 * modelled MSR that KVM_GET_MSR_FEATURE_INDEX_LIST lists, with
+	 * msrs_known set (a dump without them leaves it false: not recorded).
+	 * In a vCPU's table: the values KVM_SET_MSRS writes before KVM_RUN.
+	 */
+	bool msrs_known;
+	uint32_t nmsrs;
+	struct cpu_feature_msr msrs[CPU_FEATURE_MSRS_MAX];
 };
 
 /* The entry for (leaf, subleaf), or NULL. */

@@ -346,7 +346,7 @@ enum feature_word cpu_modifier_word(const struct cpu_cpuid_modifier *m)
 	for (int w = 0; w < FW_COUNT; w++) {
 		const struct feature_word_info *fw = &feature_words[w];
 
-		if (fw->leaf == m->leaf && fw->reg == m->reg &&
+		if (!fw->msr && fw->leaf == m->leaf && fw->reg == m->reg &&
 		    (!fw->indexed || fw->subleaf == m->subleaf))
 			return (enum feature_word)w;
 	}

@@ -7,10 +7,14 @@
 #define DEP(from_, to_) { from_, to_, 0 }
 
 /*
- * From QEMU 7.2's feature_dependencies[] (the CPUID ones; MSR words are
- * not modelled) first, then skyvm's own.
+ * From QEMU 7.2's feature_dependencies[] (the CPUID ones and the feature
+ * MSRs; the VMX capability words are not modelled) first, then skyvm's own.
  */
 const struct cpu_dependency cpu_dependencies[] = {
+	/* QEMU: a feature MSR exists only where its CPUID bit announces it */
+	WORD("arch-capabilities", FW_ARCH_CAP),
+	WORD("arch-capabilities", FW_ARCH_CAP_HI),
+	WORD("core-capability", FW_CORE_CAP),
 	/* QEMU: XSAVE sub-features, Intel PT leaf, SVM leaf, SGX launch control */
 	WORD("xsave", FW_D_1_EAX),
 	WORD("intel-pt", FW_14_0_ECX),

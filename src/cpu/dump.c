@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/msrs.h"
 #include "fleet/firecracker.h"
 #include "util/err.h"
 #include "util/file.h"
@@ -47,6 +48,63 @@ static int parse_u32(const json_t *v, const char *where, uint32_t *out)
 	if (n > UINT32_MAX)
 		return err_set("%s: '%s' does not fit in 32 bits", where, s);
 	*out = (uint32_t)n;
+	return 0;
+}
+
+/* A 64-bit MSR value: a hex string like "0x000000000000002b" (or a decimal one). */
+static int parse_u64(const json_t *v, const char *where, uint64_t *out)
+{
+	const char *s;
+	char *end;
+	unsigned long long n;
+
+	if (!json_is_string(v))
+		return err_set("%s: expected a hex string like \"0x000000000000002b\"", where);
+	s = json_string_value(v);
+	errno = 0;
+	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+		return err_set("%s: '%s' is not a number", where, s);
+	n = strtoull(s, &end, 0);
+	if (errno || *end)
+		return err_set("%s: '%s' is not a 64-bit number", where, s);
+	*out = n;
+	return 0;
+}
+
+/*
+ * "feature_msrs": [ { "index": "0x0000010a", "value": "0x..." } ]: what
+ * KVM_GET_MSRS on /dev/kvm returned for the feature MSRs KVM lists
+ * (cpu/msrs.h).  Optional: a dump without it records none (msrs_known false).
+ */
+static int parse_msrs(const json_t *msrs, struct cpuid_table *out)
+{
+	size_t i;
+	const json_t *jm;
+
+	out->nmsrs = 0;
+	out->msrs_known = msrs != NULL;
+	if (!msrs)
+		return 0;
+	if (!json_is_array(msrs))
+		return err_set("feature_msrs: expected an array");
+	json_array_foreach(msrs, i, jm) {
+		char where[64];
+		uint32_t index;
+		uint64_t value = 0, seen;
+
+		if (!json_is_object(jm))
+			return err_set("feature_msrs[%zu]: expected an object", i);
+		snprintf(where, sizeof(where), "feature_msrs[%zu].index", i);
+		if (parse_u32(json_object_get(jm, "index"), where, &index) < 0)
+			return -1;
+		snprintf(where, sizeof(where), "feature_msrs[%zu].value", i);
+		if (parse_u64(json_object_get(jm, "value"), where, &value) < 0)
+			return -1;
+		if (cpu_msr_get(out, index, &seen))
+			return err_set("feature_msrs[%zu]: MSR 0x%x appears twice", i, index);
+		if (cpu_msr_put(out, index, value) < 0)
+			return err_wrap("feature_msrs[%zu]", i);
+	}
 	return 0;
 }
 
@@ -215,7 +273,7 @@ static int parse_skyvm(const json_t *root, struct cpuid_table *out, struct cpuid
 	json_array_foreach(entries, i, je)
 		if (parse_entry(je, i, out, implicit) < 0)
 			return -1;
-	return 0;
+	return parse_msrs(json_object_get(root, "feature_msrs"), out);
 }
 
 /* What a dump may show a terminal: its strings with control characters escaped. */
@@ -356,7 +414,17 @@ static int write_sorted(FILE *f, const struct cpuid_table *sorted,
 			e->function, indexed ? e->index : 0, indexed ? "true" : "false", e->eax,
 			e->ebx, e->ecx, e->edx, i + 1 < sorted->nent ? "," : "");
 	}
-	fputs("  ]\n}\n", f);
+	fputs("  ]", f);
+	if (sorted->msrs_known) {
+		fputs(",\n  \"feature_msrs\": [\n", f);
+		for (uint32_t i = 0; i < sorted->nmsrs && i < CPU_FEATURE_MSRS_MAX; i++)
+			fprintf(f, "    {\"index\": \"0x%08x\", \"value\": \"0x%016llx\"}%s\n",
+				sorted->msrs[i].index,
+				(unsigned long long)sorted->msrs[i].value,
+				i + 1 < sorted->nmsrs ? "," : "");
+		fputs("  ]", f);
+	}
+	fputs("\n}\n", f);
 	if (ferror(f))
 		return err_set("write error");
 	return 0;

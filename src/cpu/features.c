@@ -45,6 +45,13 @@ const struct feature_word_info feature_words[FW_COUNT] = {
 	[FW_8000_000A_EDX] = { 0x8000000a, 0, false, CPUID_EDX, "CPUID.8000000AH:EDX" },
 	[FW_KVM_FEATURES] = { 0x40000001, 0, false, CPUID_EAX, "CPUID.40000001H:EAX" },
 	[FW_KVM_HINTS] = { 0x40000001, 0, false, CPUID_EDX, "CPUID.40000001H:EDX" },
+	/* QEMU's MSR_FEATURE_WORDs, labelled as its feature_word_description() does */
+	[FW_ARCH_CAP] = { .label = "MSR(10AH)", .msr = 0x10a, .msr_shift = 0,
+			  .gate = "arch-capabilities" },
+	[FW_ARCH_CAP_HI] = { .label = "MSR(10AH)", .msr = 0x10a, .msr_shift = 32,
+			     .gate = "arch-capabilities" },
+	[FW_CORE_CAP] = { .label = "MSR(CFH)", .msr = 0xcf, .msr_shift = 0,
+			  .gate = "core-capability" },
 };
 
 /*
@@ -404,6 +411,34 @@ const struct cpu_feature cpu_features[] = {
 
 	/* CPUID.40000001H:EDX, KVM hints */
 	F(FW_KVM_HINTS, KVM_HINTS_REALTIME, "kvm-hint-dedicated", .flags = PV),
+
+	/*
+	 * IA32_ARCH_CAPABILITIES (MSR 0x10A), QEMU's FEAT_ARCH_CAPABILITIES names.
+	 * QEMU 7.2 names bits 0-8; the others are the names later QEMU releases
+	 * gave them (its-no, bit 62, is in the high word).
+	 */
+	F(FW_ARCH_CAP, 0, "rdctl-no"),
+	F(FW_ARCH_CAP, 1, "ibrs-all"),
+	F(FW_ARCH_CAP, 2, "rsba"),
+	F(FW_ARCH_CAP, 3, "skip-l1dfl-vmentry"),
+	F(FW_ARCH_CAP, 4, "ssb-no"),
+	F(FW_ARCH_CAP, 5, "mds-no"),
+	F(FW_ARCH_CAP, 6, "pschange-mc-no"),
+	F(FW_ARCH_CAP, 7, "tsx-ctrl"),
+	F(FW_ARCH_CAP, 8, "taa-no"),
+	F(FW_ARCH_CAP, 13, "sbdr-ssdp-no"),
+	F(FW_ARCH_CAP, 14, "fbsdp-no"),
+	F(FW_ARCH_CAP, 15, "psdp-no"),
+	F(FW_ARCH_CAP, 17, "fb-clear"),
+	F(FW_ARCH_CAP, 20, "bhi-no"),
+	F(FW_ARCH_CAP, 24, "pbrsb-no"),
+	F(FW_ARCH_CAP, 26, "gds-no"),
+	F(FW_ARCH_CAP, 27, "rfds-no"),
+	F(FW_ARCH_CAP, 28, "rfds-clear"),
+	F(FW_ARCH_CAP_HI, 62 - 32, "its-no"),
+
+	/* IA32_CORE_CAPABILITY (MSR 0xCF), QEMU's FEAT_CORE_CAPABILITY */
+	F(FW_CORE_CAP, 5, "split-lock-detect"),
 };
 
 const size_t cpu_features_count = sizeof(cpu_features) / sizeof(cpu_features[0]);
@@ -647,7 +682,8 @@ void featureset_from_cpuid(struct cpu_featureset *s, const struct cpuid_table *t
 	for (int w = 0; w < FW_COUNT; w++) {
 		const struct feature_word_info *fw = &feature_words[w];
 
-		s->w[w] = cpuid_value(t, fw->leaf, fw->subleaf, fw->reg);
+		/* MSR words are not CPUID: cpu/msrs.h reads them */
+		s->w[w] = fw->msr ? 0 : cpuid_value(t, fw->leaf, fw->subleaf, fw->reg);
 	}
 }
 
@@ -655,8 +691,11 @@ int featureset_to_cpuid(const struct cpu_featureset *s, struct cpuid_table *t)
 {
 	for (int w = 0; w < FW_COUNT; w++) {
 		const struct feature_word_info *fw = &feature_words[w];
-		struct kvm_cpuid_entry2 *e = cpuid_find(t, fw->leaf, fw->subleaf);
+		struct kvm_cpuid_entry2 *e;
 
+		if (fw->msr)
+			continue; /* written to the vCPU as an MSR (cpu/msrs.h) */
+		e = cpuid_find(t, fw->leaf, fw->subleaf);
 		/* An all-zero word does not create a leaf the table lacks. */
 		if (!e && !s->w[w])
 			continue;

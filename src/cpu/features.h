@@ -44,6 +44,15 @@ enum feature_word {
 	FW_8000_000A_EDX,
 	FW_KVM_FEATURES, /* 0x40000001.EAX */
 	FW_KVM_HINTS,    /* 0x40000001.EDX */
+	/*
+	 * Feature MSRs (QEMU's MSR_FEATURE_WORDs): read-only MSRs whose bits a
+	 * model sets like CPUID bits, filtered against what KVM reports for them
+	 * on /dev/kvm and written to each vCPU (cpu/msrs.h).  A 64-bit MSR is
+	 * two words, as QEMU splits XCR0 into LO and HI.
+	 */
+	FW_ARCH_CAP,     /* IA32_ARCH_CAPABILITIES (0x10A) bits 0-31 */
+	FW_ARCH_CAP_HI,  /* IA32_ARCH_CAPABILITIES bits 32-63 */
+	FW_CORE_CAP,     /* IA32_CORE_CAPABILITY (0xCF) bits 0-31 */
 	FW_COUNT
 };
 
@@ -52,7 +61,15 @@ struct feature_word_info {
 	uint32_t subleaf;
 	bool indexed; /* subleaf is significant */
 	enum cpuid_reg reg;
-	const char *label; /* "CPUID.07H:EBX" as QEMU prints it */
+	const char *label; /* "CPUID.07H:EBX" (or "MSR(10AH)") as QEMU prints it */
+	/*
+	 * An MSR word: the MSR's index (leaf, subleaf and reg unused), and which
+	 * of its bits bit 0 of the word is (0 or 32).  0: a CPUID word.
+	 */
+	uint32_t msr;
+	uint8_t msr_shift;
+	/* An MSR word: the CPUID feature that announces the MSR (a guest without it gets #GP) */
+	const char *gate;
 };
 
 /* Per-bit flags. */
@@ -73,6 +90,12 @@ struct cpu_featureset {
 };
 
 extern const struct feature_word_info feature_words[FW_COUNT];
+
+/* Whether word w is a feature MSR word (no CPUID leaf behind it). */
+static inline bool feature_word_is_msr(int w)
+{
+	return feature_words[w].msr != 0;
+}
 extern const struct cpu_feature cpu_features[];
 extern const size_t cpu_features_count;
 

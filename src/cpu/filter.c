@@ -10,8 +10,9 @@ void cpu_bit_describe(enum feature_word w, unsigned bit, char *buf, size_t size)
 	const struct cpu_feature *f = cpu_feature_at(w, bit);
 
 	/* The same text as QEMU's mark_unavailable_features() */
+	/* an MSR's high word counts its bits from 32, as QEMU's 64-bit words do */
 	snprintf(buf, size, "%s%s%s [bit %u]", feature_words[w].label, f ? "." : "",
-		 f ? f->name : "", bit);
+		 f ? f->name : "", bit + feature_words[w].msr_shift);
 }
 
 unsigned cpu_filter_supported(struct cpu_featureset *enabled,

@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "cpu/msrs.h"
 #include "kvm/kvm.h"
 #include "util/err.h"
 
@@ -43,7 +44,8 @@ int cpu_host_supported_fd(int kvm_fd, struct cpuid_table *out)
 			out->nent = req->nent;
 			memcpy(out->ent, req->entries, req->nent * sizeof(req->entries[0]));
 			free(req);
-			return 0;
+			/* and the feature MSRs' supported values (cpu/msrs.h) */
+			return cpu_host_feature_msrs_fd(kvm_fd, out);
 		}
 		free(req);
 		/* E2BIG: the kernel has more entries than we asked for. */

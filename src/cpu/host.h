@@ -16,7 +16,10 @@
  */
 int cpu_host_supported(struct cpuid_table *out);
 
-/* Same, on an already open /dev/kvm (system) fd: for the VMM, which holds one. */
+/*
+ * Same, on an already open /dev/kvm (system) fd: for the VMM, which holds one.
+ * Both also read the feature MSRs KVM supports (cpu/msrs.h) into out->msrs.
+ */
 int cpu_host_supported_fd(int kvm_fd, struct cpuid_table *out);
 
 /*

@@ -2,9 +2,10 @@
 /*
  * Intel (and QEMU's generic 64-bit) named models: QEMU 7.2's definitions
  * (target/i386/cpu.c, builtin_x86_defs[]), version 1 plus each version's
- * property changes.  Only the CPUID words skyvm models are written down;
- * versions that change only VMX capability MSRs in QEMU (EPT switching,
- * 5-level EPT) keep their number, note and CPUID unchanged here.
+ * property changes.  The CPUID words and the feature MSRs skyvm models
+ * (IA32_ARCH_CAPABILITIES, IA32_CORE_CAPABILITY: cpu/msrs.h) are written
+ * down; versions that change only VMX capability MSRs in QEMU (EPT
+ * switching, 5-level EPT) keep their number, note and features unchanged.
  *
  * tests/e2e/test_qemu_models.py compares every version below with the
  * installed qemu-system-x86_64's query-cpu-model-expansion (SapphireRapids,
@@ -339,12 +340,13 @@ static const struct model_version cascadelake_server_versions[] = {
 	{
 		.version = 2,
 		.note = "ARCH_CAPABILITIES",
-		/*
-		 * QEMU also turns on ARCH_CAPABILITIES MSR bits skyvm does not model: ibrs-all,
-		 * mds-no, rdctl-no, skip-l1dfl-vmentry.
-		 */
 		.props = (const struct model_prop[]) {
 			{ "arch-capabilities", "on" },
+			/* IA32_ARCH_CAPABILITIES bits (cpu/msrs.h), as QEMU's v2 */
+			{ "rdctl-no", "on" },
+			{ "ibrs-all", "on" },
+			{ "skip-l1dfl-vmentry", "on" },
+			{ "mds-no", "on" },
 			{ NULL, NULL },
 		},
 	},
@@ -434,12 +436,15 @@ static const struct model_version icelake_server_versions[] = {
 	},
 	{
 		.version = 3,
-		/*
-		 * QEMU also turns on ARCH_CAPABILITIES MSR bits skyvm does not model: ibrs-all,
-		 * mds-no, pschange-mc-no, rdctl-no, skip-l1dfl-vmentry, taa-no.
-		 */
 		.props = (const struct model_prop[]) {
 			{ "arch-capabilities", "on" },
+			/* IA32_ARCH_CAPABILITIES bits (cpu/msrs.h), as QEMU's v3 */
+			{ "rdctl-no", "on" },
+			{ "ibrs-all", "on" },
+			{ "skip-l1dfl-vmentry", "on" },
+			{ "mds-no", "on" },
+			{ "pschange-mc-no", "on" },
+			{ "taa-no", "on" },
 			{ NULL, NULL },
 		},
 	},
@@ -501,8 +506,8 @@ const struct model_family model_icelake_server = {
 /*
  * SapphireRapids: not in QEMU 7.2 (Debian's qemu-system-x86 lists none).
  * Version 1 as QEMU 8.0 added it; tests/e2e/test_qemu_models.py reports it
- * as not comparable with the installed QEMU.  The ARCH_CAPABILITIES MSR
- * bits and VMX capabilities QEMU also sets are MSRs skyvm does not model.
+ * as not comparable with the installed QEMU.  The VMX capabilities QEMU
+ * also sets are MSRs skyvm does not model.
  */
 static const char *const sapphirerapids_features[] = {
 	/* 01H:EDX */
@@ -533,6 +538,8 @@ static const char *const sapphirerapids_features[] = {
 	"lahf-lm", "abm", "3dnowprefetch",
 	/* 80000008H:EBX */
 	"wbnoinvd",
+	/* IA32_ARCH_CAPABILITIES bits (cpu/msrs.h), as QEMU 8.0's SapphireRapids */
+	"rdctl-no", "ibrs-all", "skip-l1dfl-vmentry", "mds-no", "pschange-mc-no", "taa-no",
 	NULL,
 };
 
@@ -545,12 +552,17 @@ static const struct model_version sapphirerapids_versions[] = {
 	{
 		/*
 		 * QEMU 8.1: sbdr-ssdp-no, fbsdp-no, psdp-no, bits of the
-		 * ARCH_CAPABILITIES MSR (not modelled, docs/cpu-models.md): the
-		 * CPUID is v1's.
+		 * ARCH_CAPABILITIES MSR (cpu/msrs.h): the CPUID is v1's.
 		 */
 		.version = 2,
 		.qemu = "8.1",
-		.note = "ARCH_CAPABILITIES: sbdr-ssdp-no fbsdp-no psdp-no (MSR, not modelled)",
+		.note = "ARCH_CAPABILITIES: sbdr-ssdp-no fbsdp-no psdp-no",
+		.props = (const struct model_prop[]) {
+			{ "sbdr-ssdp-no", "on" },
+			{ "fbsdp-no", "on" },
+			{ "psdp-no", "on" },
+			{ NULL, NULL },
+		},
 	},
 	{
 		.version = 3, /* QEMU 9.2 */
@@ -588,12 +600,16 @@ static const struct model_version sapphirerapids_versions[] = {
 	},
 	{
 		/*
-		 * QEMU 11.0: its-no, a bit of the ARCH_CAPABILITIES MSR (not
-		 * modelled, docs/cpu-models.md): the CPUID is the predecessor's.
+		 * QEMU 11.0: its-no, a bit of the ARCH_CAPABILITIES MSR (cpu/msrs.h):
+		 * the CPUID is the predecessor's.
 		 */
 		.version = 6,
 		.qemu = "11.0",
-		.note = "with its-no (ARCH_CAPABILITIES MSR, not modelled)",
+		.note = "with its-no",
+		.props = (const struct model_prop[]) {
+			{ "its-no", "on" },
+			{ NULL, NULL },
+		},
 	},
 };
 
@@ -646,6 +662,9 @@ static const char *const graniterapids_features[] = {
 	"lahf-lm", "abm", "3dnowprefetch",
 	/* 80000008H:EBX */
 	"wbnoinvd",
+	/* IA32_ARCH_CAPABILITIES bits (cpu/msrs.h), as QEMU 8.1's GraniteRapids */
+	"rdctl-no", "ibrs-all", "skip-l1dfl-vmentry", "mds-no", "pschange-mc-no", "taa-no",
+	"sbdr-ssdp-no", "fbsdp-no", "psdp-no", "pbrsb-no",
 	NULL,
 };
 
@@ -696,12 +715,16 @@ static const struct model_version graniterapids_versions[] = {
 	},
 	{
 		/*
-		 * QEMU 11.0: its-no, a bit of the ARCH_CAPABILITIES MSR (not
-		 * modelled, docs/cpu-models.md): the CPUID is the predecessor's.
+		 * QEMU 11.0: its-no, a bit of the ARCH_CAPABILITIES MSR (cpu/msrs.h):
+		 * the CPUID is the predecessor's.
 		 */
 		.version = 5,
 		.qemu = "11.0",
-		.note = "with its-no (ARCH_CAPABILITIES MSR, not modelled)",
+		.note = "with its-no",
+		.props = (const struct model_prop[]) {
+			{ "its-no", "on" },
+			{ NULL, NULL },
+		},
 	},
 };
 
@@ -751,6 +774,9 @@ static const char *const sierraforest_features[] = {
 	"lahf-lm", "abm", "3dnowprefetch",
 	/* 80000008H:EBX */
 	"wbnoinvd",
+	/* IA32_ARCH_CAPABILITIES bits (cpu/msrs.h), as QEMU 9.0's SierraForest (no taa-no: no TSX) */
+	"rdctl-no", "ibrs-all", "skip-l1dfl-vmentry", "mds-no", "pschange-mc-no", "sbdr-ssdp-no",
+	"fbsdp-no", "psdp-no", "pbrsb-no",
 	NULL,
 };
 
@@ -760,7 +786,7 @@ static const struct model_version sierraforest_versions[] = {
 		.qemu = "9.0",
 	},
 	{
-		/* QEMU 9.2; gds-no, rfds-no are ARCH_CAPABILITIES MSR bits (not modelled) */
+		/* QEMU 9.2; gds-no, rfds-no are ARCH_CAPABILITIES MSR bits (cpu/msrs.h) */
 		.version = 2,
 		.qemu = "9.2",
 		.props = (const struct model_prop[]) {
@@ -769,6 +795,8 @@ static const struct model_version sierraforest_versions[] = {
 			{ "cldemote", "on" },
 			{ "movdiri", "on" },
 			{ "movdir64b", "on" },
+			{ "gds-no", "on" },
+			{ "rfds-no", "on" },
 			{ "lam", "on" },
 			{ "intel-psfd", "on" },
 			{ "ipred-ctrl", "on" },
@@ -802,12 +830,16 @@ static const struct model_version sierraforest_versions[] = {
 	},
 	{
 		/*
-		 * QEMU 11.0: its-no, a bit of the ARCH_CAPABILITIES MSR (not
-		 * modelled, docs/cpu-models.md): the CPUID is the predecessor's.
+		 * QEMU 11.0: its-no, a bit of the ARCH_CAPABILITIES MSR (cpu/msrs.h):
+		 * the CPUID is the predecessor's.
 		 */
 		.version = 5,
 		.qemu = "11.0",
-		.note = "with its-no (ARCH_CAPABILITIES MSR, not modelled)",
+		.note = "with its-no",
+		.props = (const struct model_prop[]) {
+			{ "its-no", "on" },
+			{ NULL, NULL },
+		},
 	},
 };
 
@@ -858,6 +890,9 @@ static const char *const clearwaterforest_features[] = {
 	"lahf-lm", "abm", "3dnowprefetch",
 	/* 80000008H:EBX */
 	"wbnoinvd",
+	/* IA32_ARCH_CAPABILITIES bits (cpu/msrs.h), as QEMU 10.1's ClearwaterForest */
+	"rdctl-no", "ibrs-all", "skip-l1dfl-vmentry", "mds-no", "pschange-mc-no", "sbdr-ssdp-no",
+	"fbsdp-no", "psdp-no", "bhi-no", "pbrsb-no", "gds-no", "rfds-no",
 	NULL,
 };
 
@@ -879,12 +914,16 @@ static const struct model_version clearwaterforest_versions[] = {
 	},
 	{
 		/*
-		 * QEMU 11.0: its-no, a bit of the ARCH_CAPABILITIES MSR (not
-		 * modelled, docs/cpu-models.md): the CPUID is the predecessor's.
+		 * QEMU 11.0: its-no, a bit of the ARCH_CAPABILITIES MSR (cpu/msrs.h):
+		 * the CPUID is the predecessor's.
 		 */
 		.version = 3,
 		.qemu = "11.0",
-		.note = "with its-no (ARCH_CAPABILITIES MSR, not modelled)",
+		.note = "with its-no",
+		.props = (const struct model_prop[]) {
+			{ "its-no", "on" },
+			{ NULL, NULL },
+		},
 	},
 };
 
@@ -952,6 +991,9 @@ static const char *const diamondrapids_features[] = {
 	"lahf-lm", "abm", "3dnowprefetch",
 	/* 80000008H:EBX */
 	"wbnoinvd",
+	/* IA32_ARCH_CAPABILITIES bits (cpu/msrs.h), as QEMU 11.0's DiamondRapids */
+	"rdctl-no", "ibrs-all", "skip-l1dfl-vmentry", "mds-no", "pschange-mc-no", "taa-no",
+	"sbdr-ssdp-no", "fbsdp-no", "psdp-no", "bhi-no", "pbrsb-no", "gds-no", "rfds-no",
 	NULL,
 };
 
@@ -1011,6 +1053,8 @@ static const char *const yongfeng_features[] = {
 	"invtsc",
 	/* C0000001H:EDX: the PadLock units */
 	"xstore", "xstore-en", "xcrypt", "xcrypt-en", "ace2", "phe", "phe-en", "pmm", "pmm-en",
+	/* IA32_ARCH_CAPABILITIES bits (cpu/msrs.h), as QEMU 10.0's YongFeng */
+	"rdctl-no", "skip-l1dfl-vmentry", "mds-no", "pschange-mc-no", "ssb-no",
 	NULL,
 };
 
@@ -1707,6 +1751,8 @@ static const char *const cooperlake_features[] = {
 	"syscall", "nx", "pdpe1gb", "rdtscp", "lm",
 	/* 80000001H:ECX */
 	"lahf-lm", "abm", "3dnowprefetch",
+	/* IA32_ARCH_CAPABILITIES bits (cpu/msrs.h), as QEMU 7.2's Cooperlake */
+	"rdctl-no", "ibrs-all", "skip-l1dfl-vmentry", "mds-no", "pschange-mc-no", "taa-no",
 	NULL,
 };
 
@@ -1759,6 +1805,8 @@ static const char *const denverton_features[] = {
 	"syscall", "nx", "pdpe1gb", "rdtscp", "lm",
 	/* 80000001H:ECX */
 	"lahf-lm", "3dnowprefetch",
+	/* IA32_ARCH_CAPABILITIES bits (cpu/msrs.h), as QEMU 7.2's Denverton */
+	"rdctl-no", "skip-l1dfl-vmentry",
 	NULL,
 };
 
@@ -1822,6 +1870,8 @@ static const char *const snowridge_features[] = {
 	"syscall", "nx", "pdpe1gb", "rdtscp", "lm",
 	/* 80000001H:ECX */
 	"lahf-lm", "3dnowprefetch",
+	/* IA32_CORE_CAPABILITY (cpu/msrs.h), as QEMU 7.2's Snowridge */
+	"split-lock-detect",
 	NULL,
 };
 
@@ -1848,8 +1898,8 @@ static const struct model_version snowridge_versions[] = {
 	{
 		.version = 4,
 		.note = "no split lock detect, no core-capability",
-		/* QEMU also turns off split-lock-detect, a CORE_CAPABILITY MSR bit. */
 		.props = (const struct model_prop[]) {
+			{ "split-lock-detect", "off" },
 			{ "core-capability", "off" },
 			{ NULL, NULL },
 		},

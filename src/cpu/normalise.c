@@ -107,7 +107,7 @@ void cpu_min_levels(const struct cpu_featureset *fs, uint32_t *level, uint32_t *
 	for (int w = 0; w < FW_COUNT; w++) {
 		uint32_t leaf = feature_words[w].leaf;
 
-		if (!fs->w[w])
+		if (!fs->w[w] || feature_word_is_msr(w))
 			continue;
 		if (leaf < 0x40000000 && leaf > *level)
 			*level = leaf;

@@ -14,6 +14,7 @@
 #include "cpu/deps.h"
 #include "cpu/filter.h"
 #include "cpu/fixups.h"
+#include "cpu/msrs.h"
 #include "cpu/normalise.h"
 #include "cpu/spec.h"
 #include "cpu/topology.h"
@@ -49,8 +50,10 @@ static void fill_from_host(struct cpu_def *def, const struct cpuid_table *suppor
 		def->xlevel = 0;
 		return;
 	}
-	/* host and max: every supported bit, nameless ones too (migratable=on drops those) */
+	/* host and max: every supported bit, nameless ones too (migratable=on drops those),
+	 * the feature MSRs' too, as QEMU's max takes every supported feature word */
 	featureset_from_cpuid(&def->features, supported);
+	featureset_from_msrs(&def->features, supported);
 	/* KVM hints are promises about the host's setup: asked for, never implied (QEMU) */
 	def->features.w[FW_KVM_HINTS] = 0;
 	/* topoext is always offered (cpu/fixups.h) but, as in QEMU, only a model or the user
@@ -160,6 +163,7 @@ int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
 	if (cpu_host_fixups(supported, facts) < 0)
 		goto out;
 	featureset_from_cpuid(&sup_fs, supported);
+	featureset_supported_msrs(&sup_fs, supported);
 
 	/* 4 (parsed first: it names the model). */
 	if (cpu_spec_parse(text, spec) < 0)
@@ -250,7 +254,8 @@ int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
 		cpu_vendor_decode(supported, r->def.vendor);
 
 	/* 8 (shared part). */
-	if (cpu_build_table(&r->table, supported, &r->def, &r->enabled) < 0)
+	if (cpu_build_table(&r->table, supported, &r->def, &r->enabled) < 0 ||
+	    cpu_build_msrs(&r->table, supported, &r->enabled) < 0)
 		goto out;
 	if (cpu_cache_leaves(&r->table, r->def.cache, &r->topo) < 0 ||
 	    cpu_topology_shared_leaves(&r->table, &r->topo) < 0)

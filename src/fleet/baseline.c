@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/msrs.h"
 #include "cpu/normalise.h"
 #include "fleet/compare.h"
 #include "util/err.h"
@@ -109,7 +110,8 @@ int fleet_intersect(const struct cpuid_table *const *hosts, const char *const *n
 			for (unsigned w = 0; w < FW_COUNT; w++) {
 				const struct feature_word_info *fw = &feature_words[w];
 
-				if (fw->leaf != ent->function || (fw->indexed && fw->subleaf != ent->index))
+				if (fw->msr || fw->leaf != ent->function ||
+				    (fw->indexed && fw->subleaf != ent->index))
 					continue;
 				*cpuid_reg_ptr(ent, fw->reg) &= cpuid_reg_get(other, fw->reg);
 			}
@@ -123,6 +125,25 @@ int fleet_intersect(const struct cpuid_table *const *hosts, const char *const *n
 	}
 	out->nent = kept;
 	cpuid_sort(out);
+	/*
+	 * Feature MSRs: what every host lists, each value the AND of theirs;
+	 * recorded only when every host's dump records them.
+	 */
+	out->nmsrs = 0;
+	out->msrs_known = true;
+	for (size_t i = 0; i < n; i++)
+		out->msrs_known &= hosts[i]->msrs_known;
+	for (uint32_t m = 0; out->msrs_known && m < hosts[0]->nmsrs; m++) {
+		uint64_t v = hosts[0]->msrs[m].value, other;
+		bool everywhere = true;
+
+		for (size_t i = 1; i < n && everywhere; i++) {
+			everywhere = cpu_msr_get(hosts[i], hosts[0]->msrs[m].index, &other);
+			v &= other;
+		}
+		if (everywhere && cpu_msr_put(out, hosts[0]->msrs[m].index, v) < 0)
+			return -1;
+	}
 	return 0;
 }
 

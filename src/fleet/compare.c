@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cpu/msrs.h"
 #include "cpu/normalise.h"
 
 /* What KVM puts in CPUID.40000000H:EBX,ECX,EDX, and what skyvm's guests see. */
@@ -73,6 +74,10 @@ void fleet_offer_from_cpuid(struct fleet_offer *o, const struct cpuid_table *t,
 		o->features = *features;
 	else
 		featureset_from_cpuid(&o->features, t);
+	/* the feature MSRs KVM offers, where the dump recorded them */
+	o->msrs_unknown = !t->msrs_known;
+	if (t->msrs_known)
+		featureset_from_msrs(&o->features, t);
 }
 
 void fleet_compare(const struct fleet_demand *d, const struct fleet_offer *o,
@@ -84,6 +89,8 @@ void fleet_compare(const struct fleet_demand *d, const struct fleet_offer *o,
 	memset(out, 0, sizeof(*out));
 	fleet_vmm_owned_features(&owned);
 	for (unsigned w = 0; w < FW_COUNT; w++) {
+		if (o->msrs_unknown && feature_word_is_msr((int)w))
+			continue; /* not recorded: cannot say */
 		out->missing.w[w] = d->features.w[w] & ~o->features.w[w];
 		/* The VMM's own bits are not the host's to offer: never "more". */
 		out->extra.w[w] = o->features.w[w] & ~d->features.w[w] & ~owned.w[w];
@@ -121,9 +128,11 @@ const char *fleet_feature_label(enum feature_word w, unsigned bit, char *buf, si
 	const struct cpu_feature *f = cpu_feature_at(w, bit);
 
 	if (f)
-		snprintf(buf, size, "%s.%s [bit %u]", feature_words[w].label, f->name, bit);
+		snprintf(buf, size, "%s.%s [bit %u]", feature_words[w].label, f->name,
+			 bit + feature_words[w].msr_shift);
 	else
-		snprintf(buf, size, "%s [bit %u]", feature_words[w].label, bit);
+		snprintf(buf, size, "%s [bit %u]", feature_words[w].label,
+			 bit + feature_words[w].msr_shift);
 	return buf;
 }
 

@@ -40,6 +40,11 @@ struct fleet_offer {
 	uint32_t level, xlevel, hv_level;
 	char hv_signature[12];
 	struct cpu_featureset features;
+	/*
+	 * The dump records no feature MSRs (cpu/msrs.h): their words say
+	 * nothing, and neither a missing nor an extra bit is counted there.
+	 */
+	bool msrs_unknown;
 };
 
 enum fleet_verdict {

@@ -133,7 +133,8 @@ static int feature_word_of(uint32_t leaf, uint32_t subleaf, enum cpuid_reg reg)
 	for (int w = 0; w < FW_COUNT; w++) {
 		const struct feature_word_info *fw = &feature_words[w];
 
-		if (fw->leaf == leaf && fw->reg == reg && (!fw->indexed || fw->subleaf == subleaf))
+		if (!fw->msr && fw->leaf == leaf && fw->reg == reg &&
+		    (!fw->indexed || fw->subleaf == subleaf))
 			return w;
 	}
 	return -1;

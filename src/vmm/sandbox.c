@@ -126,6 +126,7 @@ static const char *const conditional[] = {
  */
 static const unsigned long allowed_ioctls[] = {
 	KVM_RUN, KVM_CHECK_EXTENSION, KVM_GET_MSR_INDEX_LIST, KVM_GET_SUPPORTED_CPUID,
+	KVM_GET_MSR_FEATURE_INDEX_LIST, /* with the supported CPUID (cpu/msrs.h) */
 	KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
 	KVM_GET_MSRS, KVM_SET_MSRS, KVM_GET_FPU, KVM_SET_FPU,
 	KVM_GET_XSAVE, KVM_SET_XSAVE, KVM_GET_XSAVE2, KVM_GET_XCRS, KVM_SET_XCRS,

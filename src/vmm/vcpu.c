@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -71,19 +72,50 @@ static int set_cpuid(struct vcpu *v)
 	return 0;
 }
 
-static int set_msrs(struct vcpu *v)
+/* One MSR with KVM_SET_MSRS: 1 when KVM took it, 0 when it refused, -1 on error. */
+static int set_one_msr(struct vcpu *v, uint32_t index, uint64_t data)
 {
 	struct {
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry e[1];
 	} m;
+	int r;
 
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = 1;
-	m.e[0].index = MSR_IA32_MISC_ENABLE;
-	m.e[0].data = MISC_ENABLE_FAST_STRING;
-	if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1)
-		return err_errno("KVM_SET_MSRS (IA32_MISC_ENABLE)");
+	m.e[0].index = index;
+	m.e[0].data = data;
+	r = ioctl(v->fd, KVM_SET_MSRS, &m);
+	if (r < 0)
+		return err_errno("vCPU %u: KVM_SET_MSRS (MSR 0x%x)", v->index, index);
+	return r == 1;
+}
+
+static int set_msrs(struct vcpu *v)
+{
+	int r = set_one_msr(v, MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING);
+
+	if (r <= 0)
+		return r < 0 ? -1 : err_set("vCPU %u: KVM refused IA32_MISC_ENABLE", v->index);
+	/*
+	 * The model's feature MSRs (ARCH_CAPABILITIES, ...: cpu/msrs.h), after
+	 * KVM_SET_CPUID2: KVM (Linux 6.18 seen) takes a non-zero value only for
+	 * a vCPU whose CPUID has the MSR's bit, and only bits it reported on
+	 * /dev/kvm, which the pipeline filtered against.  So a refusal means KVM does not run the guest
+	 * with skyvm's CPUID (a PVM host gives guests its own): the guest then
+	 * reads KVM's value, as before skyvm wrote these, and vCPU 0 says so.
+	 * A restore's table has none: the snapshot's own MSRs carry them.
+	 */
+	for (uint32_t i = 0; i < v->cpuid.nmsrs && i < CPU_FEATURE_MSRS_MAX; i++) {
+		r = set_one_msr(v, v->cpuid.msrs[i].index, v->cpuid.msrs[i].value);
+		if (r < 0)
+			return -1;
+		if (!r && v->index == 0)
+			fprintf(stderr, "skyvm: warning: KVM refused the model's MSR 0x%x = 0x%llx "
+					"(does it run guests with skyvm's CPUID?): the guest reads "
+					"KVM's value\n", v->cpuid.msrs[i].index,
+				(unsigned long long)v->cpuid.msrs[i].value);
+	}
 	return 0;
 }
 

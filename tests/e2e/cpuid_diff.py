@@ -94,6 +94,8 @@ def feature_names(features_json):
     """{(leaf, subleaf, reg): {bit: name}} from `skyvm cpu features --json`."""
     names = {}
     for f in features_json["features"]:
+        if f.get("msr"):
+            continue  # a feature MSR's bit, not CPUID
         key = (int(f["leaf"], 16), int(f["subleaf"] or "0", 0), f["register"].lower())
         names.setdefault(key, {}).setdefault(f["bit"], f["name"])
     return names

@@ -20,6 +20,7 @@
 #include "cpu/dump.h"
 #include "cpu/fixups.h"
 #include "cpu/host.h"
+#include "cpu/msrs.h"
 #include "cpu/normalise.h"
 #include "cpu/topology.h"
 #include "util/err.h"
@@ -722,8 +723,11 @@ static void check_invariants(const char *host, const char *name)
 		fail_msg("%s on %s: %s", name, host, err_msg());
 	cpu_host_fixups(&supported, &facts);
 	featureset_from_cpuid(&sup, &supported);
+	featureset_supported_msrs(&sup, &supported);
 	assert_int_equal(cpu_vcpu_cpuid(&result, 2, &vcpu), 0);
 	featureset_from_cpuid(&table_fs, &vcpu);
+	/* the feature MSRs the vCPU gets written are its table's too */
+	featureset_from_msrs(&table_fs, &vcpu);
 	for (int w = 0; w < FW_COUNT; w++) {
 		uint32_t en = result.enabled.w[w], dyn = 0, leaf = feature_words[w].leaf;
 
