@@ -29,6 +29,10 @@ BENCH_IO_SECONDS (random reads and each iperf3 run, default 5); BENCH_IO_PINGS (
 0.005); BENCH_IO_KERNEL (bzImage, the default, or vmlinux, from build/linux/);
 BENCH_NESTED=0 skips where the nested guest would be needed; SKYVM_NESTED=always|never
 as for the tests.
+
+Where /dev/vhost-net exists (probed where the VMMs run), a third VMM boots each round:
+skyvm with `--net ...,vhost=on` ("skyvm-vhost"), its ratios to QEMU as a third column;
+BENCH_IO_VHOST=0 leaves it out.
 """
 import json
 import os
@@ -55,6 +59,7 @@ IPERF3 = "/usr/bin/iperf3"
 BUSYBOX = "/bin/busybox"
 NESTED_ROOT = "/dev/shm/skyvm-bench-io"  # inside the nested guest only (its tmpfs)
 TAP, HOST_IP, GUEST_IP, MAC = "skio0", "192.0.2.1", "192.0.2.2", "02:00:5e:00:53:10"
+VHOST = "skyvm-vhost"  # skyvm with --net ...,vhost=on, where /dev/vhost-net exists
 JOBS = ("seqwrite", "seqread", "randread")
 MEMORY_MIB = 512
 
@@ -266,10 +271,11 @@ class Nested:
 # ---------------------------------------------------------------- the VMMs
 
 def vmm_argv(name, cpu, cmdline, image, timeout):
-    if name == "skyvm":
+    if name in ("skyvm", VHOST):
+        net = f"tap={TAP},mac={MAC}" + (",vhost=on" if name == VHOST else "")
         return [SKYVM, "run", "--kernel", KERNEL, "--initrd", INITRD, "--cpus", "1",
                 "--memory", str(MEMORY_MIB), "--cpu", cpu, "--cmdline", cmdline,
-                "--disk", f"{image},id=vda", "--net", f"tap={TAP},mac={MAC}",
+                "--disk", f"{image},id=vda", "--net", net,
                 "--timeout", str(timeout)]
     return [QEMU, "-M", "microvm", "-enable-kvm", "-cpu", cpu, "-smp", "1",
             "-m", str(MEMORY_MIB), "-nodefaults", "-display", "none", "-no-reboot",
@@ -437,17 +443,26 @@ def ratios(res):
     for label, path, unit, better in METRICS:
         a, b = get(res["skyvm"], path), get(res["qemu"], path)
         out[".".join(path)] = {"skyvm_over_qemu": ratio(a, b), "better": better}
+        if VHOST in res:
+            out[".".join(path)]["skyvm_vhost_over_qemu"] = ratio(get(res[VHOST], path), b)
     return out
 
 
 def table(res):
-    rows = [("benchmark", "skyvm", "QEMU microvm", "skyvm/QEMU", "better")]
+    vh = VHOST in res
+    rows = [("benchmark", "skyvm", "QEMU microvm", "skyvm/QEMU", "better")
+            + (("skyvm vhost=on", "vhost/QEMU") if vh else ())]
     for label, path, unit, better in METRICS:
         a, b = get(res["skyvm"], path), get(res["qemu"], path)
         f = lambda v: "-" if v is None else f"{v:#.3g} {unit}" if v < 100 else f"{v:.0f} {unit}"  # noqa: E731,E501
         r = ratio(a, b)
-        rows.append((label, f(a), f(b), "-" if r is None else f"{r:.2f}", better))
-    w = [max(len(r[i]) for r in rows) for i in range(5)]
+        row = (label, f(a), f(b), "-" if r is None else f"{r:.2f}", better)
+        if vh:
+            v = get(res[VHOST], path)
+            rv = ratio(v, b)
+            row += (f(v), "-" if rv is None else f"{rv:.2f}")
+        rows.append(row)
+    w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip() for r in rows]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
@@ -520,6 +535,8 @@ def main():
     boots = {"skyvm": [], "qemu": []}
     try:
         res["peers"] = probe(env)
+        if res["peers"].get("vhost-net") and os.environ.get("BENCH_IO_VHOST", "1") != "0":
+            boots[VHOST] = []
         h = host_check(env)
         cmdline = f"console=ttyS0 panic=-1 {h['kernel_cmdline']}".strip()
         cpu = ",".join(x for x in ["host", h["cpu_model_options"].strip(",")] if x)
@@ -528,6 +545,8 @@ def main():
         timeout = 480 if nested else 300  # one boot, all of it
         for i in range(runs):
             order = ("skyvm", "qemu") if i % 2 == 0 else ("qemu", "skyvm")
+            if VHOST in boots:
+                order += (VHOST,)
             for name in order:
                 log(f"round {i + 1} of {runs}: {name}")
                 cfg = {"name": name, "root": NESTED_ROOT if nested else "",
@@ -554,7 +573,9 @@ def main():
                                                      else "absent") + " here")
     res["vhost_net"] = ("QEMU ran virtio-net in user space (vhost=off, as skyvm does); "
                         "/dev/vhost-net is " + ("present" if peers.get("vhost-net")
-                                                else "absent") + " here")
+                                                else "absent") + " here"
+                        + ("; skyvm also ran with vhost=on (skyvm-vhost)" if VHOST in boots
+                           else ""))
     report(res, path)
     return 0 if all(complete(b) for v in boots.values() for b in v) else 1
 
@@ -563,6 +584,8 @@ def report(res, path):
     """Summaries and ratios from res["boots"] into res and path; the table on stdout."""
     res["skyvm"] = summarize(res["boots"]["skyvm"])
     res["qemu"] = summarize(res["boots"]["qemu"])
+    if VHOST in res["boots"]:
+        res[VHOST] = summarize(res["boots"][VHOST])
     res["ratios"] = ratios(res)
     with open(path, "w") as f:
         json.dump(res, f, indent=2)
@@ -572,13 +595,15 @@ def report(res, path):
     c = res["config"]
     print(f"runs: {c['runs']} boots per VMM (medians); {c['mib']} MiB per sequential job, "
           f"{c['seconds']} s random reads and per iperf3 direction, {c['pings']} pings")
-    for name in ("skyvm", "qemu"):
-        for f in res[name].get("failures", []):
+    for name in ("skyvm", "qemu", VHOST):
+        for f in res.get(name, {}).get("failures", []):
             print(f"{name}: a boot ended with exit {f['exit']}"
                   + (" (killed)" if f["killed"] else "")
                   + f", not measured: {', '.join(f['not_measured']) or 'nothing'}"
                   + (f" ({f['why']})" if f["why"] else ""))
     print(f"vsock: {res['vsock']}")
+    if res.get("vhost_net"):
+        print(f"vhost-net: {res['vhost_net']}")
     print(f"bench-io: results in {os.path.relpath(path, ROOT)}")
 
 

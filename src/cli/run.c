@@ -55,11 +55,13 @@ static const char run_help[] =
 	"                        ro: opened read-only, guest writes fail with an I/O error;\n"
 	"                        id: device id and the disk's serial (default virtio-blkN)\n"
 	"  --rng                 virtio-rng fed by getrandom() (the guest's /dev/hwrng)\n"
-	"  --net tap=NAME[,mac=MAC][,offload=on|off][,id=NAME]\n"
+	"  --net tap=NAME[,mac=MAC][,offload=on|off][,vhost=on|off][,id=NAME]\n"
 	"                        virtio-net on an existing tap interface (repeatable: eth0,\n"
 	"                        eth1, ...); mac: default a stable locally administered one\n"
 	"                        from the tap's name; offload=off offers no checksum/TSO\n"
-	"                        offloads (default on: passed through to the tap)\n"
+	"                        offloads (default on: passed through to the tap);\n"
+	"                        vhost=on: the kernel's /dev/vhost-net moves the frames\n"
+	"                        (default off: skyvm's event loop does)\n"
 	"  --vsock cid=N,socket=PATH\n"
 	"                        virtio-vsock with guest CID N (>= 3); host side as unix\n"
 	"                        sockets: the guest's connections to port P go to PATH_P;\n"
@@ -232,7 +234,7 @@ static int parse_net(struct vm_config *cfg, char *arg, char **owned)
 	}
 	if (!len)
 		return cli_usage_error("run", "--net: expected tap=NAME[,mac=MAC][,offload=on|off]"
-				       "[,id=NAME]");
+				       "[,vhost=on|off][,id=NAME]");
 	return add_device(cfg, "virtio-net", id, rest);
 }
 

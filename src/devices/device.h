@@ -45,6 +45,10 @@ struct device_host {
 	struct event_loop *loop;  /* NULL in unit tests */
 	/* Bounds-checked guest memory: NULL unless [gpa, gpa+len) is all RAM. */
 	void *(*mem)(void *ctx, uint64_t gpa, uint64_t len);
+	/* The guest-physical ranges of RAM (for a kernel backend's memory table,
+	 * vhost-net): up to max into gpa[]/len[]; returns how many.  Their host
+	 * addresses come from mem().  May be NULL (unit tests). */
+	unsigned (*ram_ranges)(void *ctx, uint64_t *gpa, uint64_t *len, unsigned max);
 	/* Drive an interrupt line (GSI); a no-op without an irqchip. */
 	void (*set_irq)(void *ctx, unsigned gsi, bool level);
 	/* KVM_IRQFD: writing to fd pulses gsi (edge).  0 or -1 (err_msg). */

@@ -19,6 +19,15 @@
  *   attached elsewhere (EBUSY)    "busy"
  * RX and TX run on the event loop: the tap's fd is polled for input while
  * the guest has receive buffers; the TX queue's ioeventfd runs the transmit.
+ *
+ * vhost=on (virtio/vhost_net.h): /dev/vhost-net is opened in create() (a
+ * missing one is a start-up error naming it); the kernel serves both queues
+ * from DRIVER_OK to reset, reading the guest's kicks straight from the
+ * queues' ioeventfds (not on the event loop then) and writing a call eventfd
+ * per queue.  The call eventfds are on the event loop, which raises the
+ * used-buffer interrupt through the transport: virtio-mmio's InterruptStatus
+ * must say why (Linux's handler reads it), so the kernel cannot write the
+ * irqfd itself.  The tap fd is then the kernel's: skyvm never polls it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +50,7 @@
 #include "util/err.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
+#include "virtio/vhost_net.h"
 #include "vmm/event_loop.h"
 
 #define NET_QUEUES 2
@@ -67,6 +77,12 @@ struct vnet {
 	int notify_fd[NET_QUEUES];
 	bool ioeventfd[NET_QUEUES];
 	struct vnet_notify nctx[NET_QUEUES];
+	/* vhost=on */
+	bool use_vhost;
+	struct vhost_net vh;
+	int call_fd[NET_QUEUES];
+	bool call_watched[NET_QUEUES];
+	struct vnet_notify cctx[NET_QUEUES];
 };
 
 /* ---- the tap */
@@ -288,6 +304,72 @@ static void on_notify(void *opaque, uint32_t events)
 	virtio_mmio_queue_notify(n->v->t, n->q);
 }
 
+/* ---- vhost=on: the kernel serves the queues */
+
+/* The kernel used buffers of a queue: interrupt through the transport. */
+static void on_call(void *opaque, uint32_t events)
+{
+	struct vnet_notify *n = opaque;
+	uint64_t count;
+
+	if (read(n->v->call_fd[n->q], &count, sizeof(count)) < 0)
+		return;
+	virtio_net_backend_used(virtio_mmio_dev(n->v->t), n->q);
+}
+
+/* DRIVER_OK (a vCPU thread, the device lock held): hand the queues over. */
+static int vhost_start(void *opaque, uint64_t features, const struct virtio_net_ring_info *vq,
+		       unsigned nq)
+{
+	struct vnet *v = opaque;
+	const struct device_host *h = v->dev->host;
+	struct vhost_net_region r[VHOST_NET_MAX_REGIONS];
+	struct vhost_net_ring ring[VHOST_NET_QUEUES];
+	uint64_t gpa[VHOST_NET_MAX_REGIONS], len[VHOST_NET_MAX_REGIONS];
+	unsigned nr = h->ram_ranges ? h->ram_ranges(h->ctx, gpa, len, VHOST_NET_MAX_REGIONS) : 0;
+	uint64_t one = 1;
+
+	if (!nr)
+		return err_set("%s: vhost-net: no guest RAM ranges from the VMM", v->dev->id);
+	for (unsigned i = 0; i < nr; i++) {
+		r[i] = (struct vhost_net_region){ gpa[i], len[i], dev_mem(v->dev, gpa[i], len[i]) };
+		if (!r[i].hva)
+			return err_set("%s: vhost-net: RAM range 0x%llx+0x%llx has no host mapping",
+				       v->dev->id, (unsigned long long)gpa[i],
+				       (unsigned long long)len[i]);
+	}
+	if (nq != VHOST_NET_QUEUES)
+		return err_set("%s: vhost-net: %u queues, expected %d", v->dev->id, nq,
+			       VHOST_NET_QUEUES);
+	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++) {
+		if (!vq[q].ready)
+			return err_set("%s: vhost-net: the driver set DRIVER_OK with queue %u not "
+				       "ready", v->dev->id, q);
+		ring[q] = (struct vhost_net_ring){
+			.num = vq[q].num, .base = vq[q].next_avail, .desc = vq[q].desc,
+			.avail = vq[q].avail, .used = vq[q].used,
+			.kick = v->notify_fd[q], .call = v->call_fd[q],
+		};
+	}
+	if (vhost_net_start(&v->vh, features, r, nr, ring, v->tap_fd) < 0)
+		return err_wrap("%s (tap %s)", v->dev->id, v->tap);
+	/* Buffers the driver posted (and kicked) before DRIVER_OK: look now. */
+	for (unsigned q = 0; q < VHOST_NET_QUEUES; q++)
+		if (write(v->notify_fd[q], &one, sizeof(one)) < 0) {
+			/* counter full: a kick is pending anyway */
+		}
+	return 0;
+}
+
+/* Reset or the end: the kernel lets go of the rings and the tap. */
+static void vhost_stop(void *opaque)
+{
+	struct vnet *v = opaque;
+
+	if (vhost_net_stop(&v->vh) < 0)
+		fprintf(stderr, "skyvm: %s: %s\n", v->dev->id, err_msg());
+}
+
 /* ---- lifecycle */
 
 static int parse_opts(struct vnet *v, const char *opts)
@@ -297,7 +379,7 @@ static int parse_opts(struct vnet *v, const char *opts)
 	int rc = 0;
 
 	if (!opts || !*opts)
-		return err_set("--net: expected tap=NAME[,mac=MAC][,offload=on|off]");
+		return err_set("--net: expected tap=NAME[,mac=MAC][,offload=on|off][,vhost=on|off]");
 	copy = strdup(opts);
 	if (!copy)
 		return err_set("out of memory");
@@ -317,9 +399,13 @@ static int parse_opts(struct vnet *v, const char *opts)
 			v->no_offload = false;
 		} else if (!strcmp(item, "offload=off")) {
 			v->no_offload = true;
+		} else if (!strcmp(item, "vhost=on")) {
+			v->use_vhost = true;
+		} else if (!strcmp(item, "vhost=off")) {
+			v->use_vhost = false;
 		} else {
 			rc = err_set("--net: unknown option '%s' (expected tap=NAME, mac=MAC, "
-				     "offload=on|off or id=NAME)", item);
+				     "offload=on|off, vhost=on|off or id=NAME)", item);
 		}
 	}
 	free(copy);
@@ -343,8 +429,9 @@ static int net_create(struct device *d, const char *opts)
 	d->state = v;
 	v->dev = d;
 	v->tap_fd = v->irq_fd = -1;
+	v->vh.fd = -1;
 	for (unsigned q = 0; q < NET_QUEUES; q++)
-		v->notify_fd[q] = -1;
+		v->notify_fd[q] = v->call_fd[q] = -1;
 	d->acpi_hid = "LNRO0005";
 	d->irq_want = DEV_IRQ_ANY;
 	d->irq_edge = true;
@@ -353,7 +440,11 @@ static int net_create(struct device *d, const char *opts)
 		return -1;
 	if (parse_opts(v, opts) < 0)
 		return -1;
-	return open_tap(v);
+	if (open_tap(v) < 0)
+		return -1;
+	if (v->use_vhost && vhost_net_open(&v->vh, &vhost_io_sys, VHOST_NET_PATH) < 0)
+		return err_wrap("--net tap=%s", v->tap);
+	return 0;
 }
 
 static void net_destroy(struct device *d)
@@ -362,6 +453,7 @@ static void net_destroy(struct device *d)
 
 	if (!v)
 		return;
+	vhost_net_close(&v->vh);
 	if (v->tap_fd >= 0)
 		close(v->tap_fd);
 	free(v);
@@ -379,6 +471,10 @@ static int net_realize(struct device *d)
 	};
 	struct virtio_dev *vd;
 
+	if (v->use_vhost) {
+		o.be.start = vhost_start;
+		o.be.stop = vhost_stop;
+	}
 	if (!h->loop)
 		return err_set("%s: no event loop to serve the queues", d->id);
 	memcpy(o.mac, v->mac, 6);
@@ -403,7 +499,9 @@ static int net_realize(struct device *d)
 		if (v->notify_fd[q] < 0)
 			return err_errno("eventfd");
 		v->nctx[q] = (struct vnet_notify){ v, q };
-		if (event_loop_add(h->loop, v->notify_fd[q], EPOLLIN, on_notify, &v->nctx[q]) < 0) {
+		/* vhost=on: the kicks are the kernel's to read, not the loop's */
+		if (!v->use_vhost &&
+		    event_loop_add(h->loop, v->notify_fd[q], EPOLLIN, on_notify, &v->nctx[q]) < 0) {
 			close(v->notify_fd[q]);
 			v->notify_fd[q] = -1;
 			return -1;
@@ -412,6 +510,18 @@ static int net_realize(struct device *d)
 		    h->ioeventfd(h->ctx, d->region[0].base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, q, false,
 				 v->notify_fd[q], true) == 0)
 			v->ioeventfd[q] = true;
+	}
+	if (v->use_vhost) {
+		for (unsigned q = 0; q < NET_QUEUES; q++) {
+			v->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+			if (v->call_fd[q] < 0)
+				return err_errno("eventfd");
+			v->cctx[q] = (struct vnet_notify){ v, q };
+			if (event_loop_add(h->loop, v->call_fd[q], EPOLLIN, on_call, &v->cctx[q]) < 0)
+				return -1;
+			v->call_watched[q] = true;
+		}
+		return 0; /* the tap is the kernel's */
 	}
 	/* Not polled until the driver is ready (rx_poll from the device). */
 	if (event_loop_add(h->loop, v->tap_fd, 0, on_tap, v) < 0)
@@ -425,16 +535,30 @@ static void net_unrealize(struct device *d)
 	struct vnet *v = d->state;
 	const struct device_host *h = d->host;
 
+	/* The kernel first: it reads the eventfds and the tap closed below. */
+	if (vhost_net_stop(&v->vh) < 0)
+		fprintf(stderr, "skyvm: %s: %s\n", d->id, err_msg());
+	if (v->use_vhost)
+		fprintf(stderr, "skyvm: %s (tap %s): vhost-net served the queues (started %u "
+			"times, features 0x%llx)\n", d->id, v->tap, v->vh.starts,
+			(unsigned long long)v->vh.features);
 	if (v->tap_watched && !v->tap_dead && h->loop)
 		event_loop_remove(h->loop, v->tap_fd);
 	v->tap_watched = false;
 	for (unsigned q = 0; q < NET_QUEUES; q++) {
+		if (v->call_fd[q] >= 0) {
+			if (v->call_watched[q] && h->loop)
+				event_loop_remove(h->loop, v->call_fd[q]);
+			v->call_watched[q] = false;
+			close(v->call_fd[q]);
+			v->call_fd[q] = -1;
+		}
 		if (v->notify_fd[q] < 0)
 			continue;
 		if (v->ioeventfd[q])
 			h->ioeventfd(h->ctx, d->region[0].base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, q, false,
 				     v->notify_fd[q], false);
-		if (h->loop)
+		if (h->loop && !v->use_vhost)
 			event_loop_remove(h->loop, v->notify_fd[q]);
 		close(v->notify_fd[q]);
 		v->notify_fd[q] = -1;
@@ -471,8 +595,27 @@ static void net_reset(struct device *d)
 		virtio_mmio_reset(v->t);
 }
 
+/*
+ * Snapshots: with vhost=on the queues' positions live in the kernel while
+ * the device runs; skyvm refuses to save such a VM (snapshot and migration)
+ * rather than save queues that move under it.  vhost=off saves nothing, as
+ * before this hook existed (the queues are not restored: docs/net.md).
+ */
+static int net_save(struct device *d, void *buf, size_t size, size_t *len)
+{
+	struct vnet *v = d->state;
+
+	if (v->use_vhost)
+		return err_set("%s: --net tap=%s,vhost=on: snapshots and migration are not "
+			       "supported with vhost-net (the kernel holds the queues); use "
+			       "vhost=off", d->id, v->tap);
+	*len = 0;
+	return 0;
+}
+
 static struct device_class virtio_net_class = {
 	.name = "virtio-net", .create = net_create, .destroy = net_destroy,
-	.ops = { .realize = net_realize, .reset = net_reset, .unrealize = net_unrealize },
+	.ops = { .realize = net_realize, .reset = net_reset, .save = net_save,
+		 .unrealize = net_unrealize },
 };
 DEVICE_CLASS(virtio_net_class)

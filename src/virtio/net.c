@@ -311,7 +311,8 @@ static void rx_locked(struct virtio_net *n)
 void virtio_net_rx(struct virtio_dev *d)
 {
 	pthread_mutex_lock(&d->lock);
-	rx_locked(to_net(d));
+	if (!to_net(d)->be.start) /* else the backend serves the queues */
+		rx_locked(to_net(d));
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -381,6 +382,8 @@ static void net_queue_notify(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_net *n = to_net(d);
 
+	if (n->be.start)
+		return; /* the backend serves the queues (vhost-net) */
 	if (q == VIRTIO_NET_TXQ)
 		tx_locked(n);
 	else if (q == VIRTIO_NET_RXQ)
@@ -434,6 +437,17 @@ static int net_activate(struct virtio_dev *d, uint64_t features)
 	rx_reset(n);
 	if (n->be.set_offload && n->be.set_offload(n->be.opaque, features) < 0)
 		return -1;
+	if (n->be.start) {
+		struct virtio_net_ring_info ri[2];
+
+		for (unsigned q = 0; q < 2; q++)
+			ri[q] = (struct virtio_net_ring_info){
+				.ready = d->vq[q].ready && !d->vq[q].broken, .num = d->vq[q].num,
+				.next_avail = d->vq[q].last_avail, .desc = d->vq[q].desc,
+				.avail = d->vq[q].avail, .used = d->vq[q].used,
+			};
+		return n->be.start(n->be.opaque, features, ri, 2);
+	}
 	n->rx_polling = false;
 	set_polling(n, true);
 	return 0;
@@ -444,7 +458,10 @@ static void net_reset(struct virtio_dev *d)
 	struct virtio_net *n = to_net(d);
 
 	rx_reset(n);
-	set_polling(n, false);
+	if (n->be.stop)
+		n->be.stop(n->be.opaque);
+	if (!n->be.start)
+		set_polling(n, false);
 }
 
 static void net_free(struct virtio_dev *d)
@@ -488,6 +505,19 @@ struct virtio_dev *virtio_net_new(const struct virtio_net_opts *o)
 	n->no_offload = o->no_offload;
 	n->be = o->be;
 	return &n->dev;
+}
+
+void virtio_net_backend_used(struct virtio_dev *d, unsigned q)
+{
+	struct virtq *vq = NULL;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->active && q < d->ops->num_queues)
+		vq = &d->vq[q];
+	pthread_mutex_unlock(&d->lock);
+	/* the transport's interrupt path takes only its interrupt lock */
+	if (vq && vq->host && vq->host->interrupt)
+		vq->host->interrupt(vq->host->opaque, vq);
 }
 
 void virtio_net_get_stats(struct virtio_dev *d, struct virtio_net_stats *s)

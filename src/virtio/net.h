@@ -43,6 +43,14 @@
 
 #include "virtio/virtio.h"
 
+/* A live queue as a backend that serves it (vhost-net) needs it. */
+struct virtio_net_ring_info {
+	bool ready;
+	uint16_t num;
+	uint16_t next_avail;       /* the avail index the device reads next */
+	void *desc, *avail, *used; /* host addresses of the rings */
+};
+
 #define VIRTIO_ID_NET 1
 
 /* Feature bits (spec 5.1.3) */
@@ -110,6 +118,16 @@ struct virtio_net_backend {
 	void (*rx_poll)(void *opaque, bool on);
 	/* Call virtio_net_queue_work(q) again soon (budget used up).  May be NULL. */
 	void (*kick)(void *opaque, unsigned q);
+	/*
+	 * Optional, for a backend that serves the queues itself (vhost-net): at
+	 * DRIVER_OK start() gets the negotiated features and the live queues
+	 * (0 or -1 with err_set: DEVICE_NEEDS_RESET), at reset stop() (a no-op
+	 * when not started).  With start set, the device never touches the
+	 * queues nor calls recv/send/rx_poll: notifications are the backend's.
+	 */
+	int (*start)(void *opaque, uint64_t features, const struct virtio_net_ring_info *ring,
+		     unsigned nq);
+	void (*stop)(void *opaque);
 };
 
 struct virtio_net_opts {
@@ -134,6 +152,13 @@ void virtio_net_rx(struct virtio_dev *d);
 /* A kick asked for by backend.kick. */
 void virtio_net_queue_work(struct virtio_dev *d, unsigned q);
 void virtio_net_get_stats(struct virtio_dev *d, struct virtio_net_stats *s);
+/*
+ * A backend that serves the queues (start set) used buffers of queue q and
+ * wants the driver told: raise the used-buffer interrupt (InterruptStatus
+ * bit 0 and the interrupt), unconditionally: the backend already applied
+ * EVENT_IDX / NO_INTERRUPT.  Ignored unless the device is live.
+ */
+void virtio_net_backend_used(struct virtio_dev *d, unsigned q);
 
 /*
  * Check a TX header against the negotiated features and the frame length

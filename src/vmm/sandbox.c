@@ -9,6 +9,7 @@
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/landlock.h>
+#include <linux/vhost.h>
 #include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -138,6 +139,11 @@ static const unsigned long allowed_ioctls[] = {
 	KVM_SET_USER_MEMORY_REGION, KVM_GET_DIRTY_LOG,
 	/* virtio-net: the offloads the guest negotiated, set at DRIVER_OK */
 	TUNSETOFFLOAD, TUNSETVNETHDRSZ,
+	/* vhost-net (--net ...,vhost=on): started at DRIVER_OK, stopped at reset;
+	 * VHOST_SET_OWNER and VHOST_GET_FEATURES are set-up only */
+	VHOST_SET_FEATURES, VHOST_SET_MEM_TABLE, VHOST_SET_VRING_NUM, VHOST_SET_VRING_ADDR,
+	VHOST_SET_VRING_BASE, VHOST_GET_VRING_BASE, VHOST_SET_VRING_KICK, VHOST_SET_VRING_CALL,
+	VHOST_NET_SET_BACKEND,
 	/* the terminal (raw mode restored at the end, isatty() in stdio),
 	 * non-blocking sockets, glibc's resolver */
 	TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, FIONBIO, FIONREAD, FIOCLEX, FIONCLEX,

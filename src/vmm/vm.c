@@ -81,6 +81,23 @@ static void *host_mem(void *ctx, uint64_t gpa, uint64_t len)
 	return guest_ptr(&vm->mem, gpa, len);
 }
 
+/* RAM as guest_mem lays it out: below the 32-bit hole, and the rest from 4 GiB. */
+static unsigned host_ram_ranges(void *ctx, uint64_t *gpa, uint64_t *len, unsigned max)
+{
+	struct vm *vm = ctx;
+	unsigned n = 0;
+
+	if (n < max && vm->mem.low_size) {
+		gpa[n] = 0;
+		len[n++] = vm->mem.low_size;
+	}
+	if (n < max && vm->mem.size > vm->mem.low_size) {
+		gpa[n] = LAYOUT_HOLE_END;
+		len[n++] = vm->mem.size - vm->mem.low_size;
+	}
+	return n;
+}
+
 static void host_set_irq(void *ctx, unsigned gsi, bool level)
 {
 	vm_irq_line(ctx, gsi, level);
@@ -404,7 +421,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	pthread_cond_init(&vm->state_cond, NULL);
 	vm->host = (struct device_host){
 		.ctx = vm, .ncpus = cfg->ncpus, .console = &vm->console, .loop = &vm->loop,
-		.mem = host_mem, .set_irq = host_set_irq, .irqfd = host_irqfd,
+		.mem = host_mem, .ram_ranges = host_ram_ranges, .set_irq = host_set_irq, .irqfd = host_irqfd,
 		.ioeventfd = host_ioeventfd, .stop = host_stop, .cpu_words = host_cpu_words,
 	};
 

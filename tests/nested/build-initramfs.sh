@@ -64,6 +64,11 @@ for m in kvm_amd virtio_pci virtiofs; do
 	/sbin/modinfo -k "$release" -n "$m" >/dev/null 2>&1 || unavailable "$release has no $m module"
 	add_module "$m"
 done
+# Optional: vhost-net (and tun) for skyvm's --net ...,vhost=on tests (docs/net.md): with
+# them loaded the guest has /dev/vhost-net; a kernel without them just goes without.
+for m in vhost_net tun; do
+	if /sbin/modinfo -k "$release" -n "$m" >/dev/null 2>&1; then add_module "$m"; fi
+done
 
 files=("$here/init.sh" "$here/build-initramfs.sh" /bin/busybox "$kernel")
 for m in "${order[@]}"; do files+=("$(/sbin/modinfo -k "$release" -n "$m")"); done
