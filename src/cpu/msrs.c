@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "kvm/kvm.h"
 #include "util/err.h"
 
 /* More MSRs than any KVM lists as feature MSRs (about 30 with VMX). */
@@ -81,19 +82,8 @@ int cpu_feature_msrs_from_kvm(struct cpuid_table *t, const uint32_t *listed, siz
 
 static int kvm_read_feature_msr(void *ctx, uint32_t index, uint64_t *value)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[1];
-	} m;
-
-	memset(&m, 0, sizeof(m));
-	m.hdr.nmsrs = 1;
-	m.e[0].index = index;
 	/* On the system fd KVM_GET_MSRS reads feature MSRs: the host's supported value */
-	if (ioctl(*(const int *)ctx, KVM_GET_MSRS, &m) != 1)
-		return -1;
-	*value = m.e[0].data;
-	return 0;
+	return kvm_get_msr(*(const int *)ctx, index, value);
 }
 
 int cpu_host_feature_msrs_fd(int kvm_fd, struct cpuid_table *t)

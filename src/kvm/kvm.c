@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -145,4 +146,23 @@ const char *kvm_exit_name(unsigned reason)
 	if (reason < sizeof(names) / sizeof(names[0]) && names[reason])
 		return names[reason];
 	return "unknown";
+}
+
+int kvm_get_msr(int fd, uint32_t index, uint64_t *value)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[1];
+	} m;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 1;
+	m.e[0].index = index;
+	if (ioctl(fd, KVM_GET_MSRS, &m) != 1) {
+		if (!errno)
+			errno = EIO;
+		return -1;
+	}
+	*value = m.e[0].data;
+	return 0;
 }

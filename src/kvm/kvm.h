@@ -16,6 +16,7 @@
 #include <linux/kvm.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define KVM_DEVICE_PATH "/dev/kvm"
 
@@ -42,6 +43,12 @@ int kvm_open(struct kvm *k, const char *path);
 void kvm_close(struct kvm *k);
 /* KVM_CHECK_EXTENSION on fd (the system fd or a VM fd); <= 0 means absent. */
 int kvm_cap(int fd, long cap);
+
+/*
+ * One MSR by KVM_GET_MSRS: on a vCPU fd its value; on the system fd a feature MSR's
+ * value the host supports.  0, or -1 when KVM did not read it (errno set, no message).
+ */
+int kvm_get_msr(int fd, uint32_t index, uint64_t *value);
 
 int kvm_ioctl_checked(int fd, unsigned long req, const char *name, void *arg);
 int kvm_ioctl_checked_val(int fd, unsigned long req, const char *name, unsigned long arg);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kvm/kvm.h"
 #include "util/err.h"
 #include "vmm/kvmclock.h"
 #include "vmm/runstate.h"
@@ -547,15 +548,9 @@ static int set_from(const struct snapshot *s, int fd, unsigned long req, const c
 /* Does this vCPU already hold `e`'s value (a write KVM refuses changes nothing)? */
 static bool msr_already(struct vcpu *v, const struct kvm_msr_entry *e)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[1];
-	} m;
+	uint64_t now;
 
-	memset(&m, 0, sizeof(m));
-	m.hdr.nmsrs = 1;
-	m.e[0].index = e->index;
-	return ioctl(v->fd, KVM_GET_MSRS, &m) == 1 && m.e[0].data == e->data;
+	return kvm_get_msr(v->fd, e->index, &now) == 0 && now == e->data;
 }
 
 /*
