@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -162,6 +163,9 @@ class NestedGuest:
         self.ctl = None
         self.buf = b""
         self.next_id = 0
+        # Tests may run several runs at once from threads (test_verify's busy guests):
+        # the control line's buffer, the DONE table and the ids are shared.
+        self._ctl_lock = threading.RLock()
         self.done = {}  # DONE statuses read while waiting for another request
         self.resent = 0  # RUN lines the guest missed and got again
         self.wedged = False  # a run found the guest itself stuck (no PONG)
@@ -462,11 +466,21 @@ class NestedGuest:
         """The rest of the guest's `<verb> <rid> ...` message, reading the control line
         until deadline (TimeoutError then); other messages are kept for their waiters."""
         key = f"{verb} {rid}"
-        while key not in self.done:
-            parts = self._read_line(deadline).split(None, 2)
-            if len(parts) >= 2:
-                self.done[f"{parts[0]} {parts[1]}"] = parts[2] if len(parts) > 2 else ""
-        return self.done.pop(key)
+        while True:
+            # One line at a time under the lock: another thread's waiter may read this
+            # one's line and leave it in self.done.
+            with self._ctl_lock:
+                if key in self.done:
+                    return self.done.pop(key)
+                try:
+                    line = self._read_line(min(deadline, time.monotonic() + 1.0))
+                except TimeoutError:
+                    if time.monotonic() >= deadline:
+                        raise
+                    continue
+                parts = line.split(None, 2)
+                if len(parts) >= 2:
+                    self.done[f"{parts[0]} {parts[1]}"] = parts[2] if len(parts) > 2 else ""
 
     def _wait_done(self, rid, deadline):
         """The exit status of request rid."""
@@ -504,8 +518,9 @@ class NestedGuest:
         raise TimeoutError
 
     def _prepare(self, argv, cwd, env, input):
-        self.next_id += 1
-        rid = str(self.next_id)
+        with self._ctl_lock:
+            self.next_id += 1
+            rid = str(self.next_id)
         base = os.path.join(self.dir, f"req{rid}")
         paths = {k: f"{base}.{k}" for k in ("sh", "in", "out", "err", "pid")}
         with open(paths["in"], "wb") as f:
