@@ -13,6 +13,7 @@ import struct
 
 import pytest
 
+from test_snapshot import sections
 from vmscript import PRELUDE, run_script
 
 ARCH_CAP = 0x10A
@@ -29,19 +30,6 @@ call pause PUT /vm/pause
 call snapshot PUT /vm/snapshot -d "{\"path\": \"$DIR/snap\"}"
 kill -9 $VM_PID; wait $VM_PID 2>/dev/null
 '''
-
-
-def sections(blob):
-    """{name: (payload offset, length)} of a state file (docs/snapshot.md)."""
-    off, out = 32, {}
-    n = struct.unpack_from("<I", blob, 12)[0]
-    for _ in range(n):
-        nlen = struct.unpack_from("<H", blob, off)[0]
-        name = blob[off + 2:off + 2 + nlen].decode()
-        plen = struct.unpack_from("<Q", blob, off + 2 + nlen)[0]
-        out[name] = (off + 14 + nlen, plen)
-        off += 14 + nlen + plen
-    return out
 
 
 def saved_msrs(path, vcpu=0):
