@@ -23,7 +23,13 @@
 #include "lib/trap.h"
 
 #define INT3_ROUNDS 3
-#define AP_WAIT_TSC_CYCLES 5000000000ull /* >= 1.5 s at any TSC rate we meet */
+/*
+ * How long without progress before an AP counts as never reporting: >= 10 s at
+ * any TSC rate we meet (up to 3 GHz), as Linux waits 10 s for an AP.  5e9 cycles
+ * (1.5 s) was too short with 50 VMs started at once on two CPUs in the nested
+ * guest: an AP that printed all of its lines was counted as missing.
+ */
+#define AP_WAIT_TSC_CYCLES 30000000000ull
 #define FLAGS_LINE_MAX 90
 
 static bool verbose;

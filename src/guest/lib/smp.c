@@ -21,6 +21,7 @@ static unsigned slot_cpu[GUEST_MAX_CPUS];
 static uint32_t cpu_apic[GUEST_MAX_CPUS];
 static unsigned ncpus = 1;
 static volatile uint32_t cpus_done;
+static volatile uint32_t cpus_entered; /* APs that reached smp_enter_ap() as ours */
 
 void spin_lock(struct spinlock *l)
 {
@@ -108,6 +109,7 @@ unsigned smp_enter_ap(unsigned slot)
 	for (unsigned cpu = 1; cpu < ncpus; cpu++) {
 		if (cpu_apic[cpu] == me) {
 			slot_cpu[slot] = cpu;
+			__atomic_fetch_add((uint32_t *)&cpus_entered, 1, __ATOMIC_RELEASE);
 			return cpu;
 		}
 	}
@@ -139,11 +141,27 @@ void smp_cpu_done(void)
 	__atomic_fetch_add((uint32_t *)&cpus_done, 1, __ATOMIC_RELEASE);
 }
 
+/*
+ * The time runs from the last sign of progress (an AP entering, a CPU done),
+ * not from the call: on a loaded host (50 VMs at once on two CPUs) an AP's
+ * vCPU thread may start seconds late and then print slowly, and that is not
+ * an AP that never started.
+ */
 unsigned smp_wait_done(uint64_t tsc_cycles)
 {
 	uint64_t start = rdtsc();
+	uint32_t seen = cpus_entered + cpus_done;
 
-	while (cpus_done < ncpus && rdtsc() - start < tsc_cycles)
+	while (cpus_done < ncpus) {
+		uint32_t now = cpus_entered + cpus_done;
+
+		if (now != seen) {
+			seen = now;
+			start = rdtsc();
+		} else if (rdtsc() - start >= tsc_cycles) {
+			break;
+		}
 		cpu_relax();
+	}
 	return cpus_done;
 }

@@ -42,8 +42,9 @@ void smp_start_aps(void);
 /* Mark the running CPU's work as done. */
 void smp_cpu_done(void);
 /*
- * Boot CPU: wait until every CPU called smp_cpu_done(), for at most about
- * `tsc_cycles` TSC cycles.  Returns how many did.
+ * Boot CPU: wait until every CPU called smp_cpu_done(), giving up after about
+ * `tsc_cycles` TSC cycles without progress (no AP entering, no CPU done).
+ * Returns how many did.
  */
 unsigned smp_wait_done(uint64_t tsc_cycles);
 
