@@ -44,7 +44,7 @@ where=""
 if [ "${1:-}" != "--unit-only" ]; then
 	junit="$log/e2e.xml"
 	export SKYVM_NESTED_STATS="$log/nested.json"
-	/usr/bin/python3 -m pytest -q -rfEsxX -p no:cacheprovider --junitxml="$junit" tests/e2e
+	/usr/bin/python3 -m pytest -q -rfEsxX -p no:cacheprovider --durations=20 --junitxml="$junit" tests/e2e
 	rc=$?
 	if [ -f "$junit" ]; then
 		# One line "P F S", then the lines for the summary: where the kvm tests ran,
