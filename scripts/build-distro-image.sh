@@ -19,8 +19,9 @@
 # The image is kept in ${XDG_CACHE_HOME:-~/.cache}/skyvm/distro/<key>/rootfs.ext4 with
 # its SHA256SUMS; the key is the sha256 of this script (which holds the suite, variant
 # and package list).  An entry is checked before use, by its sums and by `e2fsck -fn`;
-# one that fails is removed and the image built again.  Users must boot a copy: a boot
-# writes to the image.  SKYVM_DISTRO_CACHE=DIR moves the cache.
+# one that fails is removed and the image built again; the two newest entries are kept.
+# Users must boot a copy: a boot writes to the image.  SKYVM_DISTRO_CACHE=DIR moves the
+# cache.
 # SKYVM_DEBIAN_MIRROR (default http://deb.debian.org/debian) is the archive debootstrap
 # downloads from; nothing else is downloaded.
 #
@@ -145,7 +146,7 @@ used_kib=$(du -sk --apparent-size "$tree" | cut -f1)
 size_mib=$(((used_kib * 3 / 2) / 1024 + 64))
 say "the tree: $((used_kib / 1024)) MiB; image $size_mib MiB"
 mkdir -p "$work/entry"
-mkfs.ext4 -q -F -L skyvm-distro -d "$tree" "$work/entry/rootfs.ext4" "${size_mib}M"
+mkfs.ext4 -q -F -L skyvm-distro -d "$tree" "$work/entry/rootfs.ext4" "${size_mib}M" >&2
 e2fsck -fn "$work/entry/rootfs.ext4" >"$work/entry/e2fsck.log" 2>&1 ||
 	{ cat "$work/entry/e2fsck.log" >&2; die "the new image fails e2fsck -fn"; }
 (cd "$work/entry" && sha256sum rootfs.ext4 >SHA256SUMS)
@@ -153,4 +154,9 @@ cp "$work/debootstrap.log" "$work/entry/debootstrap.log"
 rm -rf "$entry"
 mv "$work/entry" "$entry"
 say "built $img in $(($(date +%s) - start)) s"
+# Keep the two newest entries (another checkout may use the previous script).
+for old in $(ls -dt "$cache"/*/ 2>/dev/null | grep -E '/[0-9a-f]{64}/$' | tail -n +3); do
+	say "removing the old cache entry $old"
+	rm -rf "$old"
+done
 echo "$img"
