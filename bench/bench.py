@@ -73,12 +73,15 @@ def kvm_reason():
 # ---------------------------------------------------------------- where commands run
 
 class Host:
-    """Runs timeit right here (a usable /dev/kvm)."""
+    """Runs commands right here (a usable /dev/kvm)."""
     label = HOST_LABEL
     nested = False
 
     def run(self, argv, timeout):
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+
+    def run_wall(self, argv, timeout):
+        return self.run(argv, timeout)
 
     def timeit(self, args, timeout):
         return self.run([TIMEIT, *args], timeout)
@@ -88,60 +91,66 @@ class Host:
 
 
 class Nested:
-    """Runs timeit inside one nested-KVM guest, chrooted into a root in its RAM.
+    """Runs commands inside one nested-KVM guest (tests/nested/), with `files` (VMMs,
+    their firmware, kernels) copied by bench/nested-root.sh into a tmpfs root in its RAM
+    (`root`), where timed commands run chrooted.  bench/io.py uses it too.
 
     KVM on TCG's emulated SVM occasionally wedges the whole nested guest
     (docs/nested-testing.md: a hang in about one run in a hundred or fewer); a request
     that gets no answer is then reported, the guest rebooted and its root rebuilt, and
-    the bench goes on with the next round."""
-    label = NESTED_LABEL
+    the bench goes on with the next request."""
     nested = True
 
-    def __init__(self, files):
+    def __init__(self, files, root=NESTED_ROOT, label=NESTED_LABEL, say=None):
         sys.path.insert(0, os.path.join(ROOT, "tests", "nested"))
         import nested  # noqa: E402
         self.mod = nested
         self.files = files
-        self.guest = nested.NestedGuest()
+        self.root = root
+        self.label = label
+        self.say = say or log
+        self.guest = None
         self.boots = 0
         self.qemu = None
         self._ensure()
 
     def _ensure(self):
-        if self.qemu is not None and self.guest.qemu is self.qemu and self.guest.alive():
+        # Alive, and still the guest whose root was built (the harness reboots a wedged
+        # guest by itself on its next run, without the root).
+        if self.guest is not None and self.guest.qemu is self.qemu and self.guest.alive():
             return
-        self.guest.close()
+        if self.guest is not None:
+            self.guest.close()
         t0 = time.monotonic()
-        for attempt in range(3):  # the harness's start can race (a refused control socket)
-            try:
-                self.guest.start()
-                break
-            except (self.mod.NestedError, OSError) as e:
-                self.guest.close()
-                if attempt == 2:
-                    raise
-                log(f"nested guest did not start ({e}); again")
+        # start_guest tries a boot that does not come up again (a refused control socket)
+        self.guest = self.mod.start_guest(say=self.say)
         self.qemu = self.guest.qemu
         self.boots += 1
-        log(f"nested guest up in {time.monotonic() - t0:.1f} s; copying the peers into its RAM")
+        self.say(f"nested guest up in {time.monotonic() - t0:.1f} s; copying the VMMs into "
+                 "its RAM")
         r = self.guest.run(["/bin/sh", os.path.join(ROOT, "bench", "nested-root.sh"),
-                            NESTED_ROOT, *self.files], cwd=ROOT, timeout=300)
+                            self.root, *self.files], cwd=ROOT, timeout=300)
         if r.returncode != 0:
             raise RuntimeError(f"nested-root.sh failed ({r.returncode}): {r.stderr.strip()}")
-        log(f"root in guest RAM: {r.stdout.strip()}")
+        self.say(f"root in guest RAM: {r.stdout.strip()}")
 
     def run(self, argv, timeout):
-        """A command over the shared / (not timed: host-check)."""
+        """A command over the shared / (not timed: host-check, callgrind); the harness
+        allows it timeout * SLOWDOWN seconds."""
         self._ensure()
         return self.guest.run(argv, cwd=ROOT, timeout=timeout)
 
-    def timeit(self, args, timeout):
+    def run_wall(self, argv, timeout):
+        """The same, within timeout seconds of wall time."""
         self._ensure()
-        return self.guest.run(["/usr/sbin/chroot", NESTED_ROOT, TIMEIT, *args], cwd=ROOT,
-                              timeout=timeout / self.mod.SLOWDOWN)
+        return self.guest.run(argv, cwd=ROOT, timeout=timeout / self.mod.SLOWDOWN)
+
+    def timeit(self, args, timeout):
+        return self.run_wall(["/usr/sbin/chroot", self.root, TIMEIT, *args], timeout)
 
     def close(self):
-        self.guest.close()
+        if self.guest is not None:
+            self.guest.close()
 
 
 # ---------------------------------------------------------------- measurements
