@@ -712,6 +712,7 @@ int vm_run(struct vm *vm)
 	end_threads(vm);
 	if (vm->wedged)
 		return vm->exit_code; /* the console's lock may be held: leave it */
+	machine_flush(&vm->machine); /* the UART's last partial line */
 	console_finish(&vm->console, CONSOLE_STALL_MS);
 	if (vm->signal_fd > 0) {
 		event_loop_remove(&vm->loop, vm->signal_fd);
