@@ -7,8 +7,10 @@
   qemu         QEMU microvm booting the same default guest as a PVH ELF
   rss          peak RSS beyond the guest memory touched: skyvm, bare_kvm, QEMU
   exits        one port-I/O exit to userspace and back: skyvm vs the raw ioctl loop
-  starts/s     completed VMs per second with 2 parallel launchers (skyvm, bare_kvm)
-  linux        exec to "Run /init as init process": skyvm vs QEMU (pc) on KVM
+  starts/s     completed VMs per second with 2 parallel launchers (skyvm, bare_kvm), and
+               with 50 started at once (failures counted)
+  linux        exec to "Run /init as init process": skyvm vs QEMU -M pc (bzImage) and
+               vs QEMU -M microvm (the same kernel's vmlinux, by PVH; skyvm both ways)
   instructions user-space instructions per run (callgrind), skyvm vs bare_kvm: where the
                bench runs (KVM), and here without KVM (tests/e2e/fake_kvm)
 
