@@ -95,9 +95,6 @@ struct device_ops {
 	int (*save)(struct device *d, void *buf, size_t size, size_t *len);
 	int (*load)(struct device *d, const void *buf, size_t len);
 	void (*unrealize)(struct device *d);     /* also after a failed realize */
-	/* Write out output still buffered: the vCPUs have stopped and the
-	 * console is about to close. */
-	void (*flush)(struct device *d);
 };
 
 struct device_class {

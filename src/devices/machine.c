@@ -404,13 +404,6 @@ void machine_reset(struct machine *m)
 			m->dev[i]->cls->ops.reset(m->dev[i]);
 }
 
-void machine_flush(struct machine *m)
-{
-	for (unsigned i = 0; i < m->n; i++)
-		if (m->dev[i]->realized && m->dev[i]->cls->ops.flush)
-			m->dev[i]->cls->ops.flush(m->dev[i]);
-}
-
 void machine_free(struct machine *m)
 {
 	for (unsigned i = m->n; i-- > 0;) {

@@ -117,8 +117,6 @@ void machine_acpi_devices(const struct machine *m, struct acpi_device *devs,
 int machine_cmdline(const struct machine *m, char *buf, size_t size);
 int machine_realize(struct machine *m, const struct device_host *h);
 void machine_reset(struct machine *m);
-/* Every realized device's buffered output out (device_ops.flush). */
-void machine_flush(struct machine *m);
 void machine_free(struct machine *m);
 /* The region holding [addr, addr+size), or NULL; *dev set when found. */
 const struct dev_region *machine_find(const struct bus *b, uint64_t addr, unsigned size,

@@ -2,13 +2,8 @@
 /*
  * A 16550A UART on COM1 (ports 0x3f8-0x3ff, ISA IRQ 4).
  *
- * Output goes to the console at once (the transmitter is always empty), a
- * line at a time: bytes are kept until a newline (or a full buffer) and then
- * written in one write(2), so the Linux console, which writes one byte per
- * exit, costs one system call per line rather than per byte.  A partial line
- * (a shell prompt, echo of typed keys) is written FLUSH_MS after its last
- * byte by a timer on the event loop, and whatever is left when the vCPUs
- * stop, before the console closes.  Input from stdin
+ * Output goes to the console immediately (the transmitter is always empty),
+ * buffered per exit so a `rep outsb` line is one write(2).  Input from stdin
  * fills a 16-byte receive FIFO (more is kept in a larger buffer and fed in as
  * the guest reads).  Enough of the register set for Linux's 8250 driver:
  * scratch register, DLAB divisor latch, FIFO control (IIR reports FIFOs
@@ -18,16 +13,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/timerfd.h>
-#include <unistd.h>
 
 #include "devices/device.h"
 #include "exitcodes.h"
 #include "guest/lib/ports.h"
 #include "util/err.h"
 #include "vmm/console.h"
-#include "vmm/event_loop.h"
 
 #define UART_IRQ 4
 
@@ -57,7 +48,6 @@ enum { RBR_THR = 0, IER = 1, IIR_FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SC
 
 #define RX_BUF 4096
 #define TX_BUF 4096
-#define FLUSH_MS 5
 
 struct uart {
 	struct device *dev;
@@ -69,9 +59,6 @@ struct uart {
 	unsigned rx_head, rx_len;
 	uint8_t tx[TX_BUF];
 	unsigned tx_len;
-	int flush_fd;       /* timerfd: a partial line's write (-1: none, flush per exit) */
-	bool flush_armed;   /* that timer is set */
-	bool flush_watched; /* the event loop watches it (from the first partial line) */
 };
 
 static void tx_flush(struct uart *u)
@@ -225,53 +212,7 @@ static void uart_out(struct device *d, unsigned cpu, uint64_t port, const uint8_
 	pthread_mutex_unlock(&u->lock);
 }
 
-/* A partial line: written by on_flush_timer in FLUSH_MS (u->lock held). */
-static bool arm_flush(struct uart *u)
-{
-	struct itimerspec its = { .it_value = { 0, FLUSH_MS * 1000000L } };
-
-	if (u->flush_fd < 0)
-		return false;
-	if (u->flush_armed)
-		return true;
-	if (!u->flush_watched) {
-		/* Watching it from now on starts an on-demand loop's thread. */
-		if (event_loop_modify(u->dev->host->loop, u->flush_fd, EPOLLIN) < 0)
-			return false;
-		u->flush_watched = true;
-	}
-	if (timerfd_settime(u->flush_fd, 0, &its, NULL) < 0)
-		return false;
-	u->flush_armed = true;
-	return true;
-}
-
 static void uart_end(struct device *d, unsigned cpu)
-{
-	struct uart *u = d->state;
-
-	pthread_mutex_lock(&u->lock);
-	if (u->tx_len && (u->tx[u->tx_len - 1] == '\n' || !arm_flush(u)))
-		tx_flush(u);
-	pthread_mutex_unlock(&u->lock);
-}
-
-/* The event loop: a partial line's time is up. */
-static void on_flush_timer(void *opaque, uint32_t events)
-{
-	struct uart *u = opaque;
-	uint64_t expirations;
-
-	pthread_mutex_lock(&u->lock);
-	if (read(u->flush_fd, &expirations, sizeof(expirations)) < 0) {
-		/* EAGAIN: a newline flushed it and re-armed nothing; the flush is harmless */
-	}
-	u->flush_armed = false;
-	tx_flush(u);
-	pthread_mutex_unlock(&u->lock);
-}
-
-static void uart_flush(struct device *d)
 {
 	struct uart *u = d->state;
 
@@ -303,7 +244,6 @@ static int uart_create(struct device *d, const char *opts)
 	if (!u)
 		return err_set("out of memory");
 	u->dev = d;
-	u->flush_fd = -1;
 	pthread_mutex_init(&u->lock, NULL);
 	u->mcr = MCR_OUT2;
 	d->state = u;
@@ -318,21 +258,7 @@ static int uart_create(struct device *d, const char *opts)
 /* The UART takes console input unless another device (virtio-console) has. */
 static int uart_realize(struct device *d)
 {
-	struct uart *u = d->state;
-
 	console_set_input(d->host->console, uart_input, d->state, false);
-	/* Without an event loop (unit tests) every exit's output is written at once. */
-	if (d->host->loop) {
-		u->flush_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-		if (u->flush_fd < 0)
-			return err_errno("uart: timerfd_create");
-		/* No events yet: the loop's thread is not needed until a partial line. */
-		if (event_loop_add(d->host->loop, u->flush_fd, 0, on_flush_timer, u) < 0) {
-			close(u->flush_fd);
-			u->flush_fd = -1;
-			return -1;
-		}
-	}
 	return 0;
 }
 
@@ -343,11 +269,6 @@ static void uart_unrealize(struct device *d)
 	pthread_mutex_lock(&u->lock);
 	tx_flush(u);
 	pthread_mutex_unlock(&u->lock);
-	if (u->flush_fd >= 0) {
-		event_loop_remove(d->host->loop, u->flush_fd);
-		close(u->flush_fd);
-		u->flush_fd = -1;
-	}
 	console_clear_input(d->host->console, u);
 }
 
@@ -433,6 +354,6 @@ static struct device_class uart_class = {
 	.create = uart_create,
 	.destroy = uart_destroy,
 	.ops = { .realize = uart_realize, .unrealize = uart_unrealize, .save = uart_save,
-		 .load = uart_load, .flush = uart_flush },
+		 .load = uart_load },
 };
 DEVICE_CLASS(uart_class)

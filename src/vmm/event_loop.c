@@ -50,21 +50,6 @@ void event_loop_destroy(struct event_loop *l)
 	pthread_mutex_destroy(&l->lock);
 }
 
-static int start_locked(struct event_loop *l);
-
-/* h now watches `events`: an on-demand loop starts its thread at the first. */
-static int watching(struct event_loop *l, struct event_handler *h, uint32_t events)
-{
-	int r = 0;
-
-	pthread_mutex_lock(&l->lock);
-	h->events = events;
-	if (events && l->on_demand && !l->running)
-		r = start_locked(l);
-	pthread_mutex_unlock(&l->lock);
-	return r;
-}
-
 static struct event_handler *add_slot(struct event_loop *l, int fd, event_fn fn, void *opaque)
 {
 	struct event_handler *h = NULL;
@@ -103,7 +88,7 @@ int event_loop_add(struct event_loop *l, int fd, uint32_t events, event_fn fn, v
 		errno = saved;
 		return err_errno("epoll_ctl(ADD, fd %d)", fd);
 	}
-	return watching(l, h, events);
+	return 0;
 }
 
 static struct event_handler *find(struct event_loop *l, int fd)
@@ -127,7 +112,7 @@ int event_loop_modify(struct event_loop *l, int fd, uint32_t events)
 	ev.data.ptr = h;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
 		return err_errno("epoll_ctl(MOD, fd %d)", fd);
-	return watching(l, h, events);
+	return 0;
 }
 
 void event_loop_remove(struct event_loop *l, int fd)
@@ -221,8 +206,7 @@ static void *loop_thread(void *arg)
 	return NULL;
 }
 
-/* With l->lock held. */
-static int start_locked(struct event_loop *l)
+int event_loop_start(struct event_loop *l)
 {
 	int r = pthread_create(&l->thread, NULL, loop_thread, l);
 
@@ -231,47 +215,7 @@ static int start_locked(struct event_loop *l)
 		return err_errno("event loop: pthread_create");
 	}
 	l->running = true;
-	l->on_demand = false;
 	return 0;
-}
-
-int event_loop_start(struct event_loop *l)
-{
-	int r;
-
-	pthread_mutex_lock(&l->lock);
-	r = l->running ? 0 : start_locked(l);
-	pthread_mutex_unlock(&l->lock);
-	return r;
-}
-
-int event_loop_start_on_demand(struct event_loop *l)
-{
-	bool needed = false;
-	int r = 0;
-
-	pthread_mutex_lock(&l->lock);
-	for (unsigned i = 0; i < EVENT_LOOP_MAX; i++)
-		if (l->h[i].fd >= 0 && l->h[i].events)
-			needed = true;
-	if (needed && !l->running)
-		r = start_locked(l);
-	else if (!l->running)
-		l->on_demand = true;
-	pthread_mutex_unlock(&l->lock);
-	return r;
-}
-
-/* No start after a stop; whether there is a thread to end. */
-static bool stopping(struct event_loop *l)
-{
-	bool running;
-
-	pthread_mutex_lock(&l->lock);
-	l->on_demand = false;
-	running = l->running;
-	pthread_mutex_unlock(&l->lock);
-	return running;
 }
 
 static void ask_to_quit(struct event_loop *l)
@@ -286,7 +230,7 @@ static void ask_to_quit(struct event_loop *l)
 
 void event_loop_stop(struct event_loop *l)
 {
-	if (!stopping(l))
+	if (!l->running)
 		return;
 	ask_to_quit(l);
 	pthread_join(l->thread, NULL);
@@ -299,7 +243,7 @@ int event_loop_stop_timed(struct event_loop *l, long timeout_ms, char *why, size
 	int fd;
 	char what[128] = "?";
 
-	if (!stopping(l))
+	if (!l->running)
 		return 0;
 	ask_to_quit(l);
 	clock_gettime(CLOCK_MONOTONIC, &dl);

@@ -26,7 +26,6 @@ struct event_handler {
 	int fd;                   /* -1: free slot */
 	event_fn fn;
 	void *opaque;
-	uint32_t events;          /* what it watches (0: nothing yet) */
 	bool owns_fd;             /* timers: closed on removal */
 	bool timer;               /* a timerfd: read before fn is called */
 };
@@ -36,7 +35,6 @@ struct event_loop {
 	int wake_fd;              /* eventfd: ends the loop */
 	pthread_t thread;
 	bool running;
-	bool on_demand;           /* start the thread when a handler watches something */
 	atomic_bool quit;
 	pthread_mutex_t lock;     /* the handler table */
 	struct event_handler h[EVENT_LOOP_MAX];
@@ -59,15 +57,6 @@ void event_loop_remove(struct event_loop *l, int fd);
 int event_loop_timer(struct event_loop *l, double seconds, event_fn fn, void *opaque);
 /* Run the loop on its own thread until event_loop_stop(). */
 int event_loop_start(struct event_loop *l);
-/*
- * The same, but only once some handler watches an event (added or modified
- * with events != 0), now or later, from any thread: a VM with nothing for
- * the loop to do (no console input, no devices, no timers) starts and ends
- * without its thread.  0, or -1 (err_msg) when starting it now failed; a
- * later start that fails is the error of the event_loop_add() or
- * event_loop_modify() that asked for it.
- */
-int event_loop_start_on_demand(struct event_loop *l);
 void event_loop_stop(struct event_loop *l);
 /*
  * Ask the loop to end and wait at most timeout_ms for its thread.  0 when

@@ -686,22 +686,6 @@ static int enter_sandbox(struct vm *vm)
 	return sandbox_enter(sb);
 }
 
-/*
- * The event loop's thread starts when a handler first watches something
- * (console input, a device's descriptor, a timer), so a VM with nothing for
- * it (the default guest with --console none) starts and ends without it: one
- * thread fewer to create, wake and join.  The sandbox's test hook aimed at
- * that thread (docs/sandbox.md) needs it running from the start.
- */
-static int start_event_loop(struct vm *vm)
-{
-	const char *hook = getenv("SKYVM_SANDBOX_TEST_THREAD");
-
-	if (hook && !strcmp(hook, "event-loop"))
-		return event_loop_start(&vm->loop);
-	return event_loop_start_on_demand(&vm->loop);
-}
-
 /* Console output left in the buffer is written while the reader takes it. */
 #define CONSOLE_STALL_MS 250
 
@@ -716,7 +700,7 @@ int vm_run(struct vm *vm)
 	signal(SIGPIPE, SIG_IGN);
 	if (console_attach(&vm->console, &vm->loop, on_quit_key, vm) < 0 ||
 	    (vm->console.raw_tty && catch_terminal_signals(vm) < 0) ||
-	    enter_sandbox(vm) < 0 || start_event_loop(vm) < 0) {
+	    enter_sandbox(vm) < 0 || event_loop_start(&vm->loop) < 0) {
 		vm_stop(vm, EXIT_ERROR, "%s", err_msg());
 	}
 	for (unsigned i = 0; i < vm->ncpus && !atomic_load(&vm->stopping); i++) {
@@ -729,7 +713,6 @@ int vm_run(struct vm *vm)
 	end_threads(vm);
 	if (vm->wedged)
 		return vm->exit_code; /* the console's lock may be held: leave it */
-	machine_flush(&vm->machine); /* the UART's last partial line */
 	console_finish(&vm->console, CONSOLE_STALL_MS);
 	if (vm->signal_fd > 0) {
 		event_loop_remove(&vm->loop, vm->signal_fd);

@@ -2,8 +2,7 @@
 /*
  * The event loop (vmm/event_loop.h): a timer's handler runs once, and a
  * stop that its thread does not answer (a handler that does not return)
- * comes back within its bound, naming the handler's descriptor; a loop
- * started on demand has no thread until a handler watches an event.
+ * comes back within its bound, naming the handler's descriptor.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -117,92 +116,12 @@ static void test_stop_timed_when_idle(void **state)
 	event_loop_destroy(&l);
 }
 
-static bool started(struct event_loop *l)
-{
-	bool r;
-
-	pthread_mutex_lock(&l->lock);
-	r = l->running;
-	pthread_mutex_unlock(&l->lock);
-	return r;
-}
-
-/*
- * On demand: no thread while no handler watches anything (a descriptor
- * added with no events, as the console's output is); the first handler
- * that watches an event starts it, and that event is served.
- */
-static void test_on_demand_starts_at_the_first_watched_event(void **state)
-{
-	struct event_loop l;
-	atomic_int n = 0;
-	int idle = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	uint64_t one = 1;
-	long t0;
-
-	assert_true(idle >= 0 && efd >= 0);
-	assert_int_equal(event_loop_init(&l), 0);
-	assert_int_equal(event_loop_add(&l, idle, 0, count, &n), 0);
-	assert_int_equal(event_loop_start_on_demand(&l), 0);
-	assert_false(started(&l));
-	assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
-	assert_int_equal(event_loop_add(&l, efd, EPOLLIN | EPOLLET, count, &n), 0);
-	assert_true(started(&l));
-	t0 = now_ms();
-	while (atomic_load(&n) == 0 && now_ms() - t0 < 5000)
-		sleep_ms(5);
-	assert_int_equal(atomic_load(&n), 1);
-	event_loop_stop(&l);
-	assert_false(started(&l));
-	event_loop_destroy(&l);
-	close(idle);
-	close(efd);
-}
-
-/* A modify that starts watching starts it too; a loop already asked to
- * start on demand by a watching handler starts at once; a stop before any
- * start ends nothing and prevents a later start. */
-static void test_on_demand_modify_and_stop(void **state)
-{
-	struct event_loop l;
-	atomic_int n = 0;
-	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-
-	assert_true(fd >= 0);
-	assert_int_equal(event_loop_init(&l), 0);
-	assert_int_equal(event_loop_add(&l, fd, 0, count, &n), 0);
-	assert_int_equal(event_loop_start_on_demand(&l), 0);
-	assert_false(started(&l));
-	assert_int_equal(event_loop_modify(&l, fd, EPOLLIN), 0);
-	assert_true(started(&l));
-	event_loop_stop(&l);
-	event_loop_destroy(&l);
-
-	assert_int_equal(event_loop_init(&l), 0);
-	assert_int_equal(event_loop_add(&l, fd, EPOLLIN, count, &n), 0);
-	assert_int_equal(event_loop_start_on_demand(&l), 0);
-	assert_true(started(&l));
-	event_loop_stop(&l);
-	event_loop_destroy(&l);
-
-	assert_int_equal(event_loop_init(&l), 0);
-	assert_int_equal(event_loop_start_on_demand(&l), 0);
-	event_loop_stop(&l);
-	assert_int_equal(event_loop_timer(&l, 0.01, count, &n), 0);
-	assert_false(started(&l));
-	event_loop_destroy(&l);
-	close(fd);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timer_fires_once),
 		cmocka_unit_test(test_stop_timed_returns_when_a_handler_is_wedged),
 		cmocka_unit_test(test_stop_timed_when_idle),
-		cmocka_unit_test(test_on_demand_starts_at_the_first_watched_event),
-		cmocka_unit_test(test_on_demand_modify_and_stop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
