@@ -7,8 +7,10 @@
   qemu         QEMU microvm booting the same default guest as a PVH ELF
   rss          peak RSS beyond the guest memory touched: skyvm, bare_kvm, QEMU
   exits        one port-I/O exit to userspace and back: skyvm vs the raw ioctl loop
-  starts/s     completed VMs per second with 2 parallel launchers (skyvm, bare_kvm)
-  linux        exec to "Run /init as init process": skyvm vs QEMU (pc) on KVM
+  starts/s     completed VMs per second with 2 parallel launchers (skyvm, bare_kvm), and
+               with 50 started at once (failures counted)
+  linux        exec to "Run /init as init process": skyvm vs QEMU -M pc (bzImage) and
+               vs QEMU -M microvm (the same kernel's vmlinux, by PVH; skyvm both ways)
   instructions user-space instructions per run (callgrind), skyvm vs bare_kvm: where the
                bench runs (KVM), and here without KVM (tests/e2e/fake_kvm)
 
@@ -21,6 +23,8 @@ times are then TCG's and only the ratios mean something.
 
 Prints a table and writes build/bench.json.
 Environment: SKYVM (default build/skyvm), BENCH_RUNS, BENCH_EXITS, BENCH_STARTS,
+BENCH_STARTS_ROUNDS (default 3), BENCH_AT_ONCE (VMs started at once, default 50; 0 skips),
+BENCH_AT_ONCE_ROUNDS (default 1),
 BENCH_LINUX_RUNS (0 skips the Linux boot), BENCH_NESTED=0 (no nested guest: skip),
 BENCH_ONLY=start,rss,exits,starts,linux,instructions (a subset; written to
 build/bench/only.json).
@@ -44,6 +48,7 @@ FAKE_KVM = os.path.join(OUT, "fake_kvm")
 VALGRIND = "/usr/bin/valgrind"
 GUEST_ELF = os.path.join(ROOT, "build", "guest", "default.elf")
 KERNEL = os.path.join(ROOT, "build", "linux", "bzImage")
+VMLINUX = os.path.join(ROOT, "build", "linux", "vmlinux")  # the same kernel, PVH ELF note
 INITRD = os.path.join(ROOT, "build", "linux", "initramfs.cpio.gz")
 QEMU = "/usr/bin/qemu-system-x86_64"
 QEMU_FIRMWARE = ["/usr/share/qemu", "/usr/share/seabios", "/usr/lib/ipxe/qemu"]
@@ -73,12 +78,15 @@ def kvm_reason():
 # ---------------------------------------------------------------- where commands run
 
 class Host:
-    """Runs timeit right here (a usable /dev/kvm)."""
+    """Runs commands right here (a usable /dev/kvm)."""
     label = HOST_LABEL
     nested = False
 
     def run(self, argv, timeout):
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+
+    def run_wall(self, argv, timeout):
+        return self.run(argv, timeout)
 
     def timeit(self, args, timeout):
         return self.run([TIMEIT, *args], timeout)
@@ -88,60 +96,66 @@ class Host:
 
 
 class Nested:
-    """Runs timeit inside one nested-KVM guest, chrooted into a root in its RAM.
+    """Runs commands inside one nested-KVM guest (tests/nested/), with `files` (VMMs,
+    their firmware, kernels) copied by bench/nested-root.sh into a tmpfs root in its RAM
+    (`root`), where timed commands run chrooted.  bench/io.py uses it too.
 
     KVM on TCG's emulated SVM occasionally wedges the whole nested guest
     (docs/nested-testing.md: a hang in about one run in a hundred or fewer); a request
     that gets no answer is then reported, the guest rebooted and its root rebuilt, and
-    the bench goes on with the next round."""
-    label = NESTED_LABEL
+    the bench goes on with the next request."""
     nested = True
 
-    def __init__(self, files):
+    def __init__(self, files, root=NESTED_ROOT, label=NESTED_LABEL, say=None):
         sys.path.insert(0, os.path.join(ROOT, "tests", "nested"))
         import nested  # noqa: E402
         self.mod = nested
         self.files = files
-        self.guest = nested.NestedGuest()
+        self.root = root
+        self.label = label
+        self.say = say or log
+        self.guest = None
         self.boots = 0
         self.qemu = None
         self._ensure()
 
     def _ensure(self):
-        if self.qemu is not None and self.guest.qemu is self.qemu and self.guest.alive():
+        # Alive, and still the guest whose root was built (the harness reboots a wedged
+        # guest by itself on its next run, without the root).
+        if self.guest is not None and self.guest.qemu is self.qemu and self.guest.alive():
             return
-        self.guest.close()
+        if self.guest is not None:
+            self.guest.close()
         t0 = time.monotonic()
-        for attempt in range(3):  # the harness's start can race (a refused control socket)
-            try:
-                self.guest.start()
-                break
-            except (self.mod.NestedError, OSError) as e:
-                self.guest.close()
-                if attempt == 2:
-                    raise
-                log(f"nested guest did not start ({e}); again")
+        # start_guest tries a boot that does not come up again (a refused control socket)
+        self.guest = self.mod.start_guest(say=self.say)
         self.qemu = self.guest.qemu
         self.boots += 1
-        log(f"nested guest up in {time.monotonic() - t0:.1f} s; copying the peers into its RAM")
+        self.say(f"nested guest up in {time.monotonic() - t0:.1f} s; copying the VMMs into "
+                 "its RAM")
         r = self.guest.run(["/bin/sh", os.path.join(ROOT, "bench", "nested-root.sh"),
-                            NESTED_ROOT, *self.files], cwd=ROOT, timeout=300)
+                            self.root, *self.files], cwd=ROOT, timeout=300)
         if r.returncode != 0:
             raise RuntimeError(f"nested-root.sh failed ({r.returncode}): {r.stderr.strip()}")
-        log(f"root in guest RAM: {r.stdout.strip()}")
+        self.say(f"root in guest RAM: {r.stdout.strip()}")
 
     def run(self, argv, timeout):
-        """A command over the shared / (not timed: host-check)."""
+        """A command over the shared / (not timed: host-check, callgrind); the harness
+        allows it timeout * SLOWDOWN seconds."""
         self._ensure()
         return self.guest.run(argv, cwd=ROOT, timeout=timeout)
 
-    def timeit(self, args, timeout):
+    def run_wall(self, argv, timeout):
+        """The same, within timeout seconds of wall time."""
         self._ensure()
-        return self.guest.run(["/usr/sbin/chroot", NESTED_ROOT, TIMEIT, *args], cwd=ROOT,
-                              timeout=timeout / self.mod.SLOWDOWN)
+        return self.guest.run(argv, cwd=ROOT, timeout=timeout / self.mod.SLOWDOWN)
+
+    def timeit(self, args, timeout):
+        return self.run_wall(["/usr/sbin/chroot", self.root, TIMEIT, *args], timeout)
 
     def close(self):
-        self.guest.close()
+        if self.guest is not None:
+            self.guest.close()
 
 
 # ---------------------------------------------------------------- measurements
@@ -326,22 +340,34 @@ def bench_exits(env, res, runs, n):
     res["exit_roundtrip"]["verdict"] = verdict(res["exit_roundtrip"]["ratio"], 1.1)
 
 
-def bench_starts(env, res, count, rounds):
+def start_rate(env, cmd, parallel, count):
+    """timeit --parallel: (completed per second, its record)."""
+    r = env.timeit(["--parallel", str(parallel), "--count", str(count), "--timeout",
+                    str(120 if env.nested else 30), "--", *cmd],
+                   timeout=60 + count * 10)
+    recs = parse_lines(r.stdout)
+    if not recs:
+        raise RuntimeError(f"timeit --parallel {parallel}: {r.stderr.strip()[-300:]}")
+    return recs[0]["completed"] / (recs[0]["wall_ns"] / 1e9), recs[0]
+
+
+def count_failures(out, name, rec):
+    if rec["failed"]:
+        f = out.setdefault("failures", {}).setdefault(name, {"failed": 0, "hung": 0})
+        f["failed"] += rec["failed"] - rec["killed"]
+        f["hung"] += rec["killed"]
+
+
+def bench_starts(env, res, count, rounds, at_once, at_once_rounds):
     log(f"starts/s: {rounds} x {count} VMs, 2 at a time, skyvm and bare_kvm alternately")
     out = {"what": f"{count} VMs, 2 launchers; completed (exit 0) per second of wall time",
-           "target": ">= 50 on 2 cores"}
+           "target": ">= 50 on 2 cores; skyvm >= 0.9x bare_kvm"}
     vals = {"skyvm": [], "bare": []}
     for _ in range(rounds):
         for name, cmd in (("skyvm", sky()), ("bare", [BARE])):
-            r = env.timeit(["--parallel", "2", "--count", str(count), "--timeout",
-                            str(120 if env.nested else 30), "--", *cmd],
-                           timeout=60 + count * 10)
-            rec = parse_lines(r.stdout)[0]
-            if rec["failed"]:
-                f = out.setdefault("failures", {}).setdefault(name, {"failed": 0, "hung": 0})
-                f["failed"] += rec["failed"] - rec["killed"]
-                f["hung"] += rec["killed"]
-            vals[name].append(rec["completed"] / (rec["wall_ns"] / 1e9))
+            rate, rec = start_rate(env, cmd, 2, count)
+            count_failures(out, name, rec)
+            vals[name].append(rate)
     out["skyvm_per_s"] = round(statistics.median(vals["skyvm"]), 2)
     out["bare_per_s"] = round(statistics.median(vals["bare"]), 2)
     out["skyvm_over_bare"] = ratio(out["skyvm_per_s"], out["bare_per_s"])
@@ -349,7 +375,28 @@ def bench_starts(env, res, count, rounds):
     out["verdict"] = verdict(out["skyvm_per_s"], 50, higher_is_better=True)
     if env.nested:
         out["verdict"] += " (absolute, so TCG's: not comparable with the target)"
+    out["verdict_vs_bare"] = verdict(out["skyvm_over_bare"], 0.9, higher_is_better=True)
     res["starts_per_second"] = out
+    if not at_once:
+        return
+    # Issue #15's load: every VM started at once (as tests/e2e/test_load.py does).
+    log(f"starts/s: {at_once_rounds} x {at_once} VMs started at once, skyvm and bare_kvm")
+    a = {"what": f"{at_once} VMs started at once (timeit --parallel {at_once}): completed "
+                 "(exit 0) per second from the first fork to the last exit, and the runs "
+                 "that failed or hung (killed after the time limit)",
+         "vms": at_once, "rounds": at_once_rounds}
+    vals = {"skyvm": [], "bare": []}
+    for _ in range(at_once_rounds):
+        for name, cmd in (("skyvm", sky()), ("bare", [BARE])):
+            rate, rec = start_rate(env, cmd, at_once, at_once)
+            count_failures(a, name, rec)
+            vals[name].append(rate)
+            a.setdefault(f"{name}_runs", []).append(rec)
+    a["skyvm_per_s"] = round(statistics.median(vals["skyvm"]), 2)
+    a["bare_per_s"] = round(statistics.median(vals["bare"]), 2)
+    a["skyvm_over_bare"] = ratio(a["skyvm_per_s"], a["bare_per_s"])
+    a["skyvm_failed"] = sum(r["failed"] for r in a["skyvm_runs"])
+    res["starts_at_once"] = a
 
 
 def bench_linux(env, res, runs):
@@ -367,13 +414,25 @@ def bench_linux(env, res, runs):
     cpu = ",".join(x for x in ["host", host["cpu_model_options"].strip(",")] if x)
     timeout = 300 if env.nested else 120
     out = {"what": f"exec to '{INIT_MARK}', same kernel, initramfs, command line, 2 vCPUs, "
-                   "256 MiB", "kernel": os.path.relpath(KERNEL, ROOT), "cmdline": cmdline,
+                   "256 MiB; skyvm and QEMU -M pc boot the bzImage (Linux boot protocol), "
+                   "QEMU -M microvm and skyvm_pvh the same kernel's vmlinux through its PVH "
+                   "note", "kernel": os.path.relpath(KERNEL, ROOT),
+           "vmlinux": os.path.relpath(VMLINUX, ROOT), "cmdline": cmdline,
            "timeout_s": timeout}
     cmds = {"skyvm": [SKYVM, "run", "--kernel", KERNEL, "--initrd", INITRD, "--cpus", "2",
                       "--memory", "256", "--cpu", cpu, "--cmdline", cmdline],
             "qemu": [QEMU, "-enable-kvm", "-M", "pc", "-cpu", cpu, "-smp", "2", "-m", "256",
                      "-nographic", "-no-reboot", "-kernel", KERNEL, "-initrd", INITRD,
                      "-append", cmdline]}
+    if os.path.exists(VMLINUX):
+        cmds["skyvm_pvh"] = [SKYVM, "run", "--kernel", VMLINUX, "--initrd", INITRD, "--cpus",
+                             "2", "--memory", "256", "--cpu", cpu, "--cmdline", cmdline]
+        # microvm's defaults (QEMU 7.2): PIC, PIT, RTC, ISA serial, hardware-reduced ACPI;
+        # no PCI.  -kernel with an ELF that has a PVH note enters it there (via qboot).
+        cmds["qemu_microvm"] = [QEMU, "-M", "microvm", "-enable-kvm", "-cpu", cpu,
+                                "-smp", "2", "-m", "256", "-nodefaults", "-display", "none",
+                                "-no-reboot", "-serial", "stdio", "-kernel", VMLINUX,
+                                "-initrd", INITRD, "-append", cmdline]
     for i in range(runs):
         for name, cmd in cmds.items():
             o = out.setdefault(name, {"command": shlex.join(cmd), "times_s": []})
@@ -398,6 +457,10 @@ def bench_linux(env, res, runs):
             out[name]["min_s"] = min(out[name]["times_s"])
     if "median_s" in out["skyvm"] and "median_s" in out["qemu"]:
         out["skyvm_over_qemu"] = ratio(out["skyvm"]["median_s"], out["qemu"]["median_s"])
+    for sk in ("skyvm", "skyvm_pvh"):
+        if "median_s" in out.get(sk, {}) and "median_s" in out.get("qemu_microvm", {}):
+            out[f"{sk}_over_qemu_microvm"] = ratio(out[sk]["median_s"],
+                                                   out["qemu_microvm"]["median_s"])
     res["linux_boot"] = out
 
 
@@ -540,7 +603,16 @@ def table(res):
         s = res["starts_per_second"]
         rows.append(("VM starts/s, 2 launchers", f"{s['skyvm_per_s']:.1f}/s",
                      f"bare {s['bare_per_s']:.1f}/s", f"{s['skyvm_over_bare']:.2f}",
-                     ">= 50/s", s["verdict"].split(" (")[0]))
+                     ">= 50/s; >= 0.9x", s["verdict"].split(" (")[0] + "; "
+                     + s["verdict_vs_bare"]))
+    if "starts_at_once" in res:
+        s = res["starts_at_once"]
+        fails = s.get("failures", {})
+        rows.append((f"VM starts/s, {s['vms']} at once", f"{s['skyvm_per_s']:.1f}/s"
+                     f" ({fails.get('skyvm', {}).get('failed', 0)} failed,"
+                     f" {fails.get('skyvm', {}).get('hung', 0)} hung)",
+                     f"bare {s['bare_per_s']:.1f}/s", f"{s['skyvm_over_bare']:.2f}", "",
+                     "info"))
     ins = res.get("instructions", {})
     for where in ("host", "nested"):
         k = ins.get(where)
@@ -557,9 +629,18 @@ def table(res):
         def sec(x):
             return f"{x['median_s']:.2f} s (min {x['min_s']:.2f})" if "median_s" in x else \
                 "did not reach /init"
-        rows.append(("Linux exec to /init", sec(lb["skyvm"]), "qemu " + sec(lb["qemu"]),
+        rows.append(("Linux exec to /init", sec(lb["skyvm"]), "qemu pc " + sec(lb["qemu"]),
                      f"{lb['skyvm_over_qemu']:.2f}" if "skyvm_over_qemu" in lb else "",
                      "", "info"))
+        if "qemu_microvm" in lb:
+            rows.append(("  vs QEMU microvm (PVH)", sec(lb["skyvm"]),
+                         "qemu microvm " + sec(lb["qemu_microvm"]),
+                         f"{lb['skyvm_over_qemu_microvm']:.2f}"
+                         if "skyvm_over_qemu_microvm" in lb else "", "", "info"))
+            rows.append(("  skyvm PVH vs microvm", sec(lb["skyvm_pvh"]),
+                         "qemu microvm " + sec(lb["qemu_microvm"]),
+                         f"{lb['skyvm_pvh_over_qemu_microvm']:.2f}"
+                         if "skyvm_pvh_over_qemu_microvm" in lb else "", "", "info"))
     w = [max(len(r[i]) for r in rows) for i in range(6)]
     lines = ["  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip() for r in rows]
     lines.insert(1, "-" * len(lines[0]))
@@ -580,7 +661,7 @@ def main():
     elif reason:
         files = [TIMEIT, BARE, SKYVM, QEMU, GUEST_ELF, "/usr/sbin/chroot"]
         files += [d for d in QEMU_FIRMWARE if os.path.isdir(d)]
-        files += [f for f in (KERNEL, INITRD) if os.path.exists(f)]
+        files += [f for f in (KERNEL, VMLINUX, INITRD) if os.path.exists(f)]
         try:
             env = Nested(files)
         except Exception as e:  # noqa: BLE001 - any failure to start is a skip with its reason
@@ -609,7 +690,9 @@ def main():
             if "exits" in only:
                 bench_exits(env, res, runs, exits)
             if "starts" in only:
-                bench_starts(env, res, starts, 3)
+                bench_starts(env, res, starts, int(os.environ.get("BENCH_STARTS_ROUNDS", "3")),
+                             int(os.environ.get("BENCH_AT_ONCE", "50")),
+                             int(os.environ.get("BENCH_AT_ONCE_ROUNDS", "1")))
             if linux_runs and "linux" in only:
                 bench_linux(env, res, linux_runs)
             if "instructions" in only:

@@ -43,6 +43,8 @@ import subprocess
 import sys
 import time
 
+from bench import Host, Nested  # one runner for every benchmark (bench/bench.py)
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 SKYVM = os.path.abspath(os.environ.get("SKYVM", os.path.join(ROOT, "build", "skyvm")))
 OUT = os.path.join(ROOT, "build", "bench", "io")
@@ -65,7 +67,6 @@ MEMORY_MIB = 512
 
 NESTED_LABEL = ("nested KVM on QEMU TCG: absolute numbers are TCG's; "
                 "ratios compare the two VMMs in the same environment")
-HOST_LABEL = "this machine's /dev/kvm"
 APPLETS = ["sh", "mount", "echo", "cat", "cut", "grep", "tail", "tr", "ip", "sleep", "nc",
            "poweroff", "reboot"]
 
@@ -222,52 +223,6 @@ def kvm_choice():
     return False, None
 
 
-class Host:
-    label, nested = HOST_LABEL, False
-
-    def run(self, argv, timeout):
-        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-
-    def close(self):
-        pass
-
-
-class Nested:
-    """One nested-KVM guest, with the VMMs, their libraries and firmware, the kernel and
-    the initramfs copied into a tmpfs root in its RAM.  A guest that wedges (the request
-    gets no answer) is rebooted, with its root, for the next request."""
-    label, nested = NESTED_LABEL, True
-
-    def __init__(self, files):
-        sys.path.insert(0, os.path.join(ROOT, "tests", "nested"))
-        import nested  # noqa: E402
-        self.mod, self.files, self.guest, self.boots = nested, files, None, 0
-        self._ensure()
-
-    def _ensure(self):
-        if self.guest is not None and self.guest.alive():
-            return
-        if self.guest is not None:
-            self.guest.close()
-        t0 = time.monotonic()
-        self.guest = self.mod.start_guest(say=log)
-        self.boots += 1
-        log(f"nested guest up in {time.monotonic() - t0:.1f} s; copying the VMMs into its RAM")
-        r = self.guest.run(["/bin/sh", os.path.join(ROOT, "bench", "nested-root.sh"),
-                            NESTED_ROOT, *self.files], cwd=ROOT, timeout=300)
-        if r.returncode != 0:
-            raise RuntimeError(f"nested-root.sh failed ({r.returncode}): {r.stderr.strip()}")
-        log(f"root in guest RAM: {r.stdout.strip()}")
-
-    def run(self, argv, timeout):
-        self._ensure()
-        return self.guest.run(argv, cwd=ROOT, timeout=timeout / self.mod.SLOWDOWN)
-
-    def close(self):
-        if self.guest is not None:
-            self.guest.close()
-
-
 # ---------------------------------------------------------------- the VMMs
 
 def vmm_argv(name, cpu, cmdline, image, timeout):
@@ -289,7 +244,7 @@ def vmm_argv(name, cpu, cmdline, image, timeout):
 def host_check(env):
     host = {"kernel_cmdline": "", "cpu_model_options": ""}
     try:
-        p = env.run([SKYVM, "host-check", "--json"], timeout=180)
+        p = env.run_wall([SKYVM, "host-check", "--json"], timeout=180)
         if p.returncode == 0:
             host.update(json.loads(p.stdout))
         else:
@@ -304,7 +259,7 @@ def probe(env):
     sh = (f"{QEMU} --version | head -1; for d in /dev/vhost-vsock /dev/vhost-net; do "
           "[ -c $d ] && echo \"$d yes\" || echo \"$d no\"; done")
     try:
-        p = env.run(["/bin/sh", "-c", sh], timeout=60)
+        p = env.run_wall(["/bin/sh", "-c", sh], timeout=60)
         lines = p.stdout.splitlines()
     except (OSError, subprocess.TimeoutExpired) as e:
         return {"error": str(e)}
@@ -321,7 +276,7 @@ def one_boot(env, cfg, i, timeout):
         json.dump(cfg, f)
     argv = ["unshare", "-n", "/usr/bin/python3", RUNNER, path]
     try:
-        p = env.run(argv, timeout=timeout + 100)  # nested: at most SKYVM_NESTED_MAX_RUN
+        p = env.run_wall(argv, timeout=timeout + 100)  # nested: at most SKYVM_NESTED_MAX_RUN
     except subprocess.TimeoutExpired as e:
         rec = {"vmm": cfg["name"], "error": f"no answer within {e.timeout:.0f} s"}
         if hasattr(e, "report"):
@@ -519,7 +474,7 @@ def main():
             log(f"{why}: everything runs in the nested-KVM guest")
             vmm_files = [SKYVM, QEMU, KERNEL, INITRD, "/usr/sbin/chroot"]
             vmm_files += [d for d in QEMU_FIRMWARE if os.path.isdir(d)]
-            env = Nested(vmm_files)
+            env = Nested(vmm_files, root=NESTED_ROOT, label=NESTED_LABEL, say=log)
         else:
             env = Host()
     except Exception as e:  # noqa: BLE001 - a guest that does not start: a skip, with why
