@@ -241,9 +241,14 @@ static int parse_net(struct vm_config *cfg, char *arg, char **owned)
 static void report_end(struct vm *vm, int code, bool verbose)
 {
 	unsigned long total = 0;
+	char unclaimed[256];
 
 	if (code != EXIT_OK || verbose)
 		fprintf(stderr, "skyvm: %s (exit %d)\n", vm->stop_reason, code);
+	/* Once per run, with how it ended (a probing Linux guest makes many). */
+	if ((code != EXIT_OK || verbose) &&
+	    machine_unclaimed_summary(&vm->machine, unclaimed, sizeof(unclaimed)) > 0)
+		fprintf(stderr, "skyvm: %s\n", unclaimed);
 	/* A hung guest: say where each vCPU was (map RIP with the kernel's System.map). */
 	if (code == EXIT_TIMEOUT) {
 		fprintf(stderr, "skyvm: where each vCPU was when the time ran out:\n");

@@ -434,3 +434,43 @@ const struct dev_region *machine_find(const struct bus *b, uint64_t addr, unsign
 	}
 	return NULL;
 }
+
+void bus_unclaimed(struct bus *b, uint64_t addr, bool write)
+{
+	if (!__atomic_exchange_n(&b->unclaimed_seen, 1, __ATOMIC_ACQ_REL))
+		__atomic_store_n(&b->unclaimed_first, addr, __ATOMIC_RELEASE);
+	__atomic_fetch_add(write ? &b->unclaimed_write : &b->unclaimed_read, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * At the end of a run, once: a guest that probes for hardware (Linux) or a
+ * hostile one (docs/hostile-guests.md) may touch thousands of addresses, and a
+ * line per access would be a flood of our own.
+ */
+int machine_unclaimed_summary(const struct machine *m, char *buf, size_t size)
+{
+	const struct bus *bus[2] = { &m->pio, &m->mmio };
+	const char *what[2] = { "port", "MMIO" };
+	int n = 0;
+
+	if (size)
+		buf[0] = '\0';
+	for (unsigned i = 0; i < 2; i++) {
+		uint64_t r = __atomic_load_n(&bus[i]->unclaimed_read, __ATOMIC_RELAXED);
+		uint64_t w = __atomic_load_n(&bus[i]->unclaimed_write, __ATOMIC_RELAXED);
+		int k;
+
+		if (!r && !w)
+			continue;
+		k = snprintf((size_t)n < size ? buf + n : NULL, (size_t)n < size ? size - (size_t)n : 0,
+			     "%s%s %llu reads, %llu writes (first at 0x%llx)",
+			     n ? "; " : "unclaimed accesses (reads gave all ones, writes were dropped): ",
+			     what[i], (unsigned long long)r, (unsigned long long)w,
+			     (unsigned long long)__atomic_load_n(&bus[i]->unclaimed_first,
+								 __ATOMIC_ACQUIRE));
+		if (k < 0)
+			return k;
+		n += k;
+	}
+	return n;
+}

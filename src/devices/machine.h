@@ -21,6 +21,8 @@
 #ifndef SKYVM_DEVICES_MACHINE_H
 #define SKYVM_DEVICES_MACHINE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "acpi/acpi.h"
@@ -58,7 +60,10 @@ struct bus_entry {
 struct bus {
 	struct bus_entry e[MACHINE_MAX_DEVICES * DEV_MAX_REGIONS];
 	unsigned n;
+	/* Accesses no device claimed (bus_unclaimed()); vCPU threads add to them. */
 	uint64_t unclaimed_read, unclaimed_write;
+	uint64_t unclaimed_first;  /* the first such address, valid once unclaimed_seen */
+	uint32_t unclaimed_seen;
 };
 
 struct machine {
@@ -117,6 +122,17 @@ void machine_acpi_devices(const struct machine *m, struct acpi_device *devs,
 int machine_cmdline(const struct machine *m, char *buf, size_t size);
 int machine_realize(struct machine *m, const struct device_host *h);
 void machine_reset(struct machine *m);
+/*
+ * Count an access to `addr` that no device claimed (a read the caller answers
+ * with all ones, or a write it drops).  Safe from any vCPU thread.
+ */
+void bus_unclaimed(struct bus *b, uint64_t addr, bool write);
+/*
+ * One line (no newline) saying how many port and MMIO accesses nobody claimed
+ * and the first address of each kind, for the end of a run; "" when there
+ * were none.  Returns the length (snprintf's).
+ */
+int machine_unclaimed_summary(const struct machine *m, char *buf, size_t size);
 void machine_free(struct machine *m);
 /* The region holding [addr, addr+size), or NULL; *dev set when found. */
 const struct dev_region *machine_find(const struct bus *b, uint64_t addr, unsigned size,

@@ -244,7 +244,8 @@ void vcpu_probe_append(struct vcpu *v, const uint8_t *data, size_t nwords)
 /*
  * Port and MMIO exits go to the device that claimed the address
  * (devices/machine.h).  Nobody's ports read as all ones and swallow writes,
- * as on a PC bus; unclaimed MMIO likewise (and is counted).
+ * as on a PC bus; unclaimed MMIO likewise.  Both are counted (bus_unclaimed())
+ * and reported once at the end, never per access.
  */
 static int handle_io(struct vcpu *v)
 {
@@ -265,12 +266,12 @@ static int handle_io(struct vcpu *v)
 			if (r && r->write)
 				r->write(d, v->index, run->io.port, data, run->io.size);
 			else
-				m->pio.unclaimed_write++;
+				bus_unclaimed(&m->pio, run->io.port, true);
 		} else if (r && r->read) {
 			r->read(d, v->index, run->io.port, data, run->io.size);
 		} else {
 			memset(data, 0xff, run->io.size);
-			m->pio.unclaimed_read++;
+			bus_unclaimed(&m->pio, run->io.port, false);
 		}
 	}
 	if (r && r->end)
@@ -295,12 +296,12 @@ static int handle_mmio(struct vcpu *v)
 		if (r && r->write)
 			r->write(d, v->index, run->mmio.phys_addr, run->mmio.data, len);
 		else
-			m->mmio.unclaimed_write++;
+			bus_unclaimed(&m->mmio, run->mmio.phys_addr, true);
 	} else if (r && r->read) {
 		r->read(d, v->index, run->mmio.phys_addr, run->mmio.data, len);
 	} else {
 		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
-		m->mmio.unclaimed_read++;
+		bus_unclaimed(&m->mmio, run->mmio.phys_addr, false);
 	}
 	if (r && r->end)
 		r->end(d, v->index);

@@ -174,6 +174,33 @@ static void test_cmdline_and_bus(void **state)
 	machine_free(&m);
 }
 
+/* ---- accesses nobody claimed: counted, reported once */
+
+static void test_unclaimed_accesses_are_summarised_once(void **state)
+{
+	struct machine m;
+	char buf[256];
+
+	machine_init(&m);
+	assert_int_equal(machine_unclaimed_summary(&m, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	bus_unclaimed(&m.pio, 0x80, true);
+	bus_unclaimed(&m.pio, 0x81, false);
+	bus_unclaimed(&m.pio, 0x82, false);
+	assert_true(machine_unclaimed_summary(&m, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "unclaimed accesses (reads gave all ones, writes were dropped): "
+				 "port 2 reads, 1 writes (first at 0x80)");
+	bus_unclaimed(&m.mmio, 0x100000000ULL, false);
+	assert_true(machine_unclaimed_summary(&m, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "unclaimed accesses (reads gave all ones, writes were dropped): "
+				 "port 2 reads, 1 writes (first at 0x80); "
+				 "MMIO 1 reads, 0 writes (first at 0x100000000)");
+	/* A short buffer is cut, never overrun; the length says how much was wanted. */
+	assert_true(machine_unclaimed_summary(&m, buf, 10) > 10);
+	assert_int_equal(strlen(buf), 9);
+	machine_free(&m);
+}
+
 /* ---- which devices a VM gets (machine_init_pc) */
 
 /* The class of the device whose port region holds `port`, or NULL. */
@@ -435,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_overlapping_ports_are_refused),
 		cmocka_unit_test(test_fixed_gsi_conflict),
 		cmocka_unit_test(test_cmdline_and_bus),
+		cmocka_unit_test(test_unclaimed_accesses_are_summarised_once),
 		cmocka_unit_test(test_guest_ports_follow_the_guest),
 		cmocka_unit_test(test_pc_machine_per_guest),
 		cmocka_unit_test(test_no_guest_status_becomes_a_skyvm_code),
