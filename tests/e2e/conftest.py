@@ -74,7 +74,7 @@ def kvm_restricted_reason():
 
 def kvm_mode():
     """Where the kvm tests run: "/dev/kvm", "nested", or "off" (SKYVM_NESTED=0 and no
-    /dev/kvm here).  SKYVM_NESTED=always: the nested guest even where /dev/kvm opens;
+    /dev/kvm here, or only a restricted one).  SKYVM_NESTED=always: the nested guest even where /dev/kvm opens;
     SKYVM_NESTED=never: /dev/kvm even where it is a restricted (PVM) one."""
     choice = os.environ.get("SKYVM_NESTED", "")
     if choice == "always":
@@ -82,7 +82,7 @@ def kvm_mode():
     if kvm_unavailable_reason() is None:
         if choice == "never" or kvm_restricted_reason() is None:
             return "/dev/kvm"
-        return "nested"
+    # A restricted /dev/kvm (PVM) or none: the nested guest, unless turned off.
     return "off" if choice == "0" else "nested"
 
 
@@ -175,7 +175,7 @@ def kvm(request):
         yield "/dev/kvm"
         return
     if mode == "off":
-        pytest.skip(f"{OFF_REASON}: {kvm_unavailable_reason()}")
+        pytest.skip(f"{OFF_REASON}: {kvm_unavailable_reason() or kvm_restricted_reason()}")
     if _nested_guest() is None:
         pytest.fail(f"needs KVM: {kvm_unavailable_reason() or kvm_restricted_reason() or 'SKYVM_NESTED=always'}, and "
                     f"{_Nested.reason} (SKYVM_NESTED=0 skips the KVM tests instead)",
