@@ -204,9 +204,13 @@ static int compare_register(struct verify_result *r, struct verify_diff *base, u
 	return 0;
 }
 
-static bool table_offers(const struct cpuid_table *t, unsigned kvm_feature_bit)
+/* Whether t's CPUID has the named feature (the feature table knows its bit). */
+static bool table_offers(const struct cpuid_table *t, const char *feature)
 {
-	return cpuid_value(t, KVM_CPUID_FEATURES, 0, CPUID_EAX) >> kvm_feature_bit & 1;
+	struct cpu_featureset fs;
+
+	featureset_from_cpuid(&fs, t);
+	return featureset_has_name(&fs, feature);
 }
 
 static void pv_set(struct verify_pv_result *p, enum verify_pv_status s, const char *fmt, ...)
@@ -261,7 +265,7 @@ static void note(char *buf, size_t size, const char *what)
 static void judge_kvmclock(struct verify_pv_result *p, const struct probe_kvmclock *k,
 			   const struct cpuid_table *t, bool host_no_master_clock)
 {
-	bool want_stable = table_offers(t, KVM_PV_CLOCKSOURCE_STABLE);
+	bool want_stable = table_offers(t, "kvmclock-stable-bit");
 	char bad[160] = "";
 
 	if (!pv_common(p, k->present, k->status, "kvmclock", "MSR_KVM_SYSTEM_TIME_NEW"))
