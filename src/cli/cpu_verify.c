@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cpu/msrs.h"
 #include "cpu/spec.h"
 #include "exitcodes.h"
 #include "util/err.h"
@@ -34,7 +35,11 @@ static const char cpu_verify_help[] =
 	"sizes) are ignored and listed.  The KVM PV features are checked too: kvmclock\n"
 	"(version even, multiplier set, time advancing, stable flag when advertised),\n"
 	"the wall clock, steal time (read before and after a busy loop), PV EOI, and\n"
-	"that writing the MSR of a PV feature the model hides raises #GP.\n"
+	"that writing the MSR of a PV feature the model hides raises #GP.  The feature\n"
+	"MSRs (ARCH_CAPABILITIES, CORE_CAPABILITY) are read with RDMSR in the guest:\n"
+	"where its CPUID has the MSR's bit and skyvm wrote it, the guest must read\n"
+	"exactly that, e.g. a difference\n"
+	"  guest lacks MSR(10AH).mds-no although the model enables it\n"
 	"\n"
 	"MODEL and OPTIONs are those of 'skyvm run --cpu' (see 'skyvm cpu show --help').\n"
 	"\n"
@@ -54,8 +59,8 @@ static const char cpu_verify_help[] =
 	"\n"
 	"Environment: SKYVM_KVM_DEVICE overrides the KVM device path (default /dev/kvm).\n"
 	"\n"
-	"Exit status: 0 the guest saw exactly its table and every PV check offered\n"
-	"passed; 3 a difference or a failed PV check; 1 set-up failed (no usable\n"
+	"Exit status: 0 the guest saw exactly its table and feature MSRs and every PV\n"
+	"check offered passed; 3 a difference or a failed PV check; 1 set-up failed (no usable\n"
 	"/dev/kvm, unknown model or feature, the probe did not finish); 2 bad command\n"
 	"line; 200 the sandbox stopped a forbidden system call (the report on stderr\n"
 	"names it).  docs/verify.md describes the rules.\n";
@@ -109,6 +114,17 @@ static void print_text(const char *spec, const struct verify_result *vr,
 		}
 		if (unprobed)
 			printf("\n");
+		for (size_t k = 0; k < v->nmsrs; k++) {
+			char text[1024];
+
+			verify_msr_describe(&v->msrs[k], text, sizeof(text));
+			for (char *l = text, *nl; *l; l = nl ? nl + 1 : l + strlen(l)) {
+				nl = strchr(l, '\n');
+				printf("  %.*s\n", (int)(nl ? nl - l : (long)strlen(l)), l);
+				if (!nl)
+					break;
+			}
+		}
 		for (int c = 0; c < VERIFY_PV_COUNT; c++)
 			printf("  %-21s %-12s %s\n", verify_pv_check_name((enum verify_pv_check)c),
 			       verify_pv_status_name(v->pv[c].status), v->pv[c].detail);
@@ -129,9 +145,10 @@ static void print_text(const char *spec, const struct verify_result *vr,
 		else
 			printf("\n");
 	}
-	printf("\nverdict: %s (%zu CPUID difference%s; PV checks %s)\n",
-	       vr->identical && vr->pv_ok ? "identical" : "different", vr->ndiffs,
-	       vr->ndiffs == 1 ? "" : "s", vr->pv_ok ? "passed" : "FAILED");
+	printf("\nverdict: %s (%zu CPUID difference%s, %zu feature MSR%s differ%s; PV checks "
+	       "%s)\n", vr->identical && vr->pv_ok ? "identical" : "different", vr->ndiffs,
+	       vr->ndiffs == 1 ? "" : "s", vr->nmsr_diffs, vr->nmsr_diffs == 1 ? "" : "s",
+	       vr->nmsr_diffs == 1 ? "s" : "", vr->pv_ok ? "passed" : "FAILED");
 }
 
 static int print_json(const char *spec, const struct verify_result *vr,
@@ -175,6 +192,7 @@ static int verify(const char *spec, const struct guest_run_config *cfg, bool jso
 	for (unsigned i = 0; i < run.ncpus; i++)
 		in[i] = (struct verify_vcpu_input){
 			.table = &run.vcpu[i].table,
+			.written = run.written,
 			.report = &run.vcpu[i].report,
 			.report_complete = run.vcpu[i].report_complete,
 			.host_no_master_clock = run.clock_flags_valid && !run.master_clock,
@@ -210,7 +228,7 @@ static int cmd_cpu_verify(int argc, char **argv)
 	};
 	static struct sandbox_config sandbox;
 	unsigned long long steal_us = VERIFY_DEFAULT_STEAL_US;
-	char cmdline[64];
+	char cmdline[160];
 	bool json = false;
 	const char *spec;
 	int opt;
@@ -283,7 +301,18 @@ static int cmd_cpu_verify(int argc, char **argv)
 		return EXIT_ERROR;
 	if (sandbox.disabled)
 		fprintf(stderr, "%s\n", sandbox_disabled_warning);
-	snprintf(cmdline, sizeof(cmdline), "steal-us=%llu", steal_us);
+	{
+		/* The feature MSRs the feature table models: the probe reads each (cpu/msrs.h) */
+		uint32_t msrs[CPU_FEATURE_MSRS_MAX];
+		size_t n = cpu_feature_msr_indices(msrs, CPU_FEATURE_MSRS_MAX);
+		size_t len = (size_t)snprintf(cmdline, sizeof(cmdline), "steal-us=%llu", steal_us);
+
+		for (size_t k = 0; k < n && len < sizeof(cmdline); k++)
+			len += (size_t)snprintf(cmdline + len, sizeof(cmdline) - len, "%s0x%x",
+						k ? "," : " feature-msrs=", msrs[k]);
+		if (len >= sizeof(cmdline))
+			return cli_error("the probe's command line is too long");
+	}
 	cfg.sandbox = &sandbox;
 	cfg.cpu_spec = spec;
 	cfg.cmdline = cmdline;

@@ -10,6 +10,7 @@
  */
 #include "cpu/models.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,12 +393,41 @@ int cpu_model_resolve_latest(const char *name, bool latest, struct cpu_def *out)
 	return err_set("unknown CPU model '%s' (see 'skyvm cpu list')", name);
 }
 
+/*
+ * The versioned names ("Skylake-Server-v4") and origins ("QEMU 10.1"), built
+ * once for the process (pthread_once: the API thread may list models while
+ * the main thread does), never rewritten, so every pointer cpu_model_list()
+ * hands out stays valid and unchanged.
+ */
+static char version_names[256][64], version_origins[256][16];
+static size_t nversion_names;
+static pthread_once_t version_names_once = PTHREAD_ONCE_INIT;
+
+static void build_version_names(void)
+{
+	size_t slot = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(model_families); i++) {
+		const struct model_family *fam = model_families[i];
+
+		for (size_t k = 0; k < fam->nversions && slot < ARRAY_SIZE(version_names); k++) {
+			const struct model_version *v = &fam->versions[k];
+
+			snprintf(version_names[slot], sizeof(version_names[slot]), "%s-v%d",
+				 fam->name, v->version);
+			snprintf(version_origins[slot], sizeof(version_origins[slot]), "QEMU %s",
+				 v->qemu ? v->qemu : "<= 7.2");
+			slot++;
+		}
+	}
+	nversion_names = slot;
+}
+
 size_t cpu_model_list(struct cpu_model_info *out, size_t max)
 {
-	/* Versioned names are built once per call; they outlive it, as the API promises. */
-	static char names[256][64], origins[256][16];
 	size_t n = 0, slot = 0;
 
+	pthread_once(&version_names_once, build_version_names);
 	for (size_t i = 0; i < ARRAY_SIZE(special_models) && n < max; i++) {
 		out[n++] = (struct cpu_model_info){
 			.name = special_models[i].name,
@@ -411,19 +441,16 @@ size_t cpu_model_list(struct cpu_model_info *out, size_t max)
 	for (size_t i = 0; i < ARRAY_SIZE(model_families); i++) {
 		const struct model_family *fam = model_families[i];
 
-		for (size_t k = 0; k < fam->nversions && n < max && slot < ARRAY_SIZE(names); k++) {
+		for (size_t k = 0; k < fam->nversions && n < max && slot < nversion_names; k++) {
 			const struct model_version *v = &fam->versions[k];
 
-			snprintf(names[slot], sizeof(names[slot]), "%s-v%d", fam->name, v->version);
-			snprintf(origins[slot], sizeof(origins[slot]), "QEMU %s",
-				 v->qemu ? v->qemu : "<= 7.2");
 			out[n++] = (struct cpu_model_info){
-				.name = names[slot],
+				.name = version_names[slot],
 				.base_name = fam->name,
 				.version = v->version,
 				.alias = v->alias,
 				.note = v->note,
-				.origin = origins[slot],
+				.origin = version_origins[slot],
 				.is_default = v->version == fam->default_version,
 			};
 			slot++;

@@ -30,6 +30,23 @@ size_t cpu_feature_msr_indices(uint32_t *out, size_t max)
 	return n;
 }
 
+bool cpu_msr_gated(const struct cpuid_table *t, uint32_t index)
+{
+	struct cpu_featureset fs;
+	bool gated = false;
+
+	featureset_from_cpuid(&fs, t);
+	for (int w = 0; w < FW_COUNT; w++) {
+		const struct cpu_feature *gate;
+
+		if (!feature_word_is_msr(w) || feature_words[w].msr != index)
+			continue;
+		gate = cpu_feature_find(feature_words[w].gate);
+		gated |= gate && featureset_has(&fs, gate);
+	}
+	return gated;
+}
+
 bool cpu_msr_get(const struct cpuid_table *t, uint32_t index, uint64_t *value)
 {
 	for (uint32_t i = 0; i < t->nmsrs && i < CPU_FEATURE_MSRS_MAX; i++) {

@@ -33,6 +33,13 @@
 /* The MSR indices the feature table models, each once, in table order. */
 size_t cpu_feature_msr_indices(uint32_t *out, size_t max);
 
+/*
+ * Whether t's CPUID has the bit that lets a guest read feature MSR `index`
+ * (feature_word_info.gate, e.g. arch-capabilities for 0x10A); false for an
+ * MSR the table does not model.
+ */
+bool cpu_msr_gated(const struct cpuid_table *t, uint32_t index);
+
 /* The value of MSR `index` in t's feature MSRs; false when t has none. */
 bool cpu_msr_get(const struct cpuid_table *t, uint32_t index, uint64_t *value);
 /* Set (add or replace) MSR `index` in t.  -1 with err_msg() when t is full. */

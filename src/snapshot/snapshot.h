@@ -3,7 +3,9 @@
  * Snapshots of a VM (docs/snapshot.md): a directory with
  *   state.skyvm   sections (snapshot/format.h): "meta" (JSON: config, CPU
  *                 model, TSC kHz, XSAVE size, memory size), per vCPU
- *                 "vcpuN.cpuid" (the final table KVM_SET_CPUID2 got), regs,
+ *                 "vcpuN.cpuid" (the final table KVM_SET_CPUID2 got),
+ *                 "vcpuN.feature_msrs" (the feature MSRs the guest could read,
+ *                 as the vCPU held them: the CPU check's input), regs,
  *                 sregs, xsave (or fpu), xcrs, msrs, lapic, events,
  *                 mp_state, debugregs; per VM "vm.pic_master", "vm.pic_slave",
  *                 "vm.ioapic", "vm.pit2", "vm.clock"; "dev.<id>" for each

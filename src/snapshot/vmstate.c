@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cpu/msrs.h"
 #include "kvm/kvm.h"
 #include "util/err.h"
 #include "vmm/kvmclock.h"
@@ -105,6 +106,29 @@ static int save_msrs(struct snap_file *f, struct vcpu *v, const uint32_t *idx, u
 	return r;
 }
 
+/*
+ * vcpuN.feature_msrs: the feature MSRs (cpu/msrs.h) the guest's CPUID lets
+ * it read, with the value the vCPU holds, as struct kvm_msr_entry records;
+ * the CPU check of a restore or migration holds them against the
+ * destination (snapshot/cpucheck.h).  Left out when the vCPU's table has
+ * not recorded them, and the check then says it cannot check them.
+ */
+static int add_feature_msrs(struct snap_file *f, const struct vcpu *v, const char *name)
+{
+	struct kvm_msr_entry e[CPU_FEATURE_MSRS_MAX];
+	const struct cpuid_table *t = &v->cpuid;
+	uint32_t n = t->nmsrs < CPU_FEATURE_MSRS_MAX ? t->nmsrs : CPU_FEATURE_MSRS_MAX;
+
+	if (!t->msrs_known)
+		return 0;
+	memset(e, 0, sizeof(e));
+	for (uint32_t i = 0; i < n; i++) {
+		e[i].index = t->msrs[i].index;
+		e[i].data = t->msrs[i].value;
+	}
+	return snap_add(f, name, e, n * sizeof(e[0]));
+}
+
 static int save_vcpu(struct snap_file *f, struct vcpu *v, const uint32_t *msrs, unsigned nmsrs,
 		     int xsave_size)
 {
@@ -118,6 +142,7 @@ static int save_vcpu(struct snap_file *f, struct vcpu *v, const uint32_t *msrs, 
 
 #define NAME(what) (snprintf(name, sizeof(name), "vcpu%u.%s", v->index, what), name)
 	if (snap_add(f, NAME("cpuid"), v->cpuid.ent, v->cpuid.nent * sizeof(v->cpuid.ent[0])) < 0 ||
+	    add_feature_msrs(f, v, NAME("feature_msrs")) < 0 ||
 	    ADD(f, v->fd, KVM_GET_REGS, &regs, NAME("regs")) < 0 ||
 	    ADD(f, v->fd, KVM_GET_SREGS, &sregs, NAME("sregs")) < 0)
 		return -1;
@@ -363,6 +388,9 @@ int snapshot_cpu_sections(struct vm *vm, struct snap_file *f)
 		snprintf(name, sizeof(name), "vcpu%u.cpuid", i);
 		if (snap_add(f, name, t->ent, t->nent * sizeof(t->ent[0])) < 0)
 			goto out;
+		snprintf(name, sizeof(name), "vcpu%u.feature_msrs", i);
+		if (add_feature_msrs(f, &vm->vcpus[i], name) < 0)
+			goto out;
 	}
 	r = 0;
 out:
@@ -415,6 +443,69 @@ void snapshot_free(struct snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
+static bool feature_msr_modelled(uint32_t index)
+{
+	uint32_t idx[CPU_FEATURE_MSRS_MAX];
+	size_t n = cpu_feature_msr_indices(idx, CPU_FEATURE_MSRS_MAX);
+
+	for (size_t i = 0; i < n; i++)
+		if (idx[i] == index)
+			return true;
+	return false;
+}
+
+/*
+ * vCPU i's feature MSRs into its table (msrs_known when recorded): from
+ * 'vcpuN.feature_msrs', or, in a snapshot older than that section, the
+ * gated feature MSRs among 'vcpuN.msrs' (every MSR KVM lists, saved from
+ * the vCPU).  Neither (a migration's CPU frame from an older skyvm): not
+ * recorded.
+ */
+static int parse_feature_msrs(struct snapshot *s, unsigned i, const char *what)
+{
+	struct cpuid_table *t = &s->cpuid[i];
+	const struct snap_section *c;
+	struct kvm_msr_entry e;
+	char name[32];
+	uint64_t n, seen;
+
+	t->nmsrs = 0;
+	t->msrs_known = false;
+	snprintf(name, sizeof(name), "vcpu%u.feature_msrs", i);
+	c = snap_get(&s->f, name);
+	if (c) {
+		if (c->len % sizeof(e) || c->len / sizeof(e) > CPU_FEATURE_MSRS_MAX)
+			return err_set("%s: section '%s' is malformed", what, name);
+		n = c->len / sizeof(e);
+		for (uint64_t k = 0; k < n; k++) {
+			memcpy(&e, c->data + k * sizeof(e), sizeof(e));
+			if (!feature_msr_modelled(e.index))
+				return err_set("%s: section '%s': MSR 0x%x is not a feature MSR "
+					       "this skyvm models", what, name, e.index);
+			if (cpu_msr_get(t, e.index, &seen))
+				return err_set("%s: section '%s': MSR 0x%x twice", what, name,
+					       e.index);
+			if (cpu_msr_put(t, e.index, e.data) < 0)
+				return err_wrap("%s: section '%s'", what, name);
+		}
+		t->msrs_known = true;
+		return 0;
+	}
+	snprintf(name, sizeof(name), "vcpu%u.msrs", i);
+	c = snap_get(&s->f, name);
+	if (!c || c->len % sizeof(e))
+		return 0;
+	n = c->len / sizeof(e);
+	for (uint64_t k = 0; k < n; k++) {
+		memcpy(&e, c->data + k * sizeof(e), sizeof(e));
+		if (feature_msr_modelled(e.index) && cpu_msr_gated(t, e.index) &&
+		    cpu_msr_put(t, e.index, e.data) < 0)
+			return err_wrap("%s: section '%s'", what, name);
+	}
+	t->msrs_known = true;
+	return 0;
+}
+
 int snapshot_parse(struct snapshot *s, const char *what)
 {
 	const struct snap_section *m;
@@ -447,6 +538,8 @@ int snapshot_parse(struct snapshot *s, const char *what)
 			return err_set("%s: section '%s' is missing or malformed", what, name);
 		s->cpuid[i].nent = (uint32_t)(c->len / sizeof(struct kvm_cpuid_entry2));
 		memcpy(s->cpuid[i].ent, c->data, (size_t)c->len);
+		if (parse_feature_msrs(s, i, what) < 0)
+			return -1;
 	}
 	return 0;
 }

@@ -41,6 +41,9 @@ static void collect(const struct vm *vm, struct guest_run_result *out)
 			snprintf(g->decode_error, sizeof(g->decode_error),
 				 "the guest sent nothing");
 	}
+	out->written = malloc(sizeof(*out->written));
+	if (out->written)
+		*out->written = vm->cpu.table;
 	for (int k = 0; k < EMU_KIND_COUNT; k++)
 		out->emulated[k] = atomic_load(&vm->emulated.n[k]);
 	/*
@@ -167,5 +170,6 @@ int guest_run(const struct guest_run_config *c, struct guest_run_result *out)
 void guest_run_free(struct guest_run_result *r)
 {
 	free(r->vcpu);
+	free(r->written);
 	memset(r, 0, sizeof(*r));
 }

@@ -35,7 +35,8 @@ struct guest_run_config {
 };
 
 struct guest_run_vcpu {
-	struct cpuid_table table;    /* what KVM_SET_CPUID2 was given */
+	/* what KVM_SET_CPUID2 was given; its feature MSRs: what the vCPU held after the write */
+	struct cpuid_table table;
 	struct probe_report report;  /* decoded probe stream (empty for other guests) */
 	bool report_complete;        /* probe_decode() returned 0 */
 	char decode_error[256];      /* why not, when words were sent */
@@ -50,6 +51,9 @@ struct guest_run_result {
 	unsigned long emulated[EMU_KIND_COUNT]; /* instructions skyvm completed for KVM */
 	unsigned ncpus;
 	struct guest_run_vcpu *vcpu; /* ncpus entries */
+	/* The model's table: its feature MSRs are what skyvm wrote (cpu/msrs.h); NULL
+	 * when it could not be kept (out of memory) */
+	struct cpuid_table *written;
 	/* KVM_GET_CLOCK at the end of the run: is KVM's master clock in use? */
 	bool clock_flags_valid;
 	bool master_clock;      /* KVM_CLOCK_TSC_STABLE */

@@ -27,7 +27,7 @@ static const uint32_t record_len[] = {
 	[PROBE_REC_KVMCLOCK] = PROBE_LEN_KVMCLOCK,   [PROBE_REC_WALLCLOCK] = PROBE_LEN_WALLCLOCK,
 	[PROBE_REC_STEAL] = PROBE_LEN_STEAL,         [PROBE_REC_PV_EOI] = PROBE_LEN_PV_EOI,
 	[PROBE_REC_MSR_CHECK] = PROBE_LEN_MSR_CHECK, [PROBE_REC_ERROR] = PROBE_LEN_ERROR,
-	[PROBE_REC_END] = PROBE_LEN_END,
+	[PROBE_REC_END] = PROBE_LEN_END,             [PROBE_REC_FEATURE_MSR] = PROBE_LEN_FEATURE_MSR,
 };
 
 static const char *const record_names[] = {
@@ -35,7 +35,7 @@ static const char *const record_names[] = {
 	[PROBE_REC_KVMCLOCK] = "KVMCLOCK", [PROBE_REC_WALLCLOCK] = "WALLCLOCK",
 	[PROBE_REC_STEAL] = "STEAL",       [PROBE_REC_PV_EOI] = "PV_EOI",
 	[PROBE_REC_MSR_CHECK] = "MSR_CHECK", [PROBE_REC_ERROR] = "ERROR",
-	[PROBE_REC_END] = "END",
+	[PROBE_REC_END] = "END",           [PROBE_REC_FEATURE_MSR] = "FEATURE_MSR",
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -168,6 +168,21 @@ static int take(struct probe_report *r, size_t at, uint32_t type, const uint32_t
 		r->msr[r->nmsr].feature_bit = p[1];
 		r->msr[r->nmsr].gp = p[2] == PROBE_MSR_GP;
 		r->nmsr++;
+		break;
+	case PROBE_REC_FEATURE_MSR:
+		if (r->nfeature_msr >= PROBE_MAX_FEATURE_MSRS)
+			return err_set("probe data word %zu: more than %d FEATURE_MSR records", at,
+				       PROBE_MAX_FEATURE_MSRS);
+		if (p[1] != PROBE_MSR_READ && p[1] != PROBE_MSR_READ_GP)
+			return err_set("probe data word %zu: FEATURE_MSR result %u", at, p[1]);
+		for (size_t k = 0; k < r->nfeature_msr; k++)
+			if (r->feature_msr[k].msr == p[0])
+				return err_set("probe data word %zu: FEATURE_MSR 0x%x twice", at,
+					       p[0]);
+		r->feature_msr[r->nfeature_msr].msr = p[0];
+		r->feature_msr[r->nfeature_msr].gp = p[1] == PROBE_MSR_READ_GP;
+		r->feature_msr[r->nfeature_msr].value = u64(p + 2);
+		r->nfeature_msr++;
 		break;
 	case PROBE_REC_ERROR:
 		/* Kept even past the limit's worth of detail: count what fits. */

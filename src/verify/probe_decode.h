@@ -65,6 +65,13 @@ struct probe_msr_check {
 	bool gp; /* the write raised #GP (else it was accepted) */
 };
 
+/* A feature MSR as the guest read it (FEATURE_MSR). */
+struct probe_feature_msr {
+	uint32_t msr;
+	bool gp;        /* RDMSR raised #GP */
+	uint64_t value; /* what it read (0 after #GP) */
+};
+
 struct probe_error {
 	uint32_t code, arg; /* PROBE_ERR_* */
 };
@@ -82,6 +89,8 @@ struct probe_report {
 	struct probe_pv_eoi pv_eoi;
 	size_t nmsr;
 	struct probe_msr_check msr[PROBE_MAX_MSR_CHECKS];
+	size_t nfeature_msr;
+	struct probe_feature_msr feature_msr[PROBE_MAX_FEATURE_MSRS];
 	size_t nerror;
 	struct probe_error error[PROBE_MAX_ERRORS];
 };

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cpu/filter.h"
+#include "cpu/msrs.h"
 #include "cpu/normalise.h"
 #include "util/err.h"
 
@@ -203,9 +204,13 @@ static int compare_register(struct verify_result *r, struct verify_diff *base, u
 	return 0;
 }
 
-static bool table_offers(const struct cpuid_table *t, unsigned kvm_feature_bit)
+/* Whether t's CPUID has the named feature (the feature table knows its bit). */
+static bool table_offers(const struct cpuid_table *t, const char *feature)
 {
-	return cpuid_value(t, KVM_CPUID_FEATURES, 0, CPUID_EAX) >> kvm_feature_bit & 1;
+	struct cpu_featureset fs;
+
+	featureset_from_cpuid(&fs, t);
+	return featureset_has_name(&fs, feature);
 }
 
 static void pv_set(struct verify_pv_result *p, enum verify_pv_status s, const char *fmt, ...)
@@ -260,7 +265,7 @@ static void note(char *buf, size_t size, const char *what)
 static void judge_kvmclock(struct verify_pv_result *p, const struct probe_kvmclock *k,
 			   const struct cpuid_table *t, bool host_no_master_clock)
 {
-	bool want_stable = table_offers(t, KVM_PV_CLOCKSOURCE_STABLE);
+	bool want_stable = table_offers(t, "kvmclock-stable-bit");
 	char bad[160] = "";
 
 	if (!pv_common(p, k->present, k->status, "kvmclock", "MSR_KVM_SYSTEM_TIME_NEW"))
@@ -392,6 +397,43 @@ static void judge_enforcement(struct verify_pv_result *p, const struct probe_rep
 		       rep->nmsr);
 }
 
+/* ---- feature MSRs */
+
+/* The first MSR word of feature MSR `msr`, or -1 for one the table does not model. */
+static int msr_word(uint32_t msr)
+{
+	for (int w = 0; w < FW_COUNT; w++)
+		if (feature_word_is_msr(w) && feature_words[w].msr == msr)
+			return w;
+	return -1;
+}
+
+static void judge_feature_msrs(struct verify_vcpu *v, const struct verify_vcpu_input *in)
+{
+	const struct probe_report *rep = in->report;
+	const struct cpuid_table *wrote = in->written ? in->written : in->table;
+
+	for (size_t k = 0; k < rep->nfeature_msr && v->nmsrs < PROBE_MAX_FEATURE_MSRS; k++) {
+		const struct probe_feature_msr *p = &rep->feature_msr[k];
+		struct verify_msr *m = &v->msrs[v->nmsrs++];
+
+		*m = (struct verify_msr){ .msr = p->msr, .gp = p->gp, .seen = p->gp ? 0 : p->value };
+		m->written = cpu_msr_get(wrote, p->msr, &m->expected);
+		m->held_known = in->written && in->table->msrs_known &&
+				cpu_msr_get(in->table, p->msr, &m->held);
+		if (!cpu_msr_gated(in->table, p->msr)) {
+			m->status = VERIFY_MSR_NOT_GATED;
+		} else if (!m->written) {
+			m->status = VERIFY_MSR_NOT_WRITTEN;
+		} else if (!p->gp && p->value == m->expected) {
+			m->status = VERIFY_MSR_EQUAL;
+		} else {
+			m->status = VERIFY_MSR_DIFFERENT;
+			v->nmsr_diffs++;
+		}
+	}
+}
+
 static int compare_vcpu(struct verify_result *r, unsigned i, const struct verify_vcpu_input *in)
 {
 	const struct probe_report *rep = in->report;
@@ -435,6 +477,8 @@ static int compare_vcpu(struct verify_result *r, unsigned i, const struct verify
 	judge_steal(&v->pv[VERIFY_PV_STEAL], v, &rep->steal);
 	judge_pv_eoi(&v->pv[VERIFY_PV_EOI], &rep->pv_eoi);
 	judge_enforcement(&v->pv[VERIFY_PV_ENFORCEMENT], rep);
+	judge_feature_msrs(v, in);
+	r->nmsr_diffs += v->nmsr_diffs;
 	v->nerrors = rep->nerror < VERIFY_MAX_ERRORS ? rep->nerror : VERIFY_MAX_ERRORS;
 	memcpy(v->errors, rep->error, v->nerrors * sizeof(v->errors[0]));
 	return 0;
@@ -465,7 +509,7 @@ int verify_compare(const struct verify_vcpu_input *in, unsigned n, struct verify
 			if (out->vcpu[i].pv[c].status == VERIFY_PV_FAILED)
 				out->pv_ok = false;
 	}
-	out->identical = out->ndiffs == 0;
+	out->identical = out->ndiffs == 0 && out->nmsr_diffs == 0;
 	return 0;
 }
 
@@ -523,6 +567,93 @@ void verify_diff_describe(const struct verify_diff *d, char *buf, size_t size)
 	else
 		snprintf(buf, size,
 			 "guest lacks %s although the model enables it (the host clears it)", what);
+}
+
+static void append(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t len = strlen(buf);
+	va_list ap;
+
+	if (len + 1 >= size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + len, size - len, fmt, ap);
+	va_end(ap);
+}
+
+void verify_msr_describe(const struct verify_msr *m, char *buf, size_t size)
+{
+	int w0 = msr_word(m->msr);
+	const char *label = w0 >= 0 ? feature_words[w0].label : "MSR";
+	const char *gate = w0 >= 0 ? feature_words[w0].gate : "its CPUID bit";
+	char read[48];
+
+	if (!size)
+		return;
+	buf[0] = '\0';
+	if (m->gp)
+		snprintf(read, sizeof(read), "#GP");
+	else
+		snprintf(read, sizeof(read), "0x%" PRIx64, m->seen);
+	switch (m->status) {
+	case VERIFY_MSR_EQUAL:
+		append(buf, size, "%s = 0x%" PRIx64 ", as skyvm wrote it", label, m->seen);
+		return;
+	case VERIFY_MSR_NOT_WRITTEN:
+		append(buf, size, "%s: skyvm wrote none (KVM does not list it); RDMSR gave %s",
+		       label, read);
+		return;
+	case VERIFY_MSR_NOT_GATED:
+		append(buf, size, "%s: not compared, the guest's CPUID lacks %s; RDMSR gave %s",
+		       label, gate, read);
+		return;
+	case VERIFY_MSR_DIFFERENT:
+		break;
+	}
+	if (m->gp) {
+		append(buf, size, "%s: RDMSR raised #GP although skyvm wrote 0x%" PRIx64
+		       " (the guest's CPUID has %s)", label, m->expected, gate);
+	} else {
+		for (int w = 0; w < FW_COUNT; w++) {
+			uint32_t differ;
+
+			if (!feature_word_is_msr(w) || feature_words[w].msr != m->msr)
+				continue;
+			differ = (uint32_t)((m->seen ^ m->expected) >> feature_words[w].msr_shift);
+			for (unsigned bit = 0; bit < 32; bit++) {
+				const struct cpu_feature *f = cpu_feature_at((enum feature_word)w, bit);
+				bool sees = (m->seen >> (bit + feature_words[w].msr_shift)) & 1;
+				char what[96];
+
+				if (!(differ >> bit & 1))
+					continue;
+				if (f)
+					snprintf(what, sizeof(what), "%s.%s", label, f->name);
+				else
+					snprintf(what, sizeof(what), "%s[bit %u]", label,
+						 bit + feature_words[w].msr_shift);
+				append(buf, size, "%sguest %s %s although the model %s it",
+				       buf[0] ? "\n" : "", sees ? "sees" : "lacks", what,
+				       sees ? "disables" : "enables");
+			}
+		}
+	}
+	if (m->held_known && m->held != m->expected)
+		append(buf, size, "\n%s: KVM refused skyvm's write of 0x%" PRIx64
+		       ": the vCPU holds 0x%" PRIx64, label, m->expected, m->held);
+}
+
+const char *verify_msr_status_name(enum verify_msr_status s)
+{
+	switch (s) {
+	case VERIFY_MSR_EQUAL: return "equal";
+	case VERIFY_MSR_DIFFERENT: return "different";
+	case VERIFY_MSR_NOT_WRITTEN: return "not-written";
+	case VERIFY_MSR_NOT_GATED: return "not-gated";
+	}
+	return "unknown";
 }
 
 static const char *const pv_check_names[VERIFY_PV_COUNT] = {
@@ -633,10 +764,59 @@ static json_t *diff_json(const struct verify_diff *d)
 	return o;
 }
 
+static json_t *hex64(uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%016" PRIx64, v);
+	return json_string(buf);
+}
+
+/* The bits in which the guest's value differs from skyvm's, as {kind, bit, feature}. */
+static json_t *msr_bits_json(const struct verify_msr *m)
+{
+	json_t *a = json_array();
+	uint64_t differ = m->seen ^ m->expected;
+
+	if (m->status != VERIFY_MSR_DIFFERENT || m->gp)
+		return a;
+	for (unsigned bit = 0; bit < 64; bit++) {
+		const struct cpu_feature *f = NULL;
+
+		if (!(differ >> bit & 1))
+			continue;
+		for (int w = 0; w < FW_COUNT && !f; w++)
+			if (feature_word_is_msr(w) && feature_words[w].msr == m->msr &&
+			    bit >= feature_words[w].msr_shift && bit < feature_words[w].msr_shift + 32u)
+				f = cpu_feature_at((enum feature_word)w,
+						   bit - feature_words[w].msr_shift);
+		json_array_append_new(a, json_pack("{s:s, s:i, s:o}", "kind",
+						   (m->seen >> bit & 1) ? "forced" : "hidden", "bit",
+						   (int)bit, "feature",
+						   f ? json_string(f->name) : json_null()));
+	}
+	return a;
+}
+
+static json_t *msr_json(const struct verify_msr *m)
+{
+	char desc[1024];
+	int w = msr_word(m->msr);
+
+	verify_msr_describe(m, desc, sizeof(desc));
+	return json_pack("{s:o, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:s}", "msr", hex32(m->msr, 8),
+			 "label", w >= 0 ? feature_words[w].label : "MSR", "status",
+			 verify_msr_status_name(m->status), "gp", m->gp, "seen",
+			 m->gp ? json_null() : hex64(m->seen), "expected",
+			 m->written ? hex64(m->expected) : json_null(), "held",
+			 m->held_known ? hex64(m->held) : json_null(), "bits", msr_bits_json(m),
+			 "description", desc);
+}
+
 static json_t *vcpu_json(const struct verify_result *r, const struct verify_vcpu *v)
 {
 	json_t *diffs = json_array(), *unprobed = json_array(), *pv = json_object();
-	json_t *errors = json_array(), *steal;
+	json_t *errors = json_array(), *msrs = json_array(), *steal, *o;
 
 	for (size_t k = 0; k < r->ndiffs; k++)
 		if (r->diffs[k].vcpu == v->index)
@@ -666,10 +846,14 @@ static json_t *vcpu_json(const struct verify_result *r, const struct verify_vcpu
 				  "busy_us", (json_int_t)v->steal_busy_us);
 	else
 		steal = json_null();
-	return json_pack("{s:i, s:b, s:i, s:b, s:o, s:o, s:o, s:o, s:o}", "index", (int)v->index,
-			 "complete", v->complete, "records", (int)v->records, "identical",
-			 v->ndiffs == 0, "differences", diffs, "not_probed", unprobed, "pv", pv,
-			 "steal_time", steal, "probe_errors", errors);
+	for (size_t k = 0; k < v->nmsrs; k++)
+		json_array_append_new(msrs, msr_json(&v->msrs[k]));
+	o = json_pack("{s:i, s:b, s:i, s:b, s:o, s:o, s:o, s:o, s:o}", "index", (int)v->index,
+		      "complete", v->complete, "records", (int)v->records, "identical",
+		      v->ndiffs == 0 && v->nmsr_diffs == 0, "differences", diffs, "not_probed",
+		      unprobed, "pv", pv, "steal_time", steal, "probe_errors", errors);
+	json_object_set_new(o, "feature_msrs", msrs);
+	return o;
 }
 
 json_t *verify_result_json(const struct verify_result *r, const char *spec)
@@ -678,8 +862,9 @@ json_t *verify_result_json(const struct verify_result *r, const char *spec)
 
 	for (unsigned i = 0; i < r->nvcpus; i++)
 		json_array_append_new(vcpus, vcpu_json(r, &r->vcpu[i]));
-	return json_pack("{s:s, s:s, s:b, s:b, s:i, s:o, s:o}", "spec", spec, "verdict",
+	return json_pack("{s:s, s:s, s:b, s:b, s:i, s:i, s:o, s:o}", "spec", spec, "verdict",
 			 r->identical && r->pv_ok ? "identical" : "different", "identical",
-			 r->identical, "pv_ok", r->pv_ok, "differences", (int)r->ndiffs, "ignored",
-			 ignored_json(), "vcpus", vcpus);
+			 r->identical, "pv_ok", r->pv_ok, "differences", (int)r->ndiffs,
+			 "msr_differences", (int)r->nmsr_diffs, "ignored", ignored_json(), "vcpus",
+			 vcpus);
 }

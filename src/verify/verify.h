@@ -20,6 +20,12 @@
  *     values are reported.
  *   - The PV checks (kvmclock, wall clock, steal time, PV EOI, enforcement of
  *     hidden PV features) are judged per vCPU: ok, failed, or not offered.
+ *   - Each feature MSR the guest read (cpu/msrs.h: ARCH_CAPABILITIES,
+ *     CORE_CAPABILITY; a FEATURE_MSR record) whose CPUID bit the table sets
+ *     and which skyvm wrote must read back exactly what skyvm wrote; a #GP or
+ *     another value is a difference, named bit by bit from the feature
+ *     table.  One skyvm did not write (KVM does not list it) or whose CPUID
+ *     bit the table clears is reported with what the guest got, not judged.
  */
 #ifndef SKYVM_VERIFY_VERIFY_H
 #define SKYVM_VERIFY_VERIFY_H
@@ -110,8 +116,33 @@ struct verify_pv_result {
 	char detail[256]; /* what was seen, and for a failure what did not hold */
 };
 
+enum verify_msr_status {
+	VERIFY_MSR_EQUAL,       /* the guest read what skyvm wrote */
+	VERIFY_MSR_DIFFERENT,   /* another value, or #GP: a difference */
+	VERIFY_MSR_NOT_WRITTEN, /* its CPUID bit is set, skyvm wrote nothing: KVM's own */
+	VERIFY_MSR_NOT_GATED,   /* the table clears its CPUID bit: not judged */
+};
+
+/* One feature MSR as the guest read it, against what skyvm wrote. */
+struct verify_msr {
+	uint32_t msr;
+	enum verify_msr_status status;
+	bool gp;           /* the guest's RDMSR raised #GP */
+	uint64_t seen;     /* what it read (0 after #GP) */
+	bool written;      /* skyvm wrote the MSR (KVM_SET_MSRS before the first run) */
+	uint64_t expected; /* what it wrote */
+	bool held_known;   /* the vCPU's value read back after the write */
+	uint64_t held;     /* != expected: KVM refused the write */
+};
+
 struct verify_vcpu_input {
 	const struct cpuid_table *table;   /* what KVM_SET_CPUID2 was given */
+	/*
+	 * The table whose feature MSRs skyvm wrote (the model's, cpu/msrs.h);
+	 * the vCPU's `table` then holds, with msrs_known, what the vCPU held
+	 * after the write.  NULL: `table`'s feature MSRs are what skyvm wrote.
+	 */
+	const struct cpuid_table *written;
 	const struct probe_report *report; /* what the guest sent */
 	bool report_complete;              /* probe_decode() returned 0 */
 	/*
@@ -135,6 +166,9 @@ struct verify_vcpu {
 	/* ERROR records the probe sent (an unexpected exception, a CPUID overflow). */
 	size_t nerrors;
 	struct probe_error errors[VERIFY_MAX_ERRORS];
+	/* The feature MSRs the guest read, in its order; nmsr_diffs of them differ. */
+	size_t nmsrs, nmsr_diffs;
+	struct verify_msr msrs[PROBE_MAX_FEATURE_MSRS];
 };
 
 struct verify_result {
@@ -144,7 +178,8 @@ struct verify_result {
 	struct verify_diff *diffs;       /* by vCPU, then in the guest's record order */
 	size_t nunprobed, unprobed_cap;
 	struct verify_unprobed *unprobed;
-	bool identical; /* no CPUID difference on any vCPU */
+	size_t nmsr_diffs;              /* feature MSRs that differ, over all vCPUs */
+	bool identical; /* no CPUID or feature MSR difference on any vCPU */
 	bool pv_ok;     /* no PV check failed and every stream was complete */
 };
 
@@ -163,6 +198,16 @@ void verify_result_free(struct verify_result *r);
  *   CPUID.0DH.0:EAX: guest sees 0x000002e7, the table gives 0x00000007
  */
 void verify_diff_describe(const struct verify_diff *d, char *buf, size_t size);
+
+/*
+ * What a feature MSR's check found, one '\n'-separated line per finding, e.g.
+ *   guest sees MSR(10AH).ssb-no although the model disables it
+ *   guest lacks MSR(10AH).ibrs-all although the model enables it
+ *   MSR(10AH): RDMSR raised #GP although skyvm wrote 0x29 (CPUID has arch-capabilities)
+ *   MSR(10AH) = 0x29, as skyvm wrote it
+ */
+void verify_msr_describe(const struct verify_msr *m, char *buf, size_t size);
+const char *verify_msr_status_name(enum verify_msr_status s); /* "equal", "different", ... */
 
 const char *verify_pv_check_name(enum verify_pv_check c); /* "kvmclock", ... */
 const char *verify_pv_status_name(enum verify_pv_status s); /* "ok", "failed", "not-offered" */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "boot/layout.h"
+#include "cpu/msrs.h"
 #include "exitcodes.h"
 #include "util/err.h"
 #include "vmm/runstate.h"
@@ -91,6 +92,30 @@ static int set_one_msr(struct vcpu *v, uint32_t index, uint64_t data)
 	return r == 1;
 }
 
+/*
+ * What the guest reads from each feature MSR its CPUID lets it read: the
+ * vCPU's value, read back (what KVM took, or its own where it refused), kept
+ * in the vCPU's table for the snapshot and the migration CPU check
+ * (snapshot/cpucheck.h).  An MSR KVM will not read for this vCPU is left out.
+ */
+static int record_feature_msrs(struct vcpu *v)
+{
+	uint32_t idx[CPU_FEATURE_MSRS_MAX];
+	size_t n = cpu_feature_msr_indices(idx, CPU_FEATURE_MSRS_MAX);
+	struct cpuid_table *t = &v->cpuid;
+
+	t->nmsrs = 0;
+	t->msrs_known = true;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t value;
+
+		if (cpu_msr_gated(t, idx[i]) && kvm_get_msr(v->fd, idx[i], &value) == 0 &&
+		    cpu_msr_put(t, idx[i], value) < 0)
+			return err_wrap("vCPU %u", v->index);
+	}
+	return 0;
+}
+
 static int set_msrs(struct vcpu *v)
 {
 	int r = set_one_msr(v, MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING);
@@ -104,8 +129,11 @@ static int set_msrs(struct vcpu *v)
 	 * /dev/kvm, which the pipeline filtered against.  So a refusal means KVM does not run the guest
 	 * with skyvm's CPUID (a PVM host gives guests its own): the guest then
 	 * reads KVM's value, as before skyvm wrote these, and vCPU 0 says so.
-	 * A restore's table has none: the snapshot's own MSRs carry them.
+	 * A restore writes none here: the snapshot's own MSRs carry them, and
+	 * its table already holds what the guest saw.
 	 */
+	if (v->vm->cfg->restore_cpuid)
+		return 0;
 	for (uint32_t i = 0; i < v->cpuid.nmsrs && i < CPU_FEATURE_MSRS_MAX; i++) {
 		r = set_one_msr(v, v->cpuid.msrs[i].index, v->cpuid.msrs[i].value);
 		if (r < 0)
@@ -116,7 +144,7 @@ static int set_msrs(struct vcpu *v)
 					"KVM's value\n", v->cpuid.msrs[i].index,
 				(unsigned long long)v->cpuid.msrs[i].value);
 	}
-	return 0;
+	return record_feature_msrs(v);
 }
 
 static int set_fpu(struct vcpu *v)

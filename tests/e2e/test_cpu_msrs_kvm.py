@@ -7,12 +7,16 @@ with (vcpu->arch.arch_capabilities).  One boot per model, with the counter guest
 Models: Cascadelake-Server-v2, whose QEMU bits are rdctl-no, ibrs-all,
 skip-l1dfl-vmentry and mds-no (filtered against this host's KVM), and `host`, which
 takes KVM's named bits.  On a host that runs guests with its own CPUID (PVM) KVM refuses
-the write; skyvm then warns and the vCPU keeps KVM's value, which is asserted instead."""
+the write; skyvm then warns and the vCPU keeps KVM's value, which is asserted instead.
+
+`cpu verify` proves it from inside the guest: the probe guest reads ARCH_CAPABILITIES and
+CORE_CAPABILITY with RDMSR, and verify compares what it read with what skyvm wrote."""
 import json
 import struct
 
 import pytest
 
+from conftest import run_skyvm
 from test_snapshot import sections
 from vmscript import PRELUDE, run_script
 
@@ -78,3 +82,45 @@ def test_vcpu_holds_the_models_arch_capabilities(kvm, tmp_path, cpu):
         assert held[ARCH_CAP] != expect, info
         return
     assert held[ARCH_CAP] == expect, info
+
+
+EXIT_CPU_MISMATCH = 3
+
+
+def test_guest_reads_the_models_arch_capabilities(kvm):
+    """`cpu verify Cascadelake-Server-v2`: the probe guest's RDMSR of 0x10A gives exactly
+    what skyvm wrote (its CPUID has arch-capabilities), and 0xCF, which its CPUID hides,
+    is reported but not judged.  On a host that refuses the write (PVM) verify must say
+    so: a feature MSR difference, with the value the vCPU kept."""
+    cpu = "Cascadelake-Server-v2"
+    show = run_skyvm("cpu", "show", cpu, "--json", timeout=300)
+    assert show.returncode == 0, show.stderr
+    written = {int(m["index"], 16): int(m["value"], 16)
+               for m in json.loads(show.stdout)["vcpus"][0]["msrs"]}
+    r = run_skyvm("cpu", "verify", cpu, "--json", timeout=300)
+    assert r.returncode in (0, EXIT_CPU_MISMATCH), r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    msrs = {int(m["msr"], 16): m for m in doc["vcpus"][0]["feature_msrs"]}
+    print(f"{cpu}: written {[hex(v) for v in written.values()]}, guest read "
+          f"{ {hex(k): (m['status'], m['seen']) for k, m in msrs.items()} }")
+    assert set(msrs) == {ARCH_CAP, 0xCF}, "the probe read every modelled feature MSR"
+    assert msrs[0xCF]["status"] == "not-gated"
+    arch = msrs[ARCH_CAP]
+    if ARCH_CAP not in written:
+        # KVM does not list it here: nothing written, the guest reads KVM's own
+        assert arch["status"] == "not-written", arch
+        return
+    assert written[ARCH_CAP] & ~CASCADELAKE_V2_BITS == 0
+    assert int(arch["expected"], 16) == written[ARCH_CAP]
+    if "KVM refused the model's MSR 0x10a" in r.stderr:
+        # the write did not take: a difference, named, with what the vCPU kept
+        assert arch["status"] == "different", arch
+        assert doc["msr_differences"] >= 1 and r.returncode == EXIT_CPU_MISMATCH
+        assert "KVM refused skyvm's write" in arch["description"], arch
+        return
+    assert arch["status"] == "equal", arch
+    assert not arch["gp"] and int(arch["seen"], 16) == written[ARCH_CAP], arch
+    assert doc["msr_differences"] == 0
+    # the text form says the same
+    t = run_skyvm("cpu", "verify", cpu, timeout=300)
+    assert f"MSR(10AH) = {hex(written[ARCH_CAP])}, as skyvm wrote it" in t.stdout, t.stdout

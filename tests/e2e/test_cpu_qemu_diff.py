@@ -13,8 +13,8 @@ Where it runs: on a /dev/kvm that honours KVM_SET_CPUID2.  A PVM host (kvm_pvm l
 gives its guests the host's CPUID whatever the VMM sets, so there, and where there is no
 usable /dev/kvm, both VMMs run inside the nested-KVM guest (tests/nested/,
 docs/nested-testing.md; QEMU runs there with -enable-kvm as well, chrooted into this
-machine's /).  SKYVM_NESTED=0 (as `make check` sets it) turns the nested guest off and this
-test then skips, saying so.
+machine's /).  `make check` runs it there like every kvm test; SKYVM_NESTED=0 turns the
+nested guest off and this test then skips, saying so.
 
 Which models: every model version takes ~20 s per VMM under nested TCG, so a run tests
 `host`, `max` and a fixed rotating subset of ROTATE named versions (the shard of the day,

@@ -79,3 +79,59 @@ def test_snapshot_check_agrees_with_cpu_compare_on_recorded_hosts(tmp_path):
         in text.stdout
     ok = skyvm("snapshot", "check", str(snap), "--host", BASE)
     assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def msr_entries(msrs):
+    """struct kvm_msr_entry records (u32 index, u32 reserved, u64 data)."""
+    return b"".join(struct.pack("<IIQ", int(m["index"], 16), 0, int(m["value"], 16))
+                    for m in msrs)
+
+
+def test_snapshot_check_holds_saved_feature_msrs_against_the_host(tmp_path):
+    """A Cascadelake-Server-v2 guest read ARCH_CAPABILITIES with mds-no (the snapshot's
+    vcpuN.feature_msrs).  A host whose KVM reports the MSR without mds-no is refused,
+    naming the bit as QEMU does; a dump that records no feature MSRs cannot say, and is
+    no silent yes."""
+    base = os.path.join(DATA, "hosts", "intel-cascadelake.json")
+    show = skyvm("cpu", "show", "Cascadelake-Server-v2", "--supported", base, "--json")
+    assert show.returncode == 0, show.stderr
+    vcpus = json.loads(show.stdout)["vcpus"]
+    saved = vcpus[0]["msrs"]
+    assert [int(m["index"], 16) for m in saved] == [0x10A]
+    value = int(saved[0]["value"], 16)
+    snap = tmp_path / "snap"
+    snap.mkdir()
+    meta = {"format": "skyvm-snapshot", "version": 1, "cpus": 1, "memory_mib": 32,
+            "cpu_spec": "Cascadelake-Server-v2", "cpu_model": "Cascadelake-Server-v2"}
+    write_state(snap / "state.skyvm",
+                [("meta", json.dumps(meta).encode()),
+                 ("vcpu0.cpuid", entries(vcpus[0]["cpuid"])),
+                 ("vcpu0.feature_msrs", msr_entries(saved))])
+
+    dump = json.loads(open(base).read())
+    mds_no = 1 << 5  # QEMU's MSR(10AH).mds-no, the bit the line must name
+
+    def host(name, arch_cap):
+        d = dict(dump, feature_msrs=[{"index": "0x10a", "value": hex(arch_cap)}])
+        p = tmp_path / name
+        p.write_text(json.dumps(d))
+        return str(p)
+
+    has = host("has.json", value)
+    lacks = host("lacks.json", value & ~mds_no)
+    r = skyvm("snapshot", "check", str(snap), "--host", has, "--host", lacks, "--host", base)
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert f"{has}: yes" in r.stdout
+    assert f"{lacks}: no\n  host doesn't support requested feature: MSR(10AH).mds-no [bit 5]\n" \
+        in r.stdout, r.stdout
+    assert f"{base}: no\n  cannot check feature MSR MSR(10AH) = {hex(value)}: the host's " \
+        "record has no feature MSRs" in r.stdout, r.stdout
+
+    j = skyvm("snapshot", "check", str(snap), "--host", has, "--host", lacks, "--json")
+    assert j.returncode == 4
+    v = {os.path.basename(x["host"]): x for x in json.loads(j.stdout)}
+    assert v["has.json"]["compatible"] and v["has.json"]["feature_msrs_checked"]
+    assert not v["lacks.json"]["compatible"]
+    assert v["lacks.json"]["missing"] == [{"feature": "mds-no", "register": "MSR(10AH)",
+                                           "bit": 5, "text": "MSR(10AH).mds-no [bit 5]"}]
+    assert skyvm("snapshot", "check", str(snap), "--host", has).returncode == 0

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "cpu/models.h"
@@ -510,9 +512,53 @@ static void test_list_is_consistent(void **state)
 	assert_int_equal(cpu_model_list(m, 2), 2);
 }
 
+static void *list_models(void *arg)
+{
+	static struct cpu_model_info m[256];
+
+	(void)arg;
+	return (void *)(uintptr_t)cpu_model_list(m, ARRAY_SIZE(m));
+}
+
+/*
+ * The names a listing hands out are never rewritten by a later one (issue
+ * #14: no function-static buffers that later calls overwrite), whichever
+ * thread lists first: the API thread and the main thread both list.
+ */
+static void test_list_names_stay_put(void **state)
+{
+	static struct cpu_model_info a[256], b[256];
+	pthread_t t[2];
+	void *count[2];
+	size_t n;
+
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, list_models, NULL), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], &count[i]), 0);
+	n = cpu_model_list(a, ARRAY_SIZE(a));
+	assert_int_equal((size_t)(uintptr_t)count[0], n);
+	assert_int_equal((size_t)(uintptr_t)count[1], n);
+	for (size_t i = 0; i < n; i++) {
+		char copy[64], origin[16];
+
+		snprintf(copy, sizeof(copy), "%s", a[i].name);
+		snprintf(origin, sizeof(origin), "%s", a[i].origin);
+		assert_int_equal(cpu_model_list(b, i + 1), i + 1);
+		assert_ptr_equal(b[i].name, a[i].name);
+		assert_string_equal(a[i].name, copy);
+		assert_string_equal(a[i].origin, origin);
+	}
+	/* every version of every family has its own name: none was cut */
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = i + 1; k < n; k++)
+			assert_string_not_equal(a[i].name, a[k].name);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_list_names_stay_put),
 		cmocka_unit_test(test_names_resolve_to_versions),
 		cmocka_unit_test(test_signatures),
 		cmocka_unit_test(test_version_features),

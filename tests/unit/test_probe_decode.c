@@ -346,6 +346,55 @@ static void test_bad_values(void **state)
 	free(r);
 }
 
+/* FEATURE_MSR: value or #GP per MSR, in the guest's order; malformed ones named */
+static void test_feature_msr_records(void **state)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+	struct probe_report *r = new_report();
+
+	begin(s, 0, 0, 1);
+	rec(s, PROBE_REC_FEATURE_MSR, PROBE_LEN_FEATURE_MSR, 0x10a, PROBE_MSR_READ, 0x0c000069,
+	    0x40000000);
+	rec(s, PROBE_REC_FEATURE_MSR, PROBE_LEN_FEATURE_MSR, 0xcf, PROBE_MSR_READ_GP, 0, 0);
+	end(s);
+	assert_int_equal(probe_decode(s->w, s->n, r), 0);
+	assert_int_equal(r->skipped, 0);
+	assert_int_equal(r->nfeature_msr, 2);
+	assert_int_equal(r->feature_msr[0].msr, 0x10a);
+	assert_false(r->feature_msr[0].gp);
+	assert_int_equal(r->feature_msr[0].value, 0x400000000c000069ull);
+	assert_int_equal(r->feature_msr[1].msr, 0xcf);
+	assert_true(r->feature_msr[1].gp);
+
+	memset(s, 0, sizeof(*s));
+	begin(s, 0, 0, 1);
+	rec(s, PROBE_REC_FEATURE_MSR, PROBE_LEN_FEATURE_MSR, 0x10a, 7, 0, 0);
+	end(s);
+	expect_error(s, r, "FEATURE_MSR result 7");
+
+	memset(s, 0, sizeof(*s));
+	begin(s, 0, 0, 1);
+	rec(s, PROBE_REC_FEATURE_MSR, PROBE_LEN_FEATURE_MSR, 0x10a, PROBE_MSR_READ, 1, 0);
+	rec(s, PROBE_REC_FEATURE_MSR, PROBE_LEN_FEATURE_MSR, 0x10a, PROBE_MSR_READ, 1, 0);
+	end(s);
+	expect_error(s, r, "FEATURE_MSR 0x10a twice");
+
+	memset(s, 0, sizeof(*s));
+	begin(s, 0, 0, 1);
+	for (uint32_t i = 0; i <= PROBE_MAX_FEATURE_MSRS; i++)
+		rec(s, PROBE_REC_FEATURE_MSR, PROBE_LEN_FEATURE_MSR, 0x100 + i, PROBE_MSR_READ, 0, 0);
+	end(s);
+	expect_error(s, r, "more than 8 FEATURE_MSR records");
+
+	memset(s, 0, sizeof(*s));
+	begin(s, 0, 0, 1);
+	rec(s, PROBE_REC_FEATURE_MSR, 3, 0x10a, PROBE_MSR_READ, 1);
+	end(s);
+	expect_error(s, r, "FEATURE_MSR");
+	free(s);
+	free(r);
+}
+
 static void test_cpuid_limit(void **state)
 {
 	struct stream *s = calloc(1, sizeof(*s));
@@ -468,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_record_is_skipped),
 		cmocka_unit_test(test_data_after_end),
 		cmocka_unit_test(test_version_and_duplicates),
+		cmocka_unit_test(test_feature_msr_records),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_cpuid_limit),
 		cmocka_unit_test(test_recorded_qemu_streams),

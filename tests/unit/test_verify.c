@@ -20,6 +20,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/dump.h"
+#include "cpu/msrs.h"
 #include "util/err.h"
 #include "verify/verify.h"
 
@@ -698,11 +699,158 @@ static json_t *field(json_t *o, const char *path)
 	return o;
 }
 
+/* ---- feature MSRs */
+
+#define ARCH_CAP 0x10au
+#define CORE_CAP 0xcfu
+
+static uint64_t msr_bit(const char *name)
+{
+	const struct cpu_feature *f = cpu_feature_find(name);
+
+	assert_non_null(f);
+	assert_true(feature_word_is_msr(f->word));
+	return 1ull << (f->bit + feature_words[f->word].msr_shift);
+}
+
+static void guest_reads(unsigned cpu, uint32_t msr, bool gp, uint64_t value)
+{
+	struct probe_report *r = &reports[cpu];
+
+	r->feature_msr[r->nfeature_msr++] = (struct probe_feature_msr){ msr, gp, value };
+}
+
+static const char *describe_msr(unsigned cpu, size_t k)
+{
+	static char buf[1024];
+
+	assert_true(k < vr.vcpu[cpu].nmsrs);
+	verify_msr_describe(&vr.vcpu[cpu].msrs[k], buf, sizeof(buf));
+	return buf;
+}
+
+/* Cascadelake-Server-v2: its CPUID has arch-capabilities, skyvm writes its MSR bits. */
+static uint64_t cascadelake_v2(void)
+{
+	uint64_t want = msr_bit("rdctl-no") | msr_bit("ibrs-all") |
+			msr_bit("skip-l1dfl-vmentry") | msr_bit("mds-no"), value;
+
+	configure("Cascadelake-Server-v2", 1);
+	assert_true(cpu_msr_gated(&tables[0], ARCH_CAP));
+	assert_false(cpu_msr_gated(&tables[0], CORE_CAP));
+	assert_true(cpu_msr_get(&tables[0], ARCH_CAP, &value));
+	assert_int_equal(value, want);
+	guest_honours_table(1);
+	return want;
+}
+
+static void test_feature_msr_read_as_written(void **state)
+{
+	uint64_t want = cascadelake_v2();
+
+	guest_reads(0, ARCH_CAP, false, want);
+	guest_reads(0, CORE_CAP, true, 0);
+	compare(1);
+	assert_true(vr.identical);
+	assert_int_equal(vr.nmsr_diffs, 0);
+	assert_int_equal(vr.vcpu[0].nmsrs, 2);
+	assert_int_equal(vr.vcpu[0].msrs[0].status, VERIFY_MSR_EQUAL);
+	assert_string_equal(describe_msr(0, 0), "MSR(10AH) = 0x2b, as skyvm wrote it");
+	/* the CPUID hides CORE_CAPABILITY: reported, not judged */
+	assert_int_equal(vr.vcpu[0].msrs[1].status, VERIFY_MSR_NOT_GATED);
+	assert_string_equal(describe_msr(0, 1), "MSR(CFH): not compared, the guest's CPUID "
+						"lacks core-capability; RDMSR gave #GP");
+}
+
+static void test_feature_msr_difference_named_bit_by_bit(void **state)
+{
+	uint64_t want = cascadelake_v2();
+	json_t *doc;
+
+	guest_reads(0, ARCH_CAP, false, (want & ~msr_bit("mds-no")) | msr_bit("taa-no"));
+	compare(1);
+	assert_false(vr.identical);
+	assert_int_equal(vr.ndiffs, 0); /* the CPUID is as the table says */
+	assert_int_equal(vr.nmsr_diffs, 1);
+	assert_int_equal(vr.vcpu[0].msrs[0].status, VERIFY_MSR_DIFFERENT);
+	assert_string_equal(describe_msr(0, 0),
+			    "guest lacks MSR(10AH).mds-no although the model enables it\n"
+			    "guest sees MSR(10AH).taa-no although the model disables it");
+	doc = verify_result_json(&vr, "Cascadelake-Server-v2");
+	assert_string_equal(json_string_value(field(doc, "verdict")), "different");
+	assert_int_equal(json_integer_value(field(doc, "msr_differences")), 1);
+	assert_false(json_boolean_value(field(doc, "vcpus.0.identical")));
+	assert_string_equal(json_string_value(field(doc, "vcpus.0.feature_msrs.0.status")),
+			    "different");
+	assert_string_equal(json_string_value(field(doc, "vcpus.0.feature_msrs.0.expected")),
+			    "0x000000000000002b");
+	assert_string_equal(json_string_value(field(doc, "vcpus.0.feature_msrs.0.bits.0.feature")),
+			    "mds-no");
+	assert_string_equal(json_string_value(field(doc, "vcpus.0.feature_msrs.0.bits.0.kind")),
+			    "hidden");
+	assert_string_equal(json_string_value(field(doc, "vcpus.0.feature_msrs.0.bits.1.feature")),
+			    "taa-no");
+	assert_string_equal(json_string_value(field(doc, "vcpus.0.feature_msrs.0.bits.1.kind")),
+			    "forced");
+	json_decref(doc);
+}
+
+/* A bit of the MSR's high half is named with its bit in the MSR. */
+static void test_feature_msr_high_bit(void **state)
+{
+	uint64_t want = cascadelake_v2();
+
+	guest_reads(0, ARCH_CAP, false, want | msr_bit("its-no"));
+	compare(1);
+	assert_int_equal(vr.nmsr_diffs, 1);
+	assert_string_equal(describe_msr(0, 0),
+			    "guest sees MSR(10AH).its-no although the model disables it");
+}
+
+/* #GP where the CPUID promises the MSR, and a write KVM refused (a PVM host) */
+static void test_feature_msr_fault_and_refused_write(void **state)
+{
+	static struct cpuid_table written;
+	uint64_t want = cascadelake_v2();
+
+	written = tables[0];
+	/* what the vCPU held after the write: KVM kept its own 0 */
+	assert_int_equal(cpu_msr_put(&tables[0], ARCH_CAP, 0), 0);
+	tables[0].msrs_known = true;
+	inputs[0].written = &written;
+	guest_reads(0, ARCH_CAP, true, 0);
+	compare(1);
+	assert_int_equal(vr.nmsr_diffs, 1);
+	assert_true(vr.vcpu[0].msrs[0].gp);
+	assert_true(vr.vcpu[0].msrs[0].written);
+	assert_int_equal(vr.vcpu[0].msrs[0].expected, want);
+	assert_string_equal(describe_msr(0, 0),
+			    "MSR(10AH): RDMSR raised #GP although skyvm wrote 0x2b (the guest's "
+			    "CPUID has arch-capabilities)\n"
+			    "MSR(10AH): KVM refused skyvm's write of 0x2b: the vCPU holds 0x0");
+}
+
+/* The CPUID has the bit but skyvm wrote nothing (KVM does not list it): not judged */
+static void test_feature_msr_not_written(void **state)
+{
+	cascadelake_v2();
+	tables[0].nmsrs = 0;
+	guest_reads(0, ARCH_CAP, false, 0x79);
+	compare(1);
+	assert_true(vr.identical);
+	assert_int_equal(vr.vcpu[0].msrs[0].status, VERIFY_MSR_NOT_WRITTEN);
+	assert_string_equal(describe_msr(0, 0), "MSR(10AH): skyvm wrote none (KVM does not list "
+						"it); RDMSR gave 0x79");
+}
+
 /* A report with one difference of each kind and every PV status. */
 static void example_result(void)
 {
 	configure("Skylake-Server,-avx2", 2);
 	guest_honours_table(2);
+	/* feature MSRs: Skylake-Server's CPUID has no arch-capabilities: reported, not judged */
+	guest_reads(0, ARCH_CAP, true, 0);
+	guest_reads(1, CORE_CAP, false, 0x20);
 	guest_sets(0, "avx2", true);
 	guest_sets(1, "x2apic", false);
 	seen(1, 0xd, 0)->eax = 0x3;
@@ -733,6 +881,12 @@ static void test_json_document(void **state)
 	assert_string_equal(json_string_value(field(doc, "vcpus.1.pv.hidden_pv_msrs_fault.status")),
 			    "ok");
 	assert_int_equal(json_integer_value(field(doc, "vcpus.0.steal_time.delta_ns")), 40000);
+	assert_int_equal(json_integer_value(field(doc, "msr_differences")), 0);
+	assert_string_equal(json_string_value(field(doc, "vcpus.0.feature_msrs.0.status")),
+			    "not-gated");
+	assert_true(json_is_null(field(doc, "vcpus.0.feature_msrs.0.seen")));
+	assert_string_equal(json_string_value(field(doc, "vcpus.1.feature_msrs.0.seen")),
+			    "0x0000000000000020");
 	json_decref(doc);
 }
 
@@ -777,6 +931,11 @@ int main(int argc, char **argv)
 					  teardown),
 		cmocka_unit_test_teardown(test_bad_input_is_an_error, teardown),
 		cmocka_unit_test_teardown(test_json_document, teardown),
+		cmocka_unit_test_teardown(test_feature_msr_read_as_written, teardown),
+		cmocka_unit_test_teardown(test_feature_msr_difference_named_bit_by_bit, teardown),
+		cmocka_unit_test_teardown(test_feature_msr_high_bit, teardown),
+		cmocka_unit_test_teardown(test_feature_msr_fault_and_refused_write, teardown),
+		cmocka_unit_test_teardown(test_feature_msr_not_written, teardown),
 	};
 
 	if (argc == 3 && !strcmp(argv[1], "--json-example"))

@@ -119,6 +119,15 @@
 /* END: number of records sent before this one (BEGIN included) */
 #define PROBE_REC_END 9
 #define PROBE_LEN_END 1
+/*
+ * FEATURE_MSR: a feature MSR the VMM asked for (cmdline `feature-msrs=`)
+ * read with RDMSR: msr index, result (PROBE_MSR_READ/PROBE_MSR_READ_GP),
+ * value lo, hi (0 after #GP)
+ */
+#define PROBE_REC_FEATURE_MSR 10
+#define PROBE_LEN_FEATURE_MSR 4
+/* The most feature MSRs the probe reads. */
+#define PROBE_MAX_FEATURE_MSRS 8
 
 /* Status of a PV check (first payload word of KVMCLOCK..PV_EOI). */
 #define PROBE_ST_OK 0          /* registered and the checks held */
@@ -130,6 +139,9 @@
 /* MSR_CHECK results. */
 #define PROBE_MSR_ACCEPTED 0
 #define PROBE_MSR_GP 1
+/* FEATURE_MSR results. */
+#define PROBE_MSR_READ 0
+#define PROBE_MSR_READ_GP 1
 
 /* ERROR codes. */
 #define PROBE_ERR_CPUID_OVERFLOW 1 /* more CPUID records than the probe sends; arg = leaf */

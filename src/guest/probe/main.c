@@ -6,7 +6,9 @@
  * done" and status 0 once every CPU has sent its END record.
  *
  * Cmdline: `steal-us=N` busy time between the steal-time readings (default
- * 20000), `dump` also prints the records as "cpu N: data ..." lines,
+ * 20000), `feature-msrs=0xA,0xB` feature MSRs to read with RDMSR, each sent
+ * as a FEATURE_MSR record (value or #GP; the VMM names them from its
+ * feature table and judges them against its CPUID), `dump` also prints the records as "cpu N: data ..." lines,
  * `test=exception` a #GP on the boot CPU right after BEGIN, and `exit=N` as
  * in the default guest.
  */
@@ -14,6 +16,7 @@
 #include "lib/cmdline.h"
 #include "lib/console.h"
 #include "lib/io.h"
+#include "lib/msr.h"
 #include "lib/ports.h"
 #include "lib/smp.h"
 #include "lib/trap.h"
@@ -43,6 +46,63 @@ static bool record_exception(struct trap_frame *f)
 	return false;
 }
 
+static uint32_t feature_msrs[PROBE_MAX_FEATURE_MSRS];
+static unsigned nfeature_msrs;
+
+/* `feature-msrs=0x10a,0xcf`: hex or decimal indices, ','-separated. */
+static void parse_feature_msrs(void)
+{
+	size_t len = 0, i = 0;
+	const char *v = cmdline_value("feature-msrs", &len);
+
+	while (v && i < len && nfeature_msrs < PROBE_MAX_FEATURE_MSRS) {
+		uint64_t n = 0;
+		unsigned base = 10, digits = 0;
+
+		if (i + 1 < len && v[i] == '0' && (v[i + 1] == 'x' || v[i + 1] == 'X')) {
+			base = 16;
+			i += 2;
+		}
+		for (; i < len && v[i] != ','; i++, digits++) {
+			char c = v[i];
+			unsigned d = c >= '0' && c <= '9'		  ? (unsigned)(c - '0')
+				     : base == 16 && c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+				     : base == 16 && c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+									  : 99;
+
+			if (d >= base || n > 0xffffffffull / base) {
+				out_printf("probe: warning: bad feature-msrs; reading none\n");
+				nfeature_msrs = 0;
+				return;
+			}
+			n = n * base + d;
+		}
+		if (digits)
+			feature_msrs[nfeature_msrs++] = (uint32_t)n;
+		i++; /* the ',' */
+	}
+}
+
+/* Each feature MSR asked for, as the guest reads it: its value, or #GP. */
+static void read_feature_msrs(unsigned cpu)
+{
+	for (unsigned k = 0; k < nfeature_msrs; k++) {
+		uint64_t v = 0;
+		bool gp = msr_read_safe(feature_msrs[k], &v) < 0;
+		uint32_t p[PROBE_LEN_FEATURE_MSR] = { feature_msrs[k],
+						      gp ? PROBE_MSR_READ_GP : PROBE_MSR_READ,
+						      gp ? 0 : (uint32_t)v,
+						      gp ? 0 : (uint32_t)(v >> 32) };
+
+		rec_emit(cpu, PROBE_REC_FEATURE_MSR, p, PROBE_LEN_FEATURE_MSR);
+		if (gp)
+			out_printf("cpu %u: probe msr 0x%x #GP\n", cpu, feature_msrs[k]);
+		else
+			out_printf("cpu %u: probe msr 0x%x = 0x%x%08x\n", cpu, feature_msrs[k],
+				   (uint32_t)(v >> 32), (uint32_t)v);
+	}
+}
+
 static void probe_cpu(unsigned cpu)
 {
 	uint32_t begin[PROBE_LEN_BEGIN] = { PROBE_VERSION, cpu, smp_apic_id(cpu),
@@ -58,6 +118,7 @@ static void probe_cpu(unsigned cpu)
 		   "extended 0x%x)\n",
 		   cpu, s.records, s.max_basic, s.max_hypervisor, s.max_extended);
 	pv_checks(cpu, &s, steal_busy_us);
+	read_feature_msrs(cpu);
 	end[0] = rec_count(cpu);
 	rec_emit(cpu, PROBE_REC_END, end, PROBE_LEN_END);
 	rec_flush(cpu);
@@ -80,6 +141,7 @@ void guest_main(void)
 	if (steal_busy_us > STEAL_BUSY_US_MAX)
 		steal_busy_us = STEAL_BUSY_US_MAX;
 	rec_set_dump(cmdline_has("dump"));
+	parse_feature_msrs();
 	fault_test = cmdline_is("test", "exception");
 	for (unsigned v = 0; v < 32; v++)
 		trap_set_handler(v, record_exception);
