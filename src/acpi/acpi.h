@@ -19,6 +19,8 @@
 
 #define ACPI_DEV_MAX_RES 4
 
+struct aml;
+
 /* One device in the DSDT (a realized device's resources). */
 struct acpi_device {
 	char name[5];             /* ACPI name segment, e.g. "COM1" */
@@ -31,6 +33,13 @@ struct acpi_device {
 	unsigned nres;
 	int irq;                  /* -1: none */
 	bool irq_edge_high;       /* Interrupt () descriptor, edge, active high, else IRQNoFlags */
+	bool irq_level_high;      /* Interrupt () descriptor, level, active high */
+	/*
+	 * Optional: AML the device adds (acpi/aml.h): `body` inside its Device ()
+	 * after _CRS, `scope` after it in \_SB.  Called with aml_ctx.
+	 */
+	void (*aml)(const void *aml_ctx, struct aml *body, struct aml *scope);
+	const void *aml_ctx;
 };
 
 /* The sleep value \_S5 gives for SLP_TYP, written to the sleep control register. */

@@ -151,11 +151,29 @@ static void r_stop(void *ctx, json_t *body, struct api_reply *rp)
 	state_reply(a, rp);
 }
 
+/*
+ * The ACPI power button (devices/power_button.c): the guest is told and
+ * decides.  202: the press was delivered, nothing more is promised; the VM
+ * ends (exit 0) when the guest powers off, or keeps running if it ignores
+ * the button (PUT /vm/stop then ends it).  A paused VM holds the press
+ * until it resumes.
+ */
 static void r_shutdown(void *ctx, json_t *body, struct api_reply *rp)
 {
-	api_error(rp, 501, "this machine has no ACPI power button yet (hardware-reduced ACPI "
-		  "needs a Generic Event Device for it); use PUT /vm/stop, or power off "
-		  "from inside the guest");
+	struct vm_api *a = ctx;
+	enum vm_run_state st = vm_run_state(a->vm);
+
+	if (st == VM_STOPPED) {
+		api_error(rp, 409, "the VM is stopped");
+		return;
+	}
+	if (machine_power_button(&a->vm->machine) < 0) {
+		api_error(rp, 500, "cannot press the power button: %s", err_msg());
+		return;
+	}
+	rp->status = 202;
+	rp->body = json_pack("{s:s,s:s}", "state", vm_run_state_name(st), "power_button",
+			     "pressed");
 }
 
 static void r_snapshot(void *ctx, json_t *body, struct api_reply *rp)

@@ -5,7 +5,7 @@
  *   GET /vm            state, config, devices, CPU model, per-vCPU CPUID digest
  *   PUT /vm/pause      pause every vCPU (vmm/runstate.h)
  *   PUT /vm/resume     {"clock": "stopped"|"running"} (default stopped)
- *   PUT /vm/shutdown   ACPI power button (501: the machine has none yet)
+ *   PUT /vm/shutdown   press the ACPI power button (202; the guest decides)
  *   PUT /vm/stop       hard stop: the VM ends, skyvm exits 0
  *   PUT /vm/snapshot   {"path": DIR}: pause, save (snapshot/snapshot.h), resume
  *   PUT /vm/migrate    {"to": "unix:PATH"|"tcp:HOST:PORT"} (501 until built)

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct aml;
 struct console;
 struct event_loop;
 struct device;
@@ -79,6 +80,11 @@ struct dev_region {
 		      unsigned size);
 	/* Optional: once after all elements of one exit (string I/O). */
 	void (*end)(struct device *d, unsigned cpu);
+	/*
+	 * Left out of the device's _CRS: its own AML describes the range (an
+	 * OperationRegion), and its driver takes only interrupts from _CRS.
+	 */
+	bool acpi_private;
 };
 
 #define DEV_MAX_REGIONS 4
@@ -95,6 +101,8 @@ struct device_ops {
 	int (*save)(struct device *d, void *buf, size_t size, size_t *len);
 	int (*load)(struct device *d, const void *buf, size_t len);
 	void (*unrealize)(struct device *d);     /* also after a failed realize */
+	/* Optional: press the power button (PUT /vm/shutdown).  0 or -1 (err_set). */
+	int (*power_button)(struct device *d);
 };
 
 struct device_class {
@@ -117,11 +125,20 @@ struct device {
 	/* Works polled without an irqchip (the legacy UART): does not force one. */
 	bool irq_optional;
 	bool irq_edge;            /* described as edge/high (else the ISA default) */
+	bool irq_level;           /* described as level/high: up while something is pending */
+	bool irq_high;            /* DEV_IRQ_ANY from the top (23 down), not the bottom */
 	/* ACPI: _HID ("PNP0501" is written as an EisaId, others as a string) */
 	const char *acpi_hid;
 	char acpi_name[5];        /* set by the machine when acpi_hid is set */
 	unsigned acpi_uid;
 	bool acpi_sleep;          /* its first PIO region holds the FADT sleep registers */
+	/*
+	 * Optional: more AML for the DSDT (acpi/aml.h), from the allocated
+	 * device: `body` goes inside its Device () after _CRS (an
+	 * OperationRegion, a method), `scope` after it in \_SB (a companion
+	 * device).
+	 */
+	void (*acpi_aml)(const struct device *d, struct aml *body, struct aml *scope);
 	/* Text this device adds to a Linux command line ("virtio_mmio.device=..."). */
 	int (*cmdline)(const struct device *d, char *buf, size_t size);
 	bool realized;

@@ -84,6 +84,18 @@ int resource_alloc_gsi(struct resource_alloc *a, const char *who)
 		       a->gsi_first, a->gsi_last);
 }
 
+int resource_alloc_gsi_high(struct resource_alloc *a, const char *who)
+{
+	for (unsigned g = a->gsi_last + 1; g-- > a->gsi_first;) {
+		if (!(a->gsi_used & (1ULL << g))) {
+			a->gsi_used |= 1ULL << g;
+			return (int)g;
+		}
+	}
+	return err_set("%s: no interrupt line left (GSIs %u-%u are all taken)", who,
+		       a->gsi_first, a->gsi_last);
+}
+
 int resource_alloc_mmio(struct resource_alloc *a, uint64_t len, const char *who, uint64_t *gpa)
 {
 	uint64_t base = (a->mmio_next + a->mmio_align - 1) / a->mmio_align * a->mmio_align;
@@ -128,8 +140,9 @@ static bool valid_id(const char *id)
 /*
  * The devices machine_init_pc() adds, in this order: the PC devices Linux
  * and the embedded guests expect at fixed ports (COM1, i8042, CMOS RTC),
- * ACPI power-off, and skyvm's own ports for the guests that speak their
- * protocols (`ports`, enum machine_ports: 0 = every VM has it).
+ * ACPI power-off, skyvm's own ports for the guests that speak their
+ * protocols (`ports`, enum machine_ports: 0 = every VM has it), and the
+ * ACPI power button (a Generic Event Device: PUT /vm/shutdown).
  */
 static const struct {
 	const char *cls;
@@ -142,6 +155,7 @@ static const struct {
 	{ "debug-exit", MACHINE_PORT_DEBUG_EXIT },
 	{ "probe-port", MACHINE_PORTS_REPORT },
 	{ "bulk-port", MACHINE_PORTS_REPORT },
+	{ "power-button", 0 },
 };
 
 unsigned machine_guest_ports(bool embedded_guest, bool debug_exit)
@@ -286,7 +300,8 @@ int machine_allocate(struct machine *m)
 				return -1;
 		}
 		if (d->irq_want == DEV_IRQ_ANY) {
-			int g = resource_alloc_gsi(&m->alloc, d->id);
+			int g = d->irq_high ? resource_alloc_gsi_high(&m->alloc, d->id)
+					    : resource_alloc_gsi(&m->alloc, d->id);
 
 			if (g < 0)
 				return -1;
@@ -311,6 +326,14 @@ bool machine_needs_irqchip(const struct machine *m)
 	return false;
 }
 
+/* acpi_device.aml: the device's own AML hook, from the device. */
+static void device_aml(const void *ctx, struct aml *body, struct aml *scope)
+{
+	const struct device *d = ctx;
+
+	d->acpi_aml(d, body, scope);
+}
+
 void machine_acpi_devices(const struct machine *m, struct acpi_device *devs,
 			  struct acpi_config *cfg)
 {
@@ -333,6 +356,8 @@ void machine_acpi_devices(const struct machine *m, struct acpi_device *devs,
 		a->hid = d->acpi_hid;
 		a->uid = d->acpi_uid;
 		for (unsigned j = 0; j < d->nregion && a->nres < ACPI_DEV_MAX_RES; j++) {
+			if (d->region[j].acpi_private)
+				continue;
 			a->res[a->nres].mmio = d->region[j].space == IO_MMIO;
 			a->res[a->nres].base = d->region[j].base;
 			a->res[a->nres].len = d->region[j].len;
@@ -340,6 +365,11 @@ void machine_acpi_devices(const struct machine *m, struct acpi_device *devs,
 		}
 		a->irq = d->gsi;
 		a->irq_edge_high = d->irq_edge;
+		a->irq_level_high = d->irq_level && !d->irq_edge;
+		if (d->acpi_aml) {
+			a->aml = device_aml;
+			a->aml_ctx = d;
+		}
 	}
 	cfg->devs = devs;
 	cfg->ndevs = n;
@@ -395,6 +425,22 @@ int machine_realize(struct machine *m, const struct device_host *h)
 		d->realized = true;
 	}
 	return 0;
+}
+
+int machine_power_button(struct machine *m)
+{
+	for (unsigned i = 0; i < m->n; i++) {
+		struct device *d = m->dev[i];
+
+		if (d->cls->ops.power_button) {
+			if (!d->realized)
+				return err_set("%s: not realized", d->id);
+			if (d->cls->ops.power_button(d) < 0)
+				return err_wrap("%s", d->id);
+			return 0;
+		}
+	}
+	return err_set("this machine has no power button");
 }
 
 void machine_reset(struct machine *m)

@@ -13,6 +13,7 @@
  *   machine_realize()     each device's realize(), in the order added; the
  *                         buses are filled
  *   machine_find()        the device region at a port / address (vCPU exits)
+ *   machine_power_button() the power button, for whichever device has one
  *   machine_free()        unrealize backwards, then destroy
  *
  * Pure C over the device list: nothing here needs KVM, so the allocator and
@@ -45,6 +46,8 @@ void resource_alloc_init(struct resource_alloc *a, uint64_t mmio_base, uint64_t 
 int resource_take_gsi(struct resource_alloc *a, unsigned gsi, const char *who);
 /* The lowest free GSI, or -1 (err_set) when none is left. */
 int resource_alloc_gsi(struct resource_alloc *a, const char *who);
+/* The highest free GSI (for platform devices: the low ones stay in command-line order). */
+int resource_alloc_gsi_high(struct resource_alloc *a, const char *who);
 /* An aligned MMIO window of `len` bytes; 0 and *gpa set, or -1 (err_set). */
 int resource_alloc_mmio(struct resource_alloc *a, uint64_t len, const char *who,
 			uint64_t *gpa);
@@ -133,6 +136,11 @@ void bus_unclaimed(struct bus *b, uint64_t addr, bool write);
  * were none.  Returns the length (snprintf's).
  */
 int machine_unclaimed_summary(const struct machine *m, char *buf, size_t size);
+/*
+ * Press the power button: the first device that has one (ops.power_button).
+ * 0, or -1 (err_msg) when the machine has none or the device refused.
+ */
+int machine_power_button(struct machine *m);
 void machine_free(struct machine *m);
 /* The region holding [addr, addr+size), or NULL; *dev set when found. */
 const struct dev_region *machine_find(const struct bus *b, uint64_t addr, unsigned size,

@@ -88,12 +88,12 @@ static int test_mmio_create(struct device *d, const char *opts)
 static struct device_class test_mmio_class = { .name = "test-mmio", .create = test_mmio_create };
 DEVICE_CLASS(test_mmio_class)
 
-/* The machine skyvm builds (vm.c), plus two test MMIO devices. */
+/* The machine skyvm builds for an embedded guest (vm.c), plus two test MMIO devices. */
 static void build_machine(struct machine *mc)
 {
 	static const char *const classes[] = {
 		"uart", "i8042", "rtc", "acpi-pm", "debug-exit", "probe-port", "bulk-port",
-		"test-mmio", "test-mmio",
+		"power-button", "test-mmio", "test-mmio",
 	};
 
 	machine_init(mc);
@@ -439,10 +439,16 @@ struct aml_device {
 	unsigned io_base[4], io_len[4], nio;
 	uint32_t mem_base, mem_len;
 	int irq;
-	bool irq_ext; /* Extended Interrupt: edge, active high */
+	bool irq_ext; /* Extended Interrupt: active high, exclusive */
+	bool irq_level; /* ... and level-triggered (else edge) */
+	bool has_crs;
+	size_t extra, nextra; /* AML after _CRS in the Device: offset, length */
 };
 
-/* Device (NAME) { Name (_HID, DWordConst) Name (_UID, Zero) Name (_CRS, Buffer) } */
+/*
+ * Device (NAME) { Name (_HID, DWordConst) Name (_UID, Zero) [Name (_CRS, Buffer)]
+ * [the device's own AML] }
+ */
 static void read_device(struct aml_reader *r, struct aml_device *d)
 {
 	size_t dev_end, buf_end, size, outer_end = r->end;
@@ -475,9 +481,14 @@ static void read_device(struct aml_reader *r, struct aml_device *d)
 	} else {
 		assert_int_equal(aml_take(r), 0x00); /* Zero */
 	}
+	if (r->pos == dev_end) {
+		r->end = outer_end;
+		return;
+	}
 	aml_expect(r, "\x08_CRS\x11", 6);  /* Name(_CRS, Buffer) */
+	d->has_crs = true;
 	buf_end = aml_pkg_end(r);
-	assert_int_equal(buf_end, dev_end);
+	assert_true(buf_end <= dev_end);
 	assert_int_equal(aml_take(r), 0x0A); /* BufferSize as ByteConst */
 	size = aml_take(r);
 	assert_int_equal(size, buf_end - r->pos);
@@ -497,12 +508,15 @@ static void read_device(struct aml_reader *r, struct aml_device *d)
 			d->mem_base = get32(r->p + r->pos + 3);
 			d->mem_len = get32(r->p + r->pos + 7);
 			r->pos += 11;
-		} else if (tag == 0x89) {    /* Extended Interrupt: one, consumer/edge/high */
+		} else if (tag == 0x89) {    /* Extended Interrupt: one, consumer, high, exclusive */
+			uint8_t flags = r->p[r->pos + 2];
+
 			assert_int_equal(get16(r->p + r->pos), 6);
-			assert_int_equal(r->p[r->pos + 2], 0x03);
+			assert_true(flags == 0x03 || flags == 0x01); /* edge or level */
 			assert_int_equal(r->p[r->pos + 3], 1);
 			d->irq = (int)get32(r->p + r->pos + 4);
 			d->irq_ext = true;
+			d->irq_level = flags == 0x01;
 			r->pos += 8;
 		} else if (tag == 0x22) {    /* IRQ, no flags: exactly one bit */
 			uint16_t mask = get16(r->p + r->pos);
@@ -516,19 +530,49 @@ static void read_device(struct aml_reader *r, struct aml_device *d)
 			break;
 		}
 	}
-	assert_int_equal(r->pos, dev_end);
+	assert_int_equal(r->pos, buf_end);
+	d->extra = r->pos;
+	d->nextra = dev_end - r->pos;
+	r->pos = dev_end;
 	r->end = outer_end;
 }
+
+/*
+ * The Generic Event Device's own AML, worked out by hand (tests/unit/test_aml.c
+ * checks the builders against the same bytes):
+ *   OperationRegion (EREG, SystemIO, 0x0604, 0x04)
+ *   Field (EREG, DWordAcc, NoLock, WriteAsZeros) { ESEL, 32 }
+ *   Method (_EVT, 1, Serialized) {
+ *       Local0 = ESEL
+ *       If (((Local0 & 0x02) == 0x02)) { Notify (PWRB, 0x80) }
+ *   }
+ */
+static const char ged_aml[] =
+	"\x5B\x80" "EREG\x01\x0B\x04\x06\x0A\x04"
+	"\x5B\x81\x0B" "EREG\x43" "ESEL\x20"
+	"\x14\x1D_EVT\x09" "\x70" "ESEL\x60"
+	"\xA0\x10" "\x93\x7B\x60\x0A\x02\x00\x0A\x02" "\x86" "PWRB\x0A\x80";
 
 static void test_dsdt_aml_devices(void **state)
 {
 	static const struct aml_device want[] = {
-		{ "COM1", "PNP0501", 0, { 0x3F8 }, { 8 }, 1, 0, 0, 4, false },
-		{ "KBD_", "PNP0303", 0, { 0x60, 0x64 }, { 1, 1 }, 2, 0, 0, 1, false },
-		{ "RTC_", "PNP0B00", 0, { 0x70 }, { 2 }, 1, 0, 0, 8, false },
+		{ "COM1", "PNP0501", 0, { 0x3F8 }, { 8 }, 1, 0, 0, 4, false, false, true, 0, 0 },
+		{ "KBD_", "PNP0303", 0, { 0x60, 0x64 }, { 1, 1 }, 2, 0, 0, 1, false, false, true, 0,
+		  0 },
+		{ "RTC_", "PNP0B00", 0, { 0x70 }, { 2 }, 1, 0, 0, 8, false, false, true, 0, 0 },
+		/*
+		 * The power button's Generic Event Device: its interrupt alone in
+		 * _CRS (the highest GSI, level, active high), its register in its
+		 * own AML; then the button it notifies, with no resources at all.
+		 */
+		{ "GED0", "ACPI0013", 0, { 0 }, { 0 }, 0, 0, 0, 23, true, true, true, 0,
+		  sizeof(ged_aml) - 1 },
+		{ "PWRB", "PNP0C0C", 0, { 0 }, { 0 }, 0, 0, 0, -1, false, false, false, 0, 0 },
 		/* allocated: the first window and the first free GSI (5), then the next */
-		{ "D003", "LNRO0005", 0, { 0 }, { 0 }, 0, 0xD0000000, 0x200, 5, true },
-		{ "D004", "LNRO0005", 1, { 0 }, { 0 }, 0, 0xD0001000, 0x200, 6, true },
+		{ "D004", "LNRO0005", 0, { 0 }, { 0 }, 0, 0xD0000000, 0x200, 5, true, false, true, 0,
+		  0 },
+		{ "D005", "LNRO0005", 1, { 0 }, { 0 }, 0, 0xD0001000, 0x200, 6, true, false, true, 0,
+		  0 },
 	};
 	struct tables t;
 	const uint8_t *d;
@@ -563,6 +607,11 @@ static void test_dsdt_aml_devices(void **state)
 		assert_int_equal(got.mem_len, want[n].mem_len);
 		assert_int_equal(got.irq, want[n].irq);
 		assert_int_equal(got.irq_ext, want[n].irq_ext);
+		assert_int_equal(got.irq_level, want[n].irq_level);
+		assert_int_equal(got.has_crs, want[n].has_crs);
+		assert_int_equal(got.nextra, want[n].nextra);
+		if (!strcmp(got.name, "GED0"))
+			assert_memory_equal(d + got.extra, ged_aml, sizeof(ged_aml) - 1);
 		n++;
 	}
 	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
@@ -669,7 +718,30 @@ static void test_iasl_reads_every_table(void **state)
 	expect_in(s, "DSDT", "0xD0001000");
 	expect_in(s, "DSDT", "Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, )");
 	expect_in(s, "DSDT", "Name (\\_S5, Package (0x04)");
+	/* the power button: a Generic Event Device and the PNP0C0C button it notifies */
+	expect_in(s, "DSDT", "Device (GED0)");
+	expect_in(s, "DSDT", "Name (_HID, \"ACPI0013\"");
+	expect_in(s, "DSDT", "Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive, ,, )");
+	expect_in(s, "DSDT", "0x00000017,");
+	expect_in(s, "DSDT", "OperationRegion (EREG, SystemIO, 0x0604, 0x04)");
+	expect_in(s, "DSDT", "Field (EREG, DWordAcc, NoLock, WriteAsZeros)");
+	expect_in(s, "DSDT", "Method (_EVT, 1, Serialized)");
+	expect_in(s, "DSDT", "Local0 = ESEL");
+	expect_in(s, "DSDT", "If (((Local0 & 0x02) == 0x02))");
+	expect_in(s, "DSDT", "Notify (PWRB, 0x80)");
+	expect_in(s, "DSDT", "Device (PWRB)");
+	expect_in(s, "DSDT", "EisaId (\"PNP0C0C\")");
 	free(s);
+	/* and iasl compiles its own disassembly again: the AML is well formed ASL */
+	{
+		char dsl[512], out[512];
+		const char *argv[] = { "iasl", "-p", out, dsl, NULL };
+
+		snprintf(dsl, sizeof(dsl), "%s/dsdt.dsl", dir);
+		snprintf(out, sizeof(out), "%s/recompiled", dir);
+		if (run_quiet(argv) != 0)
+			fail_msg("iasl could not compile its disassembly of the DSDT (%s)", dsl);
+	}
 
 	s = iasl_disassemble(&t, dir, "madt", t.madt);
 	assert_non_null(s);

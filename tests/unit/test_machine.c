@@ -245,6 +245,7 @@ static void check_pc(unsigned ports, const char *const *want, size_t nwant)
 	assert_string_equal(port_owner(&m, 0x3f8), "uart");
 	assert_string_equal(port_owner(&m, 0x64), "i8042");
 	assert_string_equal(port_owner(&m, 0x600), "acpi-pm");
+	assert_string_equal(port_owner(&m, 0x604), "power-button");
 	/* skyvm's own ports exactly when selected */
 	if (ports & MACHINE_PORT_DEBUG_EXIT)
 		assert_string_equal(port_owner(&m, 0x501), "debug-exit");
@@ -260,10 +261,12 @@ static void check_pc(unsigned ports, const char *const *want, size_t nwant)
 	/* ACPI and the kernel command line describe the same PC either way */
 	machine_acpi_devices(&m, devs, &cfg);
 	assert_int_equal(cfg.sleep_control_port, 0x600);
-	assert_int_equal(cfg.ndevs, 3); /* COM1, the keyboard controller, the RTC */
+	/* COM1, the keyboard controller, the RTC, the power button's event device */
+	assert_int_equal(cfg.ndevs, 4);
 	assert_string_equal(devs[0].hid, "PNP0501");
 	assert_string_equal(devs[1].hid, "PNP0303");
 	assert_string_equal(devs[2].hid, "PNP0B00");
+	assert_string_equal(devs[3].hid, "ACPI0013");
 	assert_int_equal(machine_cmdline(&m, cmdline, sizeof(cmdline)), 0);
 	assert_string_equal(cmdline, "console=ttyS0");
 	machine_free(&m);
@@ -271,15 +274,15 @@ static void check_pc(unsigned ports, const char *const *want, size_t nwant)
 
 static void test_pc_machine_per_guest(void **state)
 {
-	static const char *const kernel[] = { "uart", "i8042", "rtc", "acpi-pm" };
+	static const char *const kernel[] = { "uart", "i8042", "rtc", "acpi-pm", "power-button" };
 	static const char *const kernel_debug_exit[] = { "uart", "i8042", "rtc", "acpi-pm",
-							 "debug-exit" };
+							 "debug-exit", "power-button" };
 	static const char *const embedded[] = { "uart", "i8042", "rtc", "acpi-pm", "debug-exit",
-						"probe-port", "bulk-port" };
+						"probe-port", "bulk-port", "power-button" };
 
-	check_pc(machine_guest_ports(false, false), kernel, 4);
-	check_pc(machine_guest_ports(false, true), kernel_debug_exit, 5);
-	check_pc(machine_guest_ports(true, false), embedded, 7);
+	check_pc(machine_guest_ports(false, false), kernel, 5);
+	check_pc(machine_guest_ports(false, true), kernel_debug_exit, 6);
+	check_pc(machine_guest_ports(true, false), embedded, 8);
 }
 
 /* ---- the debug-exit port's status mapping */
