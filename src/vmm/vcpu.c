@@ -362,10 +362,34 @@ static int stop_with_report(struct vcpu *v, int code, const char *what, const ui
 	return 1;
 }
 
+/*
+ * KVM on AMD (SVM) resets a vCPU after a shutdown intercept, before the exit
+ * reaches us (the VMCB is undefined after one): its registers are then the
+ * architectural reset state, not where the guest faulted.  Say so rather
+ * than let the report pass for the fault's.
+ */
+static bool at_reset_state(struct vcpu *v)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return false;
+	return r.rip == 0xfff0 && s.cs.selector == 0xf000 && !(s.cr0 & 1) && !s.cr3 && !s.efer;
+}
+
 static int handle_shutdown(struct vcpu *v)
 {
-	return stop_with_report(v, EXIT_GUEST_SHUTDOWN, "guest triple fault (KVM_EXIT_SHUTDOWN)",
-				NULL, 0);
+	char report[2048];
+	bool reset = at_reset_state(v);
+
+	vcpu_describe(v, NULL, 0, report, sizeof(report));
+	vm_stop(v->vm, EXIT_GUEST_SHUTDOWN, "guest triple fault (KVM_EXIT_SHUTDOWN) on vCPU %u\n%s%s",
+		v->index,
+		reset ? "  the registers below are the vCPU's reset state: KVM on AMD resets a vCPU "
+			"before it reports a shutdown, so where the guest faulted is lost\n" : "",
+		report);
+	return 1;
 }
 
 static int handle_fail_entry(struct vcpu *v)
