@@ -25,7 +25,7 @@ FUZZ_BINS := $(patsubst %,$(FUZZ_BUILD)/%,$(FUZZ_NAMES))
 
 # clang does not know two of gcc's warnings, and its -Wformat-nonliteral also
 # fires in va_list wrappers gcc accepts (gcc checks the formats); the rest applies.
-FUZZ_CFLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE -Isrc -Itests/fuzz \
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE -Isrc -I$(BUILD)/gen -Itests/fuzz \
 	$(filter-out -Wduplicated-cond -Wlogical-op,$(WARNINGS)) -Wno-format-nonliteral \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_LIB_OBJ := $(patsubst src/%.c,$(FUZZ_BUILD)/obj/%.o,$(filter-out src/main.c,$(SRC)))
@@ -49,13 +49,25 @@ $(FUZZ_BUILD)/obj/%.o: src/%.c | fuzz-cc
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(filter-out -Werror,$(FUZZ_CFLAGS)) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
+# Generated headers, as in the gcc build.
+$(FUZZ_BUILD)/obj/vmm/sandbox.o: $(BUILD)/gen/syscall_names.h
+$(FUZZ_BUILD)/obj/cpu/features.o $(FUZZ_BUILD)/obj/cpu/deps.o: $(BUILD)/gen/cpu_index.h
+
 # An archive: each target links only the objects it uses.
 $(FUZZ_BUILD)/libskyvm.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_BUILD)/libskyvm.a
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -MF $@.d -o $@ $< $(FUZZ_BUILD)/libskyvm.a $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -MF $@.d -o $@ $< $(FUZZ_OBJ) \
+		$(FUZZ_BUILD)/libskyvm.a $(LDLIBS)
+
+# A device class registers itself from a constructor, which nothing pulls out
+# of an archive: a target that builds devices by class name (machine_add)
+# links their objects whole.
+FUZZ_DEVICE_OBJ := $(filter $(FUZZ_BUILD)/obj/devices/%,$(FUZZ_LIB_OBJ))
+$(FUZZ_BUILD)/port_devices: FUZZ_OBJ = $(FUZZ_DEVICE_OBJ)
+$(FUZZ_BUILD)/port_devices: $(FUZZ_DEVICE_OBJ)
 
 # ---- the replay build for `make check`: plain $(CC), each entry point renamed
 FUZZ_REPLAY_OBJ := $(patsubst %,$(BUILD)/obj/fuzz/%.o,$(FUZZ_NAMES))
