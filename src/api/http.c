@@ -165,45 +165,71 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
 	return r;
 }
 
+void api_handle(const struct api_route *routes, size_t n, void *ctx, const char *method,
+		const char *url, const char *body, size_t len, struct api_reply *rp, char *allow,
+		size_t allow_size)
+{
+	const struct api_route *route = NULL;
+	json_t *j = NULL;
+
+	rp->status = 200;
+	rp->body = NULL;
+	allow[0] = '\0';
+	if (len > API_MAX_BODY) {
+		api_error(rp, MHD_HTTP_CONTENT_TOO_LARGE, "request body over %u bytes",
+			  API_MAX_BODY);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t used = strlen(allow);
+
+		if (strcmp(routes[i].path, url))
+			continue;
+		if (!strcmp(routes[i].method, method))
+			route = &routes[i];
+		snprintf(allow + used, allow_size - used, "%s%s", used ? ", " : "",
+			 routes[i].method);
+	}
+	if (!route && !allow[0]) {
+		api_error(rp, MHD_HTTP_NOT_FOUND, "no such path: %s", url);
+		return;
+	}
+	if (!route) {
+		api_error(rp, MHD_HTTP_METHOD_NOT_ALLOWED, "%s does not take %s (allowed: %s)", url,
+			  method, allow);
+		return;
+	}
+	allow[0] = '\0';
+	if (len) {
+		json_error_t e;
+
+		j = json_loadb(body, len, 0, &e);
+		if (!j) {
+			api_error(rp, MHD_HTTP_BAD_REQUEST,
+				  "malformed JSON body: %s (line %d, column %d)", e.text, e.line,
+				  e.column);
+			return;
+		}
+		if (!json_is_object(j)) {
+			json_decref(j);
+			api_error(rp, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object");
+			return;
+		}
+	}
+	route->fn(ctx, j, rp);
+	json_decref(j);
+}
+
 static enum MHD_Result dispatch(struct api_server *s, struct MHD_Connection *c,
 				const char *method, const char *url, struct api_conn *ac)
 {
-	const struct api_route *route = NULL;
-	char allow[64] = "";
-	struct api_reply rp = { 200, NULL };
-	json_t *body = NULL;
+	char allow[64];
+	struct api_reply rp;
 	enum MHD_Result r;
 
-	for (size_t i = 0; i < s->nroutes; i++) {
-		if (strcmp(s->routes[i].path, url))
-			continue;
-		if (!strcmp(s->routes[i].method, method))
-			route = &s->routes[i];
-		snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
-			 allow[0] ? ", " : "", s->routes[i].method);
-	}
-	if (!route && !allow[0])
-		return send_error(c, MHD_HTTP_NOT_FOUND, NULL, "no such path: %s", url);
-	if (!route)
-		return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, allow,
-				  "%s does not take %s (allowed: %s)", url, method, allow);
-	if (ac->len) {
-		json_error_t e;
-
-		body = json_loadb(ac->buf, ac->len, 0, &e);
-		if (!body)
-			return send_error(c, MHD_HTTP_BAD_REQUEST, NULL,
-					  "malformed JSON body: %s (line %d, column %d)", e.text,
-					  e.line, e.column);
-		if (!json_is_object(body)) {
-			json_decref(body);
-			return send_error(c, MHD_HTTP_BAD_REQUEST, NULL,
-					  "the body must be a JSON object");
-		}
-	}
-	route->fn(s->ctx, body, &rp);
-	json_decref(body);
-	r = send_json(c, rp.status, rp.body, NULL);
+	api_handle(s->routes, s->nroutes, s->ctx, method, url, ac->buf, ac->len, &rp, allow,
+		   sizeof(allow));
+	r = send_json(c, rp.status, rp.body, allow[0] ? allow : NULL);
 	json_decref(rp.body);
 	return r;
 }

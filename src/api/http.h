@@ -50,6 +50,17 @@ struct api_server *api_server_start(const char *path, const struct api_route *ro
 void api_server_stop(struct api_server *s);
 
 /* Helpers for handlers: an error answer {"error": msg}. */
+/*
+ * The request path without a socket: route `method url` to its handler in
+ * routes[0..n) with ctx, parsing `len` bytes of body (at most API_MAX_BODY,
+ * a JSON object).  Fills rp (the caller json_decref()s rp->body) and, for a
+ * 405, the Allow header's value into allow (allow_size > 0; "" otherwise).  The server's
+ * dispatch, and what tests and the api_request fuzz target call.
+ */
+void api_handle(const struct api_route *routes, size_t n, void *ctx, const char *method,
+		const char *url, const char *body, size_t len, struct api_reply *rp, char *allow,
+		size_t allow_size);
+
 void api_error(struct api_reply *rp, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

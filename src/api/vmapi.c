@@ -234,6 +234,15 @@ static const struct api_route vm_routes[] = {
 	{ "PUT", "/vm/migrate", r_migrate },
 };
 
+void vm_api_request(struct vm *vm, const char *method, const char *url, const char *body,
+		    size_t len, struct api_reply *rp, char *allow, size_t allow_size)
+{
+	struct vm_api a = { .vm = vm };
+
+	api_handle(vm_routes, sizeof(vm_routes) / sizeof(vm_routes[0]), &a, method, url, body,
+		   len, rp, allow, allow_size);
+}
+
 struct vm_api *vm_api_start(struct vm *vm, const char *path)
 {
 	struct vm_api *a = calloc(1, sizeof(*a));

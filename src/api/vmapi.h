@@ -25,6 +25,14 @@ struct vm_api *vm_api_start(struct vm *vm, const char *path);
 void vm_api_stop(struct vm_api *a);
 
 /* GET /vm's answer (also for tests and `skyvm ctl`'s describe). */
+/*
+ * One request to vm's routes without a server (api_handle()): for tests and
+ * the api_request fuzz target.  PUT /vm/snapshot and /vm/migrate act on the
+ * outside world (files, sockets) as they do when served.
+ */
+void vm_api_request(struct vm *vm, const char *method, const char *url, const char *body,
+		    size_t len, struct api_reply *rp, char *allow, size_t allow_size);
+
 json_t *vm_api_describe(struct vm *vm);
 /* "fnv1a64:<16 hex>" of a CPUID table as KVM_SET_CPUID2 got it (sorted entries). */
 void cpuid_table_digest(const struct cpuid_table *t, char out[32]);
