@@ -68,6 +68,9 @@ $(FUZZ_BUILD)/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_BUILD)/libskyv
 FUZZ_DEVICE_OBJ := $(filter $(FUZZ_BUILD)/obj/devices/%,$(FUZZ_LIB_OBJ))
 $(FUZZ_BUILD)/port_devices: FUZZ_OBJ = $(FUZZ_DEVICE_OBJ)
 $(FUZZ_BUILD)/port_devices: $(FUZZ_DEVICE_OBJ)
+# vmapi.c pulls in vm.c, which names the embedded guests (built without sanitizers).
+$(FUZZ_BUILD)/api_request: FUZZ_OBJ = $(BUILD)/obj/gen/guests.o
+$(FUZZ_BUILD)/api_request: $(BUILD)/obj/gen/guests.o
 
 # ---- the replay build for `make check`: plain $(CC), each entry point renamed
 FUZZ_REPLAY_OBJ := $(patsubst %,$(BUILD)/obj/fuzz/%.o,$(FUZZ_NAMES))
