@@ -255,6 +255,51 @@ static void test_existing_paths(void **state)
 	api_server_stop(s);
 }
 
+/* api_handle(): the same path without a socket. */
+static void test_handle_in_memory(void **state)
+{
+	static char big[API_MAX_BODY + 1];
+	struct api_reply rp;
+	char allow[64];
+
+	calls = 0;
+	api_handle(routes, 2, NULL, "GET", "/vm", NULL, 0, &rp, allow, sizeof(allow));
+	assert_int_equal(rp.status, 200);
+	assert_string_equal(json_string_value(json_object_get(rp.body, "state")), "running");
+	assert_string_equal(allow, "");
+	json_decref(rp.body);
+
+	api_handle(routes, 2, NULL, "PUT", "/vm", NULL, 0, &rp, allow, sizeof(allow));
+	assert_int_equal(rp.status, 405);
+	assert_string_equal(allow, "GET");
+	assert_non_null(json_string_value(json_object_get(rp.body, "error")));
+	json_decref(rp.body);
+
+	api_handle(routes, 2, NULL, "GET", "/nope", NULL, 0, &rp, allow, sizeof(allow));
+	assert_int_equal(rp.status, 404);
+	json_decref(rp.body);
+
+	api_handle(routes, 2, NULL, "PUT", "/vm/thing", "[1]", 3, &rp, allow, sizeof(allow));
+	assert_int_equal(rp.status, 400);
+	json_decref(rp.body);
+	api_handle(routes, 2, NULL, "PUT", "/vm/thing", "{\"a\":", 5, &rp, allow, sizeof(allow));
+	assert_int_equal(rp.status, 400);
+	json_decref(rp.body);
+
+	memset(big, ' ', sizeof(big));
+	api_handle(routes, 2, NULL, "PUT", "/vm/thing", big, sizeof(big), &rp, allow,
+		   sizeof(allow));
+	assert_int_equal(rp.status, 413);
+	json_decref(rp.body);
+	assert_int_equal(calls, 1);
+
+	api_handle(routes, 2, NULL, "PUT", "/vm/thing", "{\"fail\":1}", 10, &rp, allow,
+		   sizeof(allow));
+	assert_int_equal(rp.status, 409);
+	assert_string_equal(last_body, "{\"fail\":1}");
+	json_decref(rp.body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +308,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_body_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_mode, setup, teardown),
 		cmocka_unit_test(test_existing_paths),
+		cmocka_unit_test(test_handle_in_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
