@@ -47,6 +47,13 @@ void api_error(struct api_reply *rp, unsigned status, const char *fmt, ...)
 	rp->status = status;
 	json_decref(rp->body);
 	rp->body = json_pack("{s:s}", "error", msg);
+	if (!rp->body) {
+		/* Not UTF-8 (a URL's %ff, echoed back): JSON cannot carry it as is. */
+		for (char *p = msg; *p; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+		rp->body = json_pack("{s:s}", "error", msg);
+	}
 }
 
 static int fill_addr(const char *path, struct sockaddr_un *sa)
@@ -114,7 +121,7 @@ int api_socket_create(const char *path)
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *body,
 				 const char *allow)
 {
-	char *text = json_dumps(body ? body : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	size_t len;

@@ -278,6 +278,12 @@ static void test_handle_in_memory(void **state)
 	api_handle(routes, 2, NULL, "GET", "/nope", NULL, 0, &rp, allow, sizeof(allow));
 	assert_int_equal(rp.status, 404);
 	json_decref(rp.body);
+	/* a URL that is not UTF-8 (%ff) still gets its error message */
+	api_handle(routes, 2, NULL, "GET", "/vm\xff", NULL, 0, &rp, allow, sizeof(allow));
+	assert_int_equal(rp.status, 404);
+	assert_string_equal(json_string_value(json_object_get(rp.body, "error")),
+			    "no such path: /vm?");
+	json_decref(rp.body);
 
 	api_handle(routes, 2, NULL, "PUT", "/vm/thing", "[1]", 3, &rp, allow, sizeof(allow));
 	assert_int_equal(rp.status, 400);
