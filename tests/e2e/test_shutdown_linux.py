@@ -15,15 +15,14 @@ guest_syscalls_work false, a restricted KVM), it runs in the nested-KVM guest
 import json
 import os
 import re
-import subprocess
 import time
 
 import pytest
 
 import conftest
-import nested
 from test_devices_linux import kernel_has, make_initramfs
 from test_linux import BZIMAGE, host_check, model_spec, need
+from vmscript import run_linux_driver
 
 BUTTON_INIT = """#!/bin/sh
 mount -t proc proc /proc
@@ -89,20 +88,7 @@ echo "total_s $(($(date +%s) - start))"
 
 
 def run_driver(tmp_path, env, nested_too):
-    path = tmp_path / "driver.sh"
-    path.write_text(DRIVER)
-    e = {**os.environ, "SKYVM": conftest.SKYVM, "DIR": str(tmp_path), **env}
-    argv = ["/bin/sh", str(path)]
-    if conftest._Nested.active or nested_too:
-        guest = conftest._nested_guest()
-        if guest is None:
-            pytest.fail(f"needs guest user space, which this host's KVM does not run, and the "
-                        f"nested guest cannot start: {conftest._Nested.reason}")
-        try:
-            return guest.run(argv, env=e, timeout=1100)
-        except nested.NestedTimeout as t:
-            pytest.fail(f"driver did not finish: {t.report()}", pytrace=False)
-    return subprocess.run(argv, capture_output=True, text=True, timeout=1100, env=e)
+    return run_linux_driver(DRIVER, tmp_path, env, nested_too, timeout=1100, local_timeout=1100)
 
 
 def test_power_button_powers_off_linux(kvm, skyvm, tmp_path):

@@ -9,14 +9,13 @@ guest_syscalls_work false, a restricted KVM), it runs in the nested-KVM guest
 import json
 import os
 import re
-import subprocess
 
 import pytest
 
 import conftest
-import nested
 from test_devices_linux import kernel_has, make_initramfs
 from test_linux import BZIMAGE, host_check, model_spec, need
+from vmscript import run_linux_driver
 
 LOOP_INIT = """#!/bin/sh
 mount -t proc proc /proc
@@ -80,20 +79,7 @@ debugfs -R "cat /log" disk.img >disk_log.txt 2>/dev/null; echo "debugfs $?"
 
 
 def run_driver(tmp_path, env, nested_too):
-    path = tmp_path / "driver.sh"
-    path.write_text(DRIVER)
-    e = {**os.environ, "SKYVM": conftest.SKYVM, "DIR": str(tmp_path), **env}
-    argv = ["/bin/sh", str(path)]
-    if conftest._Nested.active or nested_too:
-        guest = conftest._nested_guest()
-        if guest is None:
-            pytest.fail(f"needs guest user space, which this host's KVM does not run, and the "
-                        f"nested guest cannot start: {conftest._Nested.reason}")
-        try:
-            return guest.run(argv, env=e, timeout=1200)
-        except nested.NestedTimeout as t:
-            pytest.fail(f"driver did not finish: {t.report()}", pytrace=False)
-    return subprocess.run(argv, capture_output=True, text=True, timeout=3600, env=e)
+    return run_linux_driver(DRIVER, tmp_path, env, nested_too, timeout=1200, local_timeout=3600)
 
 
 def loop_lines(text):

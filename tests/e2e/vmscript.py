@@ -59,3 +59,23 @@ wait_vm() {  # sets VM_RC
 	echo "vm_exit $VM_RC"
 }
 '''
+
+
+def run_linux_driver(script, tmp_path, env, nested_too, timeout, local_timeout):
+    """Run a driver script that boots the Linux test kernel: in the nested guest when the
+    kvm tests run there, or when `nested_too` (this host's KVM runs no guest user space),
+    else here.  A nested run that does not finish fails the test with its report."""
+    path = tmp_path / "driver.sh"
+    path.write_text(script)
+    e = {**os.environ, "SKYVM": conftest.SKYVM, "DIR": str(tmp_path), **env}
+    argv = ["/bin/sh", str(path)]
+    if conftest._Nested.active or nested_too:
+        guest = conftest._nested_guest()
+        if guest is None:
+            pytest.fail(f"needs guest user space, which this host's KVM does not run, and the "
+                        f"nested guest cannot start: {conftest._Nested.reason}")
+        try:
+            return guest.run(argv, env=e, timeout=timeout)
+        except nested.NestedTimeout as t:
+            pytest.fail(f"driver did not finish: {t.report()}", pytrace=False)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=local_timeout, env=e)
