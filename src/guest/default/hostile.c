@@ -31,6 +31,7 @@
 
 /* skyvm's acpi-pm device (docs/devices.md "ACPI power-off"): S5 is SLP_TYP 5. */
 #define ACPI_SLEEP_CONTROL 0x600
+#define ACPI_GED_EVENT 0x604 /* the power button's event register (power-button0) */
 #define ACPI_SLEEP_S5 ((5u << 2) | (1u << 5))
 
 #define E820_RAM 1
@@ -50,7 +51,7 @@ static inline uint8_t inb(uint16_t port)
 
 /*
  * Ports the guest leaves alone, sorted: skyvm's devices (docs/devices.md:
- * uart, i8042, rtc, acpi-pm, debug-exit, probe, bulk) and KVM's in-kernel
+ * uart, i8042, rtc, acpi-pm, power-button, debug-exit, probe, bulk) and KVM's in-kernel
  * legacy devices, present with an irqchip (PIC 0x20/0xa0, PIT 0x40-0x43 and
  * port 0x61, ELCR 0x4d0).  Everything else is nobody's.
  */
@@ -60,7 +61,7 @@ static const struct {
 	{ 0x20, 2 },   { 0x40, 4 },    { 0x60, 2 }, { 0x64, 1 },
 	{ 0x70, 2 },   { 0xa0, 2 },    { GUEST_PORT_COM1, 8 },
 	{ 0x4d0, 2 },  { GUEST_PORT_DEBUG_EXIT, 1 }, { GUEST_PORT_PROBE_DATA, 1 },
-	{ GUEST_PORT_BULK, 1 }, { ACPI_SLEEP_CONTROL, 2 },
+	{ GUEST_PORT_BULK, 1 }, { ACPI_SLEEP_CONTROL, 2 }, { ACPI_GED_EVENT, 4 },
 };
 #define NCLAIMED (sizeof(claimed_ports) / sizeof(claimed_ports[0]))
 
