@@ -13,16 +13,13 @@ It needs guest user space: where this host's KVM runs none (`host-check`:
 guest_syscalls_work false, a restricted KVM), it runs in the nested-KVM guest
 (docs/nested-testing.md), as test_snapshot_linux.py does."""
 import json
-import os
 import re
 import time
 
-import pytest
 
-import conftest
 from test_devices_linux import kernel_has, make_initramfs
 from test_linux import BZIMAGE, host_check, model_spec, need
-from vmscript import run_linux_driver
+from vmscript import run_linux_driver, user_space_host
 
 BUTTON_INIT = """#!/bin/sh
 mount -t proc proc /proc
@@ -95,18 +92,7 @@ def test_power_button_powers_off_linux(kvm, skyvm, tmp_path):
     kernel_has("CONFIG_INPUT", "CONFIG_INPUT_EVDEV", "CONFIG_ACPI_BUTTON", "CONFIG_DEVTMPFS")
     t0 = time.monotonic()
     h = host_check(skyvm)
-    use_nested = not h["guest_syscalls_work"] and conftest.kvm_mode() == "/dev/kvm"
-    if use_nested and os.environ.get("SKYVM_NESTED") == "0":
-        pytest.skip("this host's KVM runs no guest user space (host-check) and SKYVM_NESTED=0 "
-                    "turns off the nested guest that would run this test")
-    if use_nested:
-        print("this host's KVM runs no guest user space: the whole test runs nested")
-        guest = conftest._nested_guest()
-        if guest is None:
-            pytest.fail(f"nested guest unavailable: {conftest._Nested.reason}")
-        p = guest.run([conftest.SKYVM, "host-check", "--json"], timeout=300)
-        h = json.loads(p.stdout)
-        assert h["guest_syscalls_work"], "the nested guest's KVM runs no user space either"
+    use_nested, h = user_space_host(h)
     make_initramfs(tmp_path / "initrd.cpio", BUTTON_INIT,
                    ["sh", "mount", "cat", "grep", "tr", "dd", "od", "poweroff", "echo"])
     cmd = f"console=ttyS0 panic=-1 {h['kernel_cmdline']}".strip()

@@ -6,16 +6,12 @@ file on the disk has every line exactly once, and the guest's uptime never goes 
 It needs guest user space: where this host's KVM runs none (`host-check`:
 guest_syscalls_work false, a restricted KVM), it runs in the nested-KVM guest
 (docs/nested-testing.md) instead of skipping."""
-import json
-import os
 import re
 
-import pytest
 
-import conftest
 from test_devices_linux import kernel_has, make_initramfs
 from test_linux import BZIMAGE, host_check, model_spec, need
-from vmscript import run_linux_driver
+from vmscript import run_linux_driver, user_space_host
 
 LOOP_INIT = """#!/bin/sh
 mount -t proc proc /proc
@@ -90,19 +86,7 @@ def test_linux_loop_survives_snapshot_restore_and_migration(kvm, skyvm, tmp_path
     kernel_has("CONFIG_VIRTIO_MMIO", "CONFIG_VIRTIO_BLK", "CONFIG_EXT4_FS", "CONFIG_DEVTMPFS")
     h = host_check(skyvm)
     # Where the guest's user space cannot run on this KVM, run it all nested.
-    use_nested = not h["guest_syscalls_work"] and conftest.kvm_mode() == "/dev/kvm"
-    if use_nested and os.environ.get("SKYVM_NESTED") == "0":
-        pytest.skip("this host's KVM runs no guest user space (host-check) and SKYVM_NESTED=0 "
-                    "turns off the nested guest that would run this test")
-    if use_nested:
-        print("this host's KVM runs no guest user space: the whole test runs nested")
-        guest = conftest._nested_guest()
-        if guest is None:
-            pytest.fail(f"nested guest unavailable: {conftest._Nested.reason}")
-        p = guest.run([conftest.SKYVM, "host-check", "--json"], timeout=300)
-        hn = json.loads(p.stdout)
-        assert hn["guest_syscalls_work"], "the nested guest's KVM runs no user space either"
-        h = hn
+    use_nested, h = user_space_host(h)
     make_initramfs(tmp_path / "initrd.cpio", LOOP_INIT,
                    ["sh", "mount", "sleep", "sync", "echo", "cat"])
     cmd = f"console=ttyS0 panic=-1 {h['kernel_cmdline']}".strip()

@@ -4,6 +4,7 @@ background and the client talking to it (curl, skyvm ctl) run side by side in th
 place.  The script sees SKYVM (the binary) and DIR (a scratch directory shared with the
 host) in its environment; it prints its results, and the files it leaves in DIR are
 read by the test."""
+import json
 import os
 import subprocess
 
@@ -79,3 +80,22 @@ def run_linux_driver(script, tmp_path, env, nested_too, timeout, local_timeout):
         except nested.NestedTimeout as t:
             pytest.fail(f"driver did not finish: {t.report()}", pytrace=False)
     return subprocess.run(argv, capture_output=True, text=True, timeout=local_timeout, env=e)
+
+
+def user_space_host(h):
+    """(use_nested, h): given this host's `skyvm host-check --json` answer h, whether a
+    Linux-with-user-space test must run wholly in the nested guest (this host's KVM runs
+    no guest user space), and the host-check answer of where it will run."""
+    use_nested = not h["guest_syscalls_work"] and conftest.kvm_mode() == "/dev/kvm"
+    if use_nested and os.environ.get("SKYVM_NESTED") == "0":
+        pytest.skip("this host's KVM runs no guest user space (host-check) and SKYVM_NESTED=0 "
+                    "turns off the nested guest that would run this test")
+    if use_nested:
+        print("this host's KVM runs no guest user space: the whole test runs nested")
+        guest = conftest._nested_guest()
+        if guest is None:
+            pytest.fail(f"nested guest unavailable: {conftest._Nested.reason}")
+        p = guest.run([conftest.SKYVM, "host-check", "--json"], timeout=300)
+        h = json.loads(p.stdout)
+        assert h["guest_syscalls_work"], "the nested guest's KVM runs no user space either"
+    return use_nested, h
