@@ -26,6 +26,12 @@ struct cpu_def {
 	char vendor[13];        /* "GenuineIntel", "AuthenticAMD"; "" = host's */
 	uint32_t family, model, stepping;
 	uint32_t level, xlevel; /* max basic / extended leaf */
+	/*
+	 * CPUID.07H.0:EAX, the highest leaf-7 subleaf: QEMU's min-level-func7,
+	 * set from the features asked for before the host filters them (the
+	 * pipeline); cpu_build_table() raises it to reach every enabled word.
+	 */
+	uint32_t level_func7;
 	char model_id[49];      /* brand string */
 	const struct cpu_cache_info *cache; /* leaves 2, 4, 0x8000000[56], 0x8000001D; NULL = legacy */
 	uint32_t avx10_version; /* CPUID.24H:EBX[7:0] with avx10 (host/max: the host's); 0 = none */

@@ -100,15 +100,19 @@ static bool has(const struct cpu_featureset *fs, const char *name)
 	return f && featureset_has(fs, f);
 }
 
-void cpu_min_levels(const struct cpu_featureset *fs, uint32_t *level, uint32_t *xlevel)
+void cpu_min_levels(const struct cpu_featureset *fs, uint32_t *level, uint32_t *xlevel,
+		    uint32_t *func7)
 {
 	*level = 1;
 	*xlevel = 0;
+	*func7 = 0;
 	for (int w = 0; w < FW_COUNT; w++) {
 		uint32_t leaf = feature_words[w].leaf;
 
 		if (!fs->w[w] || feature_word_is_msr(w))
 			continue;
+		if (leaf == 7 && feature_words[w].subleaf > *func7)
+			*func7 = feature_words[w].subleaf;
 		if (leaf < 0x40000000 && leaf > *level)
 			*level = leaf;
 		else if (leaf >= 0x80000000 && leaf < 0xc0000000 && leaf > *xlevel)
@@ -169,16 +173,21 @@ static void trim(struct cpuid_table *t, uint32_t level, uint32_t xlevel,
 	cpuid_remove_leaf(t, 0x8000001f);
 }
 
-/* CPUID.07H:EAX max subleaf: the highest subleaf holding an enabled word. */
-static void leaf7_subleaves(struct cpuid_table *t, const struct cpu_featureset *fs)
+/*
+ * CPUID.07H:EAX max subleaf: the model's (QEMU's cpuid_level_func7, which
+ * counts features the host then filtered out: a Cooperlake guest on a host
+ * without avx512-bf16 still reads 1 and a zero subleaf 1), or higher to
+ * reach every enabled word.
+ */
+static void leaf7_subleaves(struct cpuid_table *t, const struct cpu_def *def,
+			    const struct cpu_featureset *fs)
 {
-	uint32_t max = 0, out = 0;
+	uint32_t level, xlevel, max, out = 0;
 	struct kvm_cpuid_entry2 *e;
 
-	if (fs->w[FW_7_1_EAX] || fs->w[FW_7_1_EDX])
-		max = 1;
-	if (fs->w[FW_7_2_EDX])
-		max = 2;
+	cpu_min_levels(fs, &level, &xlevel, &max);
+	if (def->level_func7 > max)
+		max = def->level_func7;
 	for (uint32_t i = 0; i < t->nent; i++)
 		if (t->ent[i].function != 7 || t->ent[i].index <= max)
 			t->ent[out++] = t->ent[i];
@@ -363,7 +372,7 @@ int cpu_build_table(struct cpuid_table *t, const struct cpuid_table *supported,
 	if (def->level >= 9 && (e = cpuid_find(t, 9, 0)))
 		e->eax = e->ebx = e->ecx = e->edx = 0; /* CPUID.09H direct cache access: none */
 	if (def->level >= 7)
-		leaf7_subleaves(t, enabled);
+		leaf7_subleaves(t, def, enabled);
 	/*
 	 * CPUID.1FH V2 extended topology, QEMU's rule (x86_has_cpuid_0x1f():
 	 * x-force-cpuid-0x1f, or a topology with modules or dies, which skyvm's

@@ -29,8 +29,13 @@ bool cpu_vendor_is_zhaoxin(const char *vendor);
 void cpu_brand_encode(const char *model_id, uint32_t regs[12]);
 void cpu_brand_decode(const struct cpuid_table *t, char out[49]);
 
-/* The lowest level/xlevel that reaches every leaf an enabled feature lives in. */
-void cpu_min_levels(const struct cpu_featureset *fs, uint32_t *level, uint32_t *xlevel);
+/*
+ * The lowest level/xlevel that reaches every leaf an enabled feature lives
+ * in, and the lowest leaf-7 subleaf count (CPUID.07H.0:EAX) that reaches
+ * every leaf-7 word.
+ */
+void cpu_min_levels(const struct cpu_featureset *fs, uint32_t *level, uint32_t *xlevel,
+		    uint32_t *func7);
 
 /*
  * The table every vCPU shares: `supported` trimmed to the model's

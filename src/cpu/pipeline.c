@@ -244,7 +244,7 @@ int cpu_configure_with(const char *text, const struct cpuid_table *supported_in,
 	 */
 	for (int w = 0; w < FW_COUNT; w++)
 		levels_from.w[w] &= ~r->unmigratable.w[w];
-	cpu_min_levels(&levels_from, &min_level, &min_xlevel);
+	cpu_min_levels(&levels_from, &min_level, &min_xlevel, &r->def.level_func7);
 	if (!spec->has_level && !(custom && custom->props.has_level) && r->def.level < min_level)
 		r->def.level = min_level;
 	if (!spec->has_xlevel && !(custom && custom->props.has_xlevel) &&

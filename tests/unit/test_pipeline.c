@@ -1364,6 +1364,33 @@ static void test_avx10_amx_subleaf_counts(void **state)
 }
 
 /*
+ * CPUID.07H.0:EAX counts the leaf-7 subleaves the model asks for, as QEMU's
+ * cpuid_level_func7 does before filtering: Cooperlake on an Ice Lake host
+ * (no avx512-bf16) still reads 1 and a zero subleaf 1 (the CI's nested
+ * differential run against QEMU found skyvm reading 0 there).
+ */
+static void test_leaf7_subleaf_count_before_filtering(void **state)
+{
+	(void)state;
+	configure(ICELAKE, "Cooperlake-v1");
+	assert_false(enabled("avx512-bf16"));
+	assert_int_equal(cpuid_value(&result.table, 7, 0, CPUID_EAX), 1);
+	assert_int_equal(cpuid_value(&result.table, 7, 1, CPUID_EAX), 0);
+	/* asked off by the user: nothing to count */
+	configure(ICELAKE, "Cooperlake-v1,-avx512-bf16");
+	assert_int_equal(cpuid_value(&result.table, 7, 0, CPUID_EAX), 0);
+	assert_null(cpuid_find(&result.table, 7, 1));
+	/* a model without leaf-7 subleaf features */
+	configure(ICELAKE, "Icelake-Server-v6");
+	assert_int_equal(cpuid_value(&result.table, 7, 0, CPUID_EAX), 0);
+	/* on a host with it, the bit and the count */
+	configure(TURIN, "Cooperlake-v1");
+	assert_true(enabled("avx512-bf16"));
+	assert_int_equal(cpuid_value(&result.table, 7, 0, CPUID_EAX), 1);
+	assert_int_not_equal(cpuid_value(&result.table, 7, 1, CPUID_EAX), 0);
+}
+
+/*
  * Unversioned names: v1, as QEMU's pc and q35 machines resolve them; with
  * version=latest the newest version, as QEMU's -M microvm does.  The
  * differential run showed Westmere's and SandyBridge's brands differ there.
@@ -1472,6 +1499,7 @@ int main(void)
 		cmocka_unit_test(test_qemu101_cache_encodings),
 		cmocka_unit_test(test_diamondrapids_leaves),
 		cmocka_unit_test(test_avx10_amx_subleaf_counts),
+		cmocka_unit_test(test_leaf7_subleaf_count_before_filtering),
 		cmocka_unit_test(test_model_errors),
 		cmocka_unit_test(test_max_base),
 	};
