@@ -123,18 +123,27 @@ void cpu_min_levels(const struct cpu_featureset *fs, uint32_t *level, uint32_t *
 		*level = 0xd;
 }
 
-/* Leaves that describe a feature and mean nothing without it. */
+/*
+ * Leaves that describe a feature and mean nothing without it.  Without the
+ * feature, QEMU under KVM still writes `zero_subleaves` zero entries where
+ * the level reaches the leaf (kvm_arch_init_vcpu).  For most leaves that
+ * reads the same as no entry, but not for SGX: KVM rewrites an existing
+ * CPUID.(12H,1):ECX:EDX (the allowed enclave XFRM) to x87|SSE plus the
+ * guest's XCR0 bits (kvm_vcpu_after_set_cpuid), so a Snowridge guest reads
+ * ECX 3 under QEMU, and must under skyvm.
+ */
 static const struct {
 	uint32_t leaf;
 	const char *feature;
+	uint32_t zero_subleaves;
 } feature_leaves[] = {
-	{ 0x12, "sgx" },          /* SGX capabilities and EPC */
-	{ 0x14, "intel-pt" },     /* Processor Trace */
-	{ 0x1d, "amx-tile" },     /* tile palette */
-	{ 0x1e, "amx-tile" },     /* TMUL */
-	{ 0x24, "avx10" },        /* AVX10 version and vector lengths */
-	{ 0x29, "apxf" },         /* APX sub-features */
-	{ 0x8000000a, "svm" },    /* SVM revision and ASIDs */
+	{ 0x12, "sgx", 2 },          /* SGX capabilities and EPC */
+	{ 0x14, "intel-pt", 0 },     /* Processor Trace */
+	{ 0x1d, "amx-tile", 0 },     /* tile palette */
+	{ 0x1e, "amx-tile", 0 },     /* TMUL */
+	{ 0x24, "avx10", 0 },        /* AVX10 version and vector lengths */
+	{ 0x29, "apxf", 0 },         /* APX sub-features */
+	{ 0x8000000a, "svm", 0 },    /* SVM revision and ASIDs */
 	/*
 	 * Not here, as in QEMU: leaf 5 (written below whether or not MONITOR is
 	 * on), 0x8000001D (cpu/cache.c) and 0x8000001E (cpu/topology.c), which
@@ -142,9 +151,12 @@ static const struct {
 	 */
 };
 
-/* Remove what the model does not reach, or describes nothing it enables. */
-static void trim(struct cpuid_table *t, uint32_t level, uint32_t xlevel,
-		 const struct cpu_featureset *fs)
+/*
+ * Remove what the model does not reach, or describes nothing it enables.
+ * Returns 0, or -1 when the table is full.
+ */
+static int trim(struct cpuid_table *t, uint32_t level, uint32_t xlevel,
+		const struct cpu_featureset *fs)
 {
 	uint32_t out = 0;
 
@@ -164,13 +176,23 @@ static void trim(struct cpuid_table *t, uint32_t level, uint32_t xlevel,
 			t->ent[out++] = t->ent[i];
 	}
 	t->nent = out;
-	for (size_t i = 0; i < sizeof(feature_leaves) / sizeof(feature_leaves[0]); i++)
-		if (!has(fs, feature_leaves[i].feature))
-			cpuid_remove_leaf(t, feature_leaves[i].leaf);
+	for (size_t i = 0; i < sizeof(feature_leaves) / sizeof(feature_leaves[0]); i++) {
+		uint32_t leaf = feature_leaves[i].leaf;
+
+		if (has(fs, feature_leaves[i].feature))
+			continue;
+		cpuid_remove_leaf(t, leaf);
+		if (leaf > (leaf < 0x80000000 ? level : xlevel))
+			continue;
+		for (uint32_t sub = 0; sub < feature_leaves[i].zero_subleaves; sub++)
+			if (!cpuid_get_or_add(t, leaf, sub, true))
+				return -1;
+	}
 	/* CPUID.0AH architectural PMU: skyvm offers no vPMU (QEMU's pmu=off). */
 	cpuid_remove_leaf(t, 0xa);
 	/* CPUID.8000001FH SEV: not offered. */
 	cpuid_remove_leaf(t, 0x8000001f);
+	return 0;
 }
 
 /*
@@ -329,11 +351,13 @@ int cpu_build_table(struct cpuid_table *t, const struct cpuid_table *supported,
 	uint32_t vb, vc, vd, sig = cpu_signature_encode(def->family, def->model, def->stepping);
 
 	*t = *supported;
-	trim(t, def->level, def->xlevel, enabled);
+	if (trim(t, def->level, def->xlevel, enabled) < 0)
+		goto full;
 	if (featureset_to_cpuid(enabled, t) < 0)
 		return -1;
 	/* Words of leaves past an explicit level=/xlevel= stay out of reach. */
-	trim(t, def->level, def->xlevel, enabled);
+	if (trim(t, def->level, def->xlevel, enabled) < 0)
+		goto full;
 	cpu_vendor_encode(def->vendor, &vb, &vc, &vd);
 	e = cpuid_get_or_add(t, 0, 0, false);
 	if (!e)

@@ -225,18 +225,23 @@ int cpu_xsave_leaf(struct cpuid_table *t, const struct cpuid_table *host,
 	 */
 	e->ebx = size;
 	e->ecx = size;
-	e = cpuid_get_or_add(t, 0xd, 1, true);
-	if (!e)
-		goto full;
 	/*
 	 * CPUID.(EAX=0DH,ECX=1):EAX xsaveopt/xsavec/xgetbv1/xsaves; EBX the
 	 * compacted size of XCR0 | IA32_XSS; EDX:ECX the IA32_XSS bits offered
-	 * (QEMU's FEAT_XSAVE_XSS_LO/HI: the CET states with cet-ss or cet-ibt)
+	 * (QEMU's FEAT_XSAVE_XSS_LO/HI: the CET states with cet-ss or cet-ibt).
+	 * QEMU under KVM writes no leaf-0xD subleaf whose EAX is 0
+	 * (kvm_arch_init_vcpu): a model with none of those four (Opteron_G4)
+	 * has no subleaf 1, and its guest reads zeros there, size included.
 	 */
-	e->eax = fs->w[FW_D_1_EAX];
-	e->ebx = cpu_xsave_compacted_size(host, xcr0 | xss);
-	e->ecx = (uint32_t)xss;
-	e->edx = (uint32_t)(xss >> 32);
+	if (fs->w[FW_D_1_EAX]) {
+		e = cpuid_get_or_add(t, 0xd, 1, true);
+		if (!e)
+			goto full;
+		e->eax = fs->w[FW_D_1_EAX];
+		e->ebx = cpu_xsave_compacted_size(host, xcr0 | xss);
+		e->ecx = (uint32_t)xss;
+		e->edx = (uint32_t)(xss >> 32);
+	}
 	for (unsigned i = 2; i < XSAVE_COMPONENTS; i++) {
 		bool supervisor = (xss >> i) & 1;
 		uint32_t off, sz, flags;

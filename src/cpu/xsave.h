@@ -20,6 +20,7 @@
 #define XSAVE_LEGACY_SIZE 512 /* x87 + SSE area */
 #define XSAVE_HEADER_SIZE 64
 #define XSAVE_COMPONENTS 20   /* 0..19: up to APX */
+#define XSAVE_X87_SSE 0x3u    /* XCR0 bits 0 and 1, x87 and SSE state: always set */
 
 /* XCR0 bits the enabled features need (x87, SSE, AVX, MPX, AVX-512, PKRU, AMX, APX). */
 uint64_t cpu_xsave_xcr0(const struct cpu_featureset *fs);

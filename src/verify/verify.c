@@ -11,6 +11,7 @@
 #include "cpu/filter.h"
 #include "cpu/msrs.h"
 #include "cpu/normalise.h"
+#include "cpu/xsave.h"
 #include "util/err.h"
 
 #define ALL_BITS 0xffffffffu
@@ -85,6 +86,21 @@ static void copy_regs(const struct kvm_cpuid_entry2 *e, uint32_t out[4])
 	out[CPUID_EDX] = e->edx;
 }
 
+/*
+ * CPUID.(12H,1):ECX:EDX, the enclave XFRM an SGX guest may request: KVM
+ * keeps only the bits the guest's XCR0 may hold (leaf 0xD.0 EDX:EAX) and
+ * sets x87 and SSE (kvm_vcpu_after_set_cpuid), whatever the table says,
+ * even in the zero entry QEMU writes for a model without SGX.
+ */
+static void sgx_xfrm(const struct cpuid_table *t, uint32_t out[4])
+{
+	const struct kvm_cpuid_entry2 *xsave = cpuid_find_const(t, 0xd, 0);
+	uint64_t xcr0 = xsave ? (uint64_t)xsave->edx << 32 | xsave->eax : 0;
+
+	out[CPUID_ECX] = (out[CPUID_ECX] & (uint32_t)xcr0) | XSAVE_X87_SSE;
+	out[CPUID_EDX] &= (uint32_t)(xcr0 >> 32);
+}
+
 enum verify_source verify_expected(const struct cpuid_table *t, uint32_t leaf, uint32_t subleaf,
 				   uint32_t out[4])
 {
@@ -95,6 +111,8 @@ enum verify_source verify_expected(const struct cpuid_table *t, uint32_t leaf, u
 	memset(out, 0, 4 * sizeof(out[0]));
 	if (e) {
 		copy_regs(e, out);
+		if (leaf == 0x12 && subleaf == 1)
+			sgx_xfrm(t, out);
 		return VERIFY_FROM_TABLE;
 	}
 	/*

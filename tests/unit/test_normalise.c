@@ -187,27 +187,35 @@ static void test_xss_from_features(void **state)
 static void test_min_levels(void **state)
 {
 	struct cpu_featureset fs = { 0 };
-	uint32_t level, xlevel;
+	uint32_t level, xlevel, func7;
 
 	(void)state;
 	featureset_set(&fs, cpu_feature_find("sse2"), true);
-	cpu_min_levels(&fs, &level, &xlevel);
+	cpu_min_levels(&fs, &level, &xlevel, &func7);
 	assert_int_equal(level, 1);
 	assert_int_equal(xlevel, 0);
+	assert_int_equal(func7, 0);
 	featureset_set(&fs, cpu_feature_find("avx2"), true);
 	featureset_set(&fs, cpu_feature_find("lm"), true);
-	cpu_min_levels(&fs, &level, &xlevel);
+	cpu_min_levels(&fs, &level, &xlevel, &func7);
 	assert_int_equal(level, 7);
 	assert_int_equal(xlevel, 0x80000001);
+	assert_int_equal(func7, 0);
+	/* a leaf-7 subleaf-1 feature: subleaf count 1 */
+	featureset_set(&fs, cpu_feature_find("avx512-bf16"), true);
+	cpu_min_levels(&fs, &level, &xlevel, &func7);
+	assert_int_equal(level, 7);
+	assert_int_equal(func7, 1);
+	featureset_set(&fs, cpu_feature_find("avx512-bf16"), false);
 	featureset_set(&fs, cpu_feature_find("xsave"), true);
 	featureset_set(&fs, cpu_feature_find("invtsc"), true);
-	cpu_min_levels(&fs, &level, &xlevel);
+	cpu_min_levels(&fs, &level, &xlevel, &func7);
 	assert_int_equal(level, 0xd);
 	assert_int_equal(xlevel, 0x80000007);
 	/* KVM PV bits live in the hypervisor range: they raise neither level */
 	memset(&fs, 0, sizeof(fs));
 	featureset_set(&fs, cpu_feature_find("kvm-steal-time"), true);
-	cpu_min_levels(&fs, &level, &xlevel);
+	cpu_min_levels(&fs, &level, &xlevel, &func7);
 	assert_int_equal(level, 1);
 	assert_int_equal(xlevel, 0);
 }

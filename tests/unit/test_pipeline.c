@@ -1391,6 +1391,45 @@ static void test_leaf7_subleaf_count_before_filtering(void **state)
 }
 
 /*
+ * Entries QEMU under KVM writes or leaves out, where KVM makes the
+ * difference visible (the nested differential run found both):
+ * - leaf 0x12 without SGX: zero subleaves 0 and 1 wherever the level reaches
+ *   0x12 (KVM then sets x87|SSE in subleaf 1's ECX; a missing entry reads 0);
+ * - leaf 0xD subleaf 1 with EAX 0 is not written: the guest reads zeros, not
+ *   the compacted XSAVE size.
+ */
+static void test_kvm_visible_entries_as_qemu_writes_them(void **state)
+{
+	const struct kvm_cpuid_entry2 *e;
+
+	(void)state;
+	configure(ICELAKE, "Snowridge-v1");
+	assert_false(enabled("sgx"));
+	assert_true(result.def.level >= 0x12);
+	for (uint32_t sub = 0; sub < 2; sub++) {
+		e = cpuid_find(&result.table, 0x12, sub);
+		assert_non_null(e);
+		assert_true(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+		assert_int_equal(e->eax | e->ebx | e->ecx | e->edx, 0);
+	}
+	assert_null(cpuid_find(&result.table, 0x12, 2));
+	/* a level below 0x12: nothing there */
+	configure(ICELAKE, "Haswell-v1");
+	assert_true(result.def.level < 0x12);
+	assert_null(cpuid_find(&result.table, 0x12, 0));
+	/* Opteron_G4: XSAVE but none of xsaveopt/xsavec/xgetbv1/xsaves */
+	configure(TURIN, "Opteron_G4-v1");
+	assert_true(enabled("xsave"));
+	assert_false(enabled("xsaveopt"));
+	assert_non_null(cpuid_find(&result.table, 0xd, 0));
+	assert_null(cpuid_find(&result.table, 0xd, 1));
+	/* Haswell: xsaveopt, so subleaf 1 with the compacted size of x87, SSE, AVX */
+	configure(TURIN, "Haswell-v1");
+	assert_true(enabled("xsaveopt"));
+	assert_int_equal(cpuid_value(&result.table, 0xd, 1, CPUID_EBX), 832);
+}
+
+/*
  * Unversioned names: v1, as QEMU's pc and q35 machines resolve them; with
  * version=latest the newest version, as QEMU's -M microvm does.  The
  * differential run showed Westmere's and SandyBridge's brands differ there.
@@ -1500,6 +1539,7 @@ int main(void)
 		cmocka_unit_test(test_diamondrapids_leaves),
 		cmocka_unit_test(test_avx10_amx_subleaf_counts),
 		cmocka_unit_test(test_leaf7_subleaf_count_before_filtering),
+		cmocka_unit_test(test_kvm_visible_entries_as_qemu_writes_them),
 		cmocka_unit_test(test_model_errors),
 		cmocka_unit_test(test_max_base),
 	};

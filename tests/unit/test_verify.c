@@ -422,6 +422,23 @@ static void test_expected_values_for_absent_leaves(void **state)
 	assert_int_equal(verify_expected(&t, 0xd, 2, r), VERIFY_FROM_ZEROS);
 	assert_int_equal(r[CPUID_EAX] | r[CPUID_EBX], 0);
 
+	/*
+	 * CPUID.(12H,1):ECX:EDX as KVM answers an existing entry: x87|SSE set,
+	 * the rest masked by 0xD.0's XCR0 bits (7 here: x87, SSE, AVX)
+	 */
+	set_entry(&t, 0x12, 1, true, 0, 0, 0, 0);
+	assert_int_equal(verify_expected(&t, 0x12, 1, r), VERIFY_FROM_TABLE);
+	assert_int_equal(r[CPUID_ECX], 3);
+	assert_int_equal(r[CPUID_EDX], 0);
+	set_entry(&t, 0x12, 1, true, 0, 0, 0xff, 0xff);
+	verify_expected(&t, 0x12, 1, r);
+	assert_int_equal(r[CPUID_ECX], 7);
+	assert_int_equal(r[CPUID_EDX], 0);
+	/* and not another subleaf */
+	set_entry(&t, 0x12, 0, true, 0, 0, 0, 0);
+	verify_expected(&t, 0x12, 0, r);
+	assert_int_equal(r[CPUID_ECX], 0);
+
 	/* AMD answers zeros above every range */
 	small_table(&t, true);
 	assert_int_equal(verify_expected(&t, 0x20, 3, r), VERIFY_FROM_ZEROS);
