@@ -46,7 +46,7 @@ struct cpu_model_info {
 	int version;
 	const char *alias;      /* an extra alias of this version, or NULL */
 	const char *note;       /* short description, or NULL */
-	const char *origin;     /* "QEMU 8.1", "QEMU <= 7.2", or "skyvm" (host, max, base) */
+	const char *origin;     /* "QEMU 8.1": the release that introduced it; "skyvm": host/max/base */
 	bool is_default;        /* base_name alone resolves to this version */
 };
 

@@ -3,7 +3,15 @@
  * AMD (and Hygon) named models: QEMU 7.2's definitions (target/i386/cpu.c,
  * builtin_x86_defs[]), version 1 plus each version's property changes.
  * tests/e2e/test_qemu_models.py compares every version with the installed
- * qemu-system-x86_64's query-cpu-model-expansion.
+ * qemu-system-x86_64's query-cpu-model-expansion. *
+ * .qemu, each version's origin (`skyvm cpu list`), is the QEMU release that
+ * first offered that definition, under any name: v1, the release that
+ * introduced the model (QEMU's "-vN" names themselves date from 4.1); a
+ * later version QEMU had named before 4.1 (its .alias, e.g. Haswell-noTSX),
+ * the release that introduced that name; any other version, the release that
+ * added it.  Feature releases only ("2.12", "0.9.1" for the first -cpu
+ * models), not stable point releases; docs/cpu-models.md says how they were
+ * found, tests/unit/test_models.c pins some and checks every version has one.
  */
 #include "cpu/models_data.h"
 
@@ -35,9 +43,11 @@ static const char *const epyc_features[] = {
 static const struct model_version epyc_versions[] = {
 	{
 		.version = 1,
+		.qemu = "2.11",
 	},
 	{
 		.version = 2,
+		.qemu = "2.12",
 		.alias = "EPYC-IBPB",
 		.props = (const struct model_prop[]) {
 			{ "ibpb", "on" },
@@ -47,6 +57,7 @@ static const struct model_version epyc_versions[] = {
 	},
 	{
 		.version = 3,
+		.qemu = "5.0",
 		.props = (const struct model_prop[]) {
 			{ "clzero", "on" },
 			{ "model-id", "AMD EPYC Processor" },
@@ -138,9 +149,11 @@ static const char *const epyc_rome_features[] = {
 static const struct model_version epyc_rome_versions[] = {
 	{
 		.version = 1,
+		.qemu = "5.0",
 	},
 	{
 		.version = 2,
+		.qemu = "6.0",
 		.props = (const struct model_prop[]) {
 			{ "amd-ssbd", "on" },
 			{ "ibrs", "on" },
@@ -239,8 +252,8 @@ static const char *const epyc_milan_features[] = {
 
 static const struct model_version epyc_milan_versions[] = {
 	{
-		.version = 1, /* QEMU 6.1 */
-		.qemu = "6.1",
+		.version = 1, /* QEMU 6.0 */
+		.qemu = "6.0",
 	},
 	{
 		.version = 2, /* QEMU 8.1; caches: L3 without complex indexing */
@@ -473,6 +486,7 @@ static const char *const athlon_features[] = {
 static const struct model_version athlon_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.10",
 	},
 };
 
@@ -510,6 +524,7 @@ static const char *const phenom_features[] = {
 static const struct model_version phenom_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.10",
 	},
 };
 
@@ -543,6 +558,7 @@ static const char *const opteron_g1_features[] = {
 static const struct model_version opteron_g1_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.13",
 	},
 };
 
@@ -578,6 +594,7 @@ static const char *const opteron_g2_features[] = {
 static const struct model_version opteron_g2_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.13",
 	},
 };
 
@@ -613,6 +630,7 @@ static const char *const opteron_g3_features[] = {
 static const struct model_version opteron_g3_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.13",
 	},
 };
 
@@ -651,6 +669,7 @@ static const char *const opteron_g4_features[] = {
 static const struct model_version opteron_g4_versions[] = {
 	{
 		.version = 1,
+		.qemu = "1.1",
 	},
 };
 
@@ -689,6 +708,7 @@ static const char *const opteron_g5_features[] = {
 static const struct model_version opteron_g5_versions[] = {
 	{
 		.version = 1,
+		.qemu = "1.3",
 	},
 };
 
@@ -736,9 +756,11 @@ static const char *const dhyana_features[] = {
 static const struct model_version dhyana_versions[] = {
 	{
 		.version = 1,
+		.qemu = "4.1",
 	},
 	{
 		.version = 2,
+		.qemu = "6.1",
 		.note = "XSAVES",
 		.props = (const struct model_prop[]) {
 			{ "xsaves", "on" },

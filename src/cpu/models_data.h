@@ -30,7 +30,8 @@ struct model_version {
 	int version;
 	const char *alias;  /* e.g. "Skylake-Server-IBRS", or NULL */
 	const char *note;   /* QEMU's note, e.g. "ARCH_CAPABILITIES", or NULL */
-	const char *qemu;   /* the QEMU release that introduced it ("8.1"); NULL: 7.2 or earlier */
+	const char *qemu;   /* the QEMU release that introduced it ("8.1"; the rule: models_intel.c);
+			     * never NULL: tests/unit/test_models.c fails on a version without one */
 	const struct model_prop *props; /* changes from the previous version; NULL-name ended */
 	const struct cpu_cache_info *cache; /* new cache description from here on, or NULL */
 };

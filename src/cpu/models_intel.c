@@ -9,7 +9,15 @@
  *
  * tests/e2e/test_qemu_models.py compares every version below with the
  * installed qemu-system-x86_64's query-cpu-model-expansion (SapphireRapids,
- * which QEMU 7.2 lacks, is QEMU 8.0's version 1).
+ * which QEMU 7.2 lacks, is QEMU 8.0's version 1). *
+ * .qemu, each version's origin (`skyvm cpu list`), is the QEMU release that
+ * first offered that definition, under any name: v1, the release that
+ * introduced the model (QEMU's "-vN" names themselves date from 4.1); a
+ * later version QEMU had named before 4.1 (its .alias, e.g. Haswell-noTSX),
+ * the release that introduced that name; any other version, the release that
+ * added it.  Feature releases only ("2.12", "0.9.1" for the first -cpu
+ * models), not stable point releases; docs/cpu-models.md says how they were
+ * found, tests/unit/test_models.c pins some and checks every version has one.
  */
 #include "cpu/models_data.h"
 
@@ -30,6 +38,7 @@ static const char *const qemu64_features[] = {
 static const struct model_version qemu64_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.9.1",
 	},
 };
 
@@ -63,6 +72,7 @@ static const char *const kvm64_features[] = {
 static const struct model_version kvm64_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.12",
 	},
 };
 
@@ -105,9 +115,11 @@ static const char *const haswell_features[] = {
 static const struct model_version haswell_versions[] = {
 	{
 		.version = 1,
+		.qemu = "1.3",
 	},
 	{
 		.version = 2,
+		.qemu = "2.3",
 		.alias = "Haswell-noTSX",
 		.props = (const struct model_prop[]) {
 			{ "hle", "off" },
@@ -119,6 +131,7 @@ static const struct model_version haswell_versions[] = {
 	},
 	{
 		.version = 3,
+		.qemu = "2.12",
 		.alias = "Haswell-IBRS",
 		.props = (const struct model_prop[]) {
 			{ "hle", "on" },
@@ -131,6 +144,7 @@ static const struct model_version haswell_versions[] = {
 	},
 	{
 		.version = 4,
+		.qemu = "2.12",
 		.alias = "Haswell-noTSX-IBRS",
 		.props = (const struct model_prop[]) {
 			{ "hle", "off" },
@@ -182,9 +196,11 @@ static const char *const skylake_client_features[] = {
 static const struct model_version skylake_client_versions[] = {
 	{
 		.version = 1,
+		.qemu = "2.7",
 	},
 	{
 		.version = 2,
+		.qemu = "2.12",
 		.alias = "Skylake-Client-IBRS",
 		.props = (const struct model_prop[]) {
 			{ "model-id", "Intel Core Processor (Skylake, IBRS)" },
@@ -194,6 +210,7 @@ static const struct model_version skylake_client_versions[] = {
 	},
 	{
 		.version = 3,
+		.qemu = "4.2",
 		.alias = "Skylake-Client-noTSX-IBRS",
 		.props = (const struct model_prop[]) {
 			{ "hle", "off" },
@@ -204,6 +221,7 @@ static const struct model_version skylake_client_versions[] = {
 	},
 	{
 		.version = 4,
+		.qemu = "6.1",
 		.note = "IBRS, XSAVES, no TSX",
 		.props = (const struct model_prop[]) {
 			{ "xsaves", "on" },
@@ -255,9 +273,11 @@ static const char *const skylake_server_features[] = {
 static const struct model_version skylake_server_versions[] = {
 	{
 		.version = 1,
+		.qemu = "2.10",
 	},
 	{
 		.version = 2,
+		.qemu = "2.12",
 		.alias = "Skylake-Server-IBRS",
 		.props = (const struct model_prop[]) {
 			{ "clflushopt", "off" },
@@ -268,6 +288,7 @@ static const struct model_version skylake_server_versions[] = {
 	},
 	{
 		.version = 3,
+		.qemu = "4.2",
 		.alias = "Skylake-Server-noTSX-IBRS",
 		.props = (const struct model_prop[]) {
 			{ "hle", "off" },
@@ -278,11 +299,13 @@ static const struct model_version skylake_server_versions[] = {
 	},
 	{
 		.version = 4,
+		.qemu = "5.1",
 		.note = "IBRS, EPT switching, no TSX",
 		/* QEMU changes only VMX capability MSRs here: same CPUID as before */
 	},
 	{
 		.version = 5,
+		.qemu = "6.1",
 		.note = "IBRS, XSAVES, EPT switching, no TSX",
 		.props = (const struct model_prop[]) {
 			{ "xsaves", "on" },
@@ -336,9 +359,11 @@ static const char *const cascadelake_server_features[] = {
 static const struct model_version cascadelake_server_versions[] = {
 	{
 		.version = 1,
+		.qemu = "3.1",
 	},
 	{
 		.version = 2,
+		.qemu = "4.1",
 		.note = "ARCH_CAPABILITIES",
 		.props = (const struct model_prop[]) {
 			{ "arch-capabilities", "on" },
@@ -352,6 +377,7 @@ static const struct model_version cascadelake_server_versions[] = {
 	},
 	{
 		.version = 3,
+		.qemu = "4.2",
 		.alias = "Cascadelake-Server-noTSX",
 		.note = "ARCH_CAPABILITIES, no TSX",
 		.props = (const struct model_prop[]) {
@@ -362,11 +388,13 @@ static const struct model_version cascadelake_server_versions[] = {
 	},
 	{
 		.version = 4,
+		.qemu = "5.1",
 		.note = "ARCH_CAPABILITIES, EPT switching, no TSX",
 		/* QEMU changes only VMX capability MSRs here: same CPUID as before */
 	},
 	{
 		.version = 5,
+		.qemu = "6.1",
 		.note = "ARCH_CAPABILITIES, EPT switching, XSAVES, no TSX",
 		.props = (const struct model_prop[]) {
 			{ "xsaves", "on" },
@@ -423,9 +451,11 @@ static const char *const icelake_server_features[] = {
 static const struct model_version icelake_server_versions[] = {
 	{
 		.version = 1,
+		.qemu = "3.1",
 	},
 	{
 		.version = 2,
+		.qemu = "4.2",
 		.alias = "Icelake-Server-noTSX",
 		.note = "no TSX",
 		.props = (const struct model_prop[]) {
@@ -436,6 +466,7 @@ static const struct model_version icelake_server_versions[] = {
 	},
 	{
 		.version = 3,
+		.qemu = "5.0",
 		.props = (const struct model_prop[]) {
 			{ "arch-capabilities", "on" },
 			/* IA32_ARCH_CAPABILITIES bits (cpu/msrs.h), as QEMU's v3 */
@@ -450,6 +481,7 @@ static const struct model_version icelake_server_versions[] = {
 	},
 	{
 		.version = 4,
+		.qemu = "5.1",
 		.props = (const struct model_prop[]) {
 			{ "avx512ifma", "on" },
 			{ "fsrm", "on" },
@@ -461,6 +493,7 @@ static const struct model_version icelake_server_versions[] = {
 	},
 	{
 		.version = 5,
+		.qemu = "6.1",
 		.note = "XSAVES",
 		.props = (const struct model_prop[]) {
 			{ "xsaves", "on" },
@@ -469,6 +502,7 @@ static const struct model_version icelake_server_versions[] = {
 	},
 	{
 		.version = 6,
+		.qemu = "7.0",
 		.note = "5-level EPT",
 		/* QEMU changes only VMX capability MSRs here: same CPUID as before */
 	},
@@ -1116,6 +1150,7 @@ static const char *const qemu32_features[] = {
 static const struct model_version qemu32_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.9.1",
 	},
 };
 
@@ -1147,6 +1182,7 @@ static const char *const kvm32_features[] = {
 static const struct model_version kvm32_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.13",
 	},
 };
 
@@ -1177,6 +1213,7 @@ static const char *const i486_features[] = {
 static const struct model_version i486_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.9.1",
 	},
 };
 
@@ -1207,6 +1244,7 @@ static const char *const pentium_features[] = {
 static const struct model_version pentium_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.9.1",
 	},
 };
 
@@ -1238,6 +1276,7 @@ static const char *const pentium2_features[] = {
 static const struct model_version pentium2_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.9.1",
 	},
 };
 
@@ -1269,6 +1308,7 @@ static const char *const pentium3_features[] = {
 static const struct model_version pentium3_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.9.1",
 	},
 };
 
@@ -1302,6 +1342,7 @@ static const char *const coreduo_features[] = {
 static const struct model_version coreduo_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.10",
 	},
 };
 
@@ -1338,6 +1379,7 @@ static const char *const core2duo_features[] = {
 static const struct model_version core2duo_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.10",
 	},
 };
 
@@ -1373,6 +1415,7 @@ static const char *const n270_features[] = {
 static const struct model_version n270_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.10",
 	},
 };
 
@@ -1408,6 +1451,7 @@ static const char *const conroe_features[] = {
 static const struct model_version conroe_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.13",
 	},
 };
 
@@ -1443,6 +1487,7 @@ static const char *const penryn_features[] = {
 static const struct model_version penryn_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.13",
 	},
 };
 
@@ -1478,9 +1523,11 @@ static const char *const nehalem_features[] = {
 static const struct model_version nehalem_versions[] = {
 	{
 		.version = 1,
+		.qemu = "0.13",
 	},
 	{
 		.version = 2,
+		.qemu = "2.12",
 		.alias = "Nehalem-IBRS",
 		.props = (const struct model_prop[]) {
 			{ "model-id", "Intel Core i7 9xx (Nehalem Core i7, IBRS update)" },
@@ -1524,9 +1571,11 @@ static const char *const westmere_features[] = {
 static const struct model_version westmere_versions[] = {
 	{
 		.version = 1,
+		.qemu = "1.1",
 	},
 	{
 		.version = 2,
+		.qemu = "2.12",
 		.alias = "Westmere-IBRS",
 		.props = (const struct model_prop[]) {
 			{ "model-id", "Westmere E56xx/L56xx/X56xx (IBRS update)" },
@@ -1573,9 +1622,11 @@ static const char *const sandybridge_features[] = {
 static const struct model_version sandybridge_versions[] = {
 	{
 		.version = 1,
+		.qemu = "1.1",
 	},
 	{
 		.version = 2,
+		.qemu = "2.12",
 		.alias = "SandyBridge-IBRS",
 		.props = (const struct model_prop[]) {
 			{ "model-id", "Intel Xeon E312xx (Sandy Bridge, IBRS update)" },
@@ -1624,9 +1675,11 @@ static const char *const ivybridge_features[] = {
 static const struct model_version ivybridge_versions[] = {
 	{
 		.version = 1,
+		.qemu = "2.3",
 	},
 	{
 		.version = 2,
+		.qemu = "2.12",
 		.alias = "IvyBridge-IBRS",
 		.props = (const struct model_prop[]) {
 			{ "model-id", "Intel Xeon E3-12xx v2 (Ivy Bridge, IBRS)" },
@@ -1676,9 +1729,11 @@ static const char *const broadwell_features[] = {
 static const struct model_version broadwell_versions[] = {
 	{
 		.version = 1,
+		.qemu = "2.1",
 	},
 	{
 		.version = 2,
+		.qemu = "2.3",
 		.alias = "Broadwell-noTSX",
 		.props = (const struct model_prop[]) {
 			{ "hle", "off" },
@@ -1689,6 +1744,7 @@ static const struct model_version broadwell_versions[] = {
 	},
 	{
 		.version = 3,
+		.qemu = "2.12",
 		.alias = "Broadwell-IBRS",
 		.props = (const struct model_prop[]) {
 			{ "hle", "on" },
@@ -1700,6 +1756,7 @@ static const struct model_version broadwell_versions[] = {
 	},
 	{
 		.version = 4,
+		.qemu = "2.12",
 		.alias = "Broadwell-noTSX-IBRS",
 		.props = (const struct model_prop[]) {
 			{ "hle", "off" },
@@ -1759,9 +1816,11 @@ static const char *const cooperlake_features[] = {
 static const struct model_version cooperlake_versions[] = {
 	{
 		.version = 1,
+		.qemu = "5.0",
 	},
 	{
 		.version = 2,
+		.qemu = "6.1",
 		.note = "XSAVES",
 		.props = (const struct model_prop[]) {
 			{ "xsaves", "on" },
@@ -1813,9 +1872,11 @@ static const char *const denverton_features[] = {
 static const struct model_version denverton_versions[] = {
 	{
 		.version = 1,
+		.qemu = "4.2",
 	},
 	{
 		.version = 2,
+		.qemu = "5.0",
 		.note = "no MPX, no MONITOR",
 		.props = (const struct model_prop[]) {
 			{ "monitor", "off" },
@@ -1825,6 +1886,7 @@ static const struct model_version denverton_versions[] = {
 	},
 	{
 		.version = 3,
+		.qemu = "6.1",
 		.note = "XSAVES, no MPX, no MONITOR",
 		.props = (const struct model_prop[]) {
 			{ "xsaves", "on" },
@@ -1878,9 +1940,11 @@ static const char *const snowridge_features[] = {
 static const struct model_version snowridge_versions[] = {
 	{
 		.version = 1,
+		.qemu = "4.1",
 	},
 	{
 		.version = 2,
+		.qemu = "4.2",
 		.props = (const struct model_prop[]) {
 			{ "model-id", "Intel Atom Processor (Snowridge, no MPX)" },
 			{ "mpx", "off" },
@@ -1889,6 +1953,7 @@ static const struct model_version snowridge_versions[] = {
 	},
 	{
 		.version = 3,
+		.qemu = "6.1",
 		.note = "XSAVES, no MPX",
 		.props = (const struct model_prop[]) {
 			{ "xsaves", "on" },
@@ -1897,6 +1962,7 @@ static const struct model_version snowridge_versions[] = {
 	},
 	{
 		.version = 4,
+		.qemu = "6.2",
 		.note = "no split lock detect, no core-capability",
 		.props = (const struct model_prop[]) {
 			{ "split-lock-detect", "off" },
@@ -1950,6 +2016,7 @@ static const char *const knightsmill_features[] = {
 static const struct model_version knightsmill_versions[] = {
 	{
 		.version = 1,
+		.qemu = "3.0",
 	},
 };
 

@@ -115,7 +115,15 @@ def test_origin_names_the_qemu_release(skyvm, data):
     hosts = os.path.join(data, "hosts")
     gnr = listing(skyvm, "--supported", os.path.join(hosts, "intel-graniterapids.json"))
     assert gnr["host"]["origin"] == "skyvm"
-    assert gnr["Haswell-v1"]["origin"] == "QEMU <= 7.2"
+    # every version names its release, the old ones too (no "<= 7.2" guess)
+    assert all(m["origin"].startswith("QEMU ") and "<" not in m["origin"]
+               for m in gnr.values() if m["base"] not in ("host", "max", "base"))
+    for name, release in (("qemu64-v1", "0.9.1"), ("Conroe-v1", "0.13"), ("Haswell-v1", "1.3"),
+                          ("Haswell-v2", "2.3"), ("Skylake-Server-v2", "2.12"),
+                          ("Cooperlake-v1", "5.0"), ("EPYC-Milan-v1", "6.0"),
+                          ("Icelake-Server-v5", "6.1"), ("Snowridge-v4", "6.2"),
+                          ("Icelake-Server-v6", "7.0")):
+        assert gnr[name]["origin"] == "QEMU " + release, name
     assert gnr["SapphireRapids-v1"]["origin"] == "QEMU 8.0"
     assert gnr["SapphireRapids-v3"]["origin"] == "QEMU 9.2"
     assert gnr["GraniteRapids-v1"]["origin"] == "QEMU 8.1"
@@ -143,3 +151,8 @@ def test_origin_names_the_qemu_release(skyvm, data):
     assert r.stdout.splitlines()[0].split()[:5] == ["MODEL", "ALIASES", "RUNS", "HERE", "ORIGIN"]
     row = next(line for line in r.stdout.splitlines() if line.startswith("GraniteRapids-v2 "))
     assert " yes " in row and " QEMU 9.2 " in row
+    # the ORIGIN column keeps its width with the oldest releases ("QEMU 0.9.1")
+    header = r.stdout.splitlines()[0]
+    col = header.index("ORIGIN")
+    row = next(line for line in r.stdout.splitlines() if line.startswith("qemu64-v1 "))
+    assert row[col:].startswith("QEMU 0.9.1 ") and row[col - 1] == " "

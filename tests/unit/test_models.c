@@ -555,6 +555,107 @@ static void test_list_names_stay_put(void **state)
 			assert_string_not_equal(a[i].name, a[k].name);
 }
 
+/*
+ * The QEMU release that introduced each version (`cpu list`'s ORIGIN; the
+ * rule is in models_intel.c): v1 the model's release, a version QEMU named
+ * before its "-vN" names (an alias, e.g. Haswell-noTSX) that name's release,
+ * any other version the release that added it.  Pinned from QEMU's history
+ * (the commit that added each definition, the first release containing it),
+ * not read from skyvm's tables.
+ */
+static const struct {
+	const char *name;
+	const char *release;
+} origins[] = {
+	{ "qemu64-v1", "0.9.1" },         /* "added -cpu option for x86", 2007-11 */
+	{ "pentium3-v1", "0.9.1" },       /* the same commit */
+	{ "kvm64-v1", "0.12" },           /* "introduce kvm64 CPU", 2009-08 */
+	{ "Conroe-v1", "0.13" },          /* "Add cpu model configuration support", 2010-02 */
+	{ "Opteron_G3-v1", "0.13" },      /* the same commit */
+	{ "Westmere-v1", "1.1" },         /* "add Westmere as a qemu cpu model", 2012-02 */
+	{ "Haswell-v1", "1.3" },          /* "target-i386: Add Haswell CPU model", 2012-11 */
+	{ "Haswell-v2", "2.3" },          /* Haswell-noTSX, 2015-03 */
+	{ "IvyBridge-v1", "2.3" },        /* committed 2014-12, merged after 2.2.0 */
+	{ "Skylake-Server-v2", "2.12" },  /* "Add new -IBRS versions of Intel CPU models", 2018-01 */
+	{ "EPYC-v1", "2.11" },            /* "Add new EPYC CPU model", 2017-09 */
+	{ "Snowridge-v1", "4.1" },        /* 2019-07, in 4.1's freeze */
+	{ "Skylake-Client-v3", "4.2" },   /* the -noTSX versions, 2019-11 */
+	{ "Cooperlake-v1", "5.0" },       /* "Add new CPU model Cooperlake", 2019-12 */
+	{ "EPYC-Rome-v1", "5.0" },        /* "Add 2nd Generation AMD EPYC processors", 2020-03 */
+	{ "EPYC-Milan-v1", "6.0" },       /* "Add the support for AMD EPYC 3rd generation", 2021-02 */
+	{ "Icelake-Server-v5", "6.1" },   /* "Add CPU model versions supporting 'xsaves'", 2021-05 */
+	{ "Dhyana-v2", "6.1" },           /* the same commit */
+	{ "Snowridge-v4", "6.2" },        /* "Remove split lock detect in Snowridge", 2021-08 */
+	{ "Icelake-Server-v6", "7.0" },   /* 5-level EPT */
+	{ "SapphireRapids-v1", "8.0" },
+};
+
+/* QEMU's feature releases, in order ("0.9.1": the first with -cpu models). */
+static const char *const qemu_releases[] = {
+	"0.9.1", "0.10", "0.11", "0.12", "0.13", "0.14", "0.15",
+	"1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7",
+	"2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8", "2.9", "2.10", "2.11", "2.12",
+	"3.0", "3.1", "4.0", "4.1", "4.2", "5.0", "5.1", "5.2", "6.0", "6.1", "6.2",
+	"7.0", "7.1", "7.2", "8.0", "8.1", "8.2", "9.0", "9.1", "9.2", "10.0", "10.1", "10.2", "11.0",
+};
+
+/* The index of origin "QEMU x.y" in qemu_releases, or -1. */
+static int release_index(const char *origin)
+{
+	if (strncmp(origin, "QEMU ", 5))
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(qemu_releases); i++)
+		if (!strcmp(origin + 5, qemu_releases[i]))
+			return (int)i;
+	return -1;
+}
+
+static void test_every_version_has_its_release(void **state)
+{
+	static struct cpu_model_info m[256];
+	size_t n = cpu_model_list(m, ARRAY_SIZE(m));
+	int v4_1 = release_index("QEMU 4.1");
+	size_t pinned = 0;
+
+	assert_true(v4_1 > 0);
+	for (size_t i = 0; i < n; i++) {
+		int r = release_index(m[i].origin);
+
+		if (m[i].version == 0) {
+			assert_string_equal(m[i].origin, "skyvm");
+			continue;
+		}
+		/* a real QEMU release, never a guess ("<= 7.2") or a missing one ("?") */
+		if (r < 0)
+			fail_msg("%s: origin '%s' is no QEMU release", m[i].name, m[i].origin);
+		/* a version is never older than the one before it */
+		if (m[i].version > 1) {
+			assert_string_equal(m[i - 1].base_name, m[i].base_name);
+			if (r < release_index(m[i - 1].origin))
+				fail_msg("%s (%s) older than %s (%s)", m[i].name, m[i].origin,
+					 m[i - 1].name, m[i - 1].origin);
+		}
+		/* without a pre-4.1 alias, a later version is a "-vN" name: 4.1 or newer */
+		if (m[i].version > 1 && !m[i].alias && r < v4_1)
+			fail_msg("%s: %s, but QEMU's versioned names date from 4.1", m[i].name,
+				 m[i].origin);
+	}
+	for (size_t k = 0; k < ARRAY_SIZE(origins); k++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "QEMU %s", origins[k].release);
+		assert_true(release_index(want) >= 0);
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(m[i].name, origins[k].name))
+				continue;
+			if (strcmp(m[i].origin, want))
+				fail_msg("%s: %s, not %s", m[i].name, m[i].origin, want);
+			pinned++;
+		}
+	}
+	assert_int_equal(pinned, ARRAY_SIZE(origins));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -567,6 +668,7 @@ int main(void)
 		cmocka_unit_test(test_special_models),
 		cmocka_unit_test(test_unknown_models),
 		cmocka_unit_test(test_list_is_consistent),
+		cmocka_unit_test(test_every_version_has_its_release),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
