@@ -13,6 +13,7 @@ See docs/nested-testing.md for what this can and cannot tell.
 import atexit
 import bisect
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -58,6 +59,8 @@ signal.pause()
 # Multi-threaded TCG: each guest CPU on its own host thread.  thread=single would avoid
 # the livelock below too, but Linux guests of skyvm then stall with an RCU CPU stall.
 TCG_THREAD = os.environ.get("SKYVM_NESTED_TCG_THREAD", "multi")
+# A soft lockup the guest's kernel reports for this long (s) means it is stuck for good.
+LOCKUP_S = 60
 # No single run waits longer than this (seconds) for its answer, whatever its caller's
 # timeout: a stuck run is diagnosed, killed and reported instead of stalling the suite.
 MAX_RUN = float(os.environ.get("SKYVM_NESTED_MAX_RUN", "600"))
@@ -171,6 +174,7 @@ class NestedGuest:
         self.wedged = False  # a run found the guest itself stuck (no PONG)
         self._reset_log_size, self._reset_log_tf = -1, False
         self._status_asked = 0.0
+        self._console_pos = 0  # how far _console_lockup() has read the console
 
     # ------------------------------------------------------------------ life cycle
 
@@ -203,6 +207,7 @@ class NestedGuest:
         self.done = {}
         self._reset_log_size, self._reset_log_tf = -1, False
         self._status_asked = time.monotonic()
+        self._console_pos = 0
         _install_cleanup()
         _LIVE.add(self)
         # Under /tmp, not build/: unix socket paths are limited to 108 bytes.
@@ -389,12 +394,37 @@ class NestedGuest:
         if now - self._status_asked < 5:
             return None
         self._status_asked = now
+        lockup = self._console_lockup()
+        if lockup:
+            return f"is stuck: its kernel reports {lockup}"
         try:
             status = self._monitor("info status")
         except OSError:
             return None
         if "shutdown" in status:
             return "shut down or reset itself (a panic, a reboot): QEMU stopped it"
+        return None
+
+    def _console_lockup(self):
+        """A soft lockup of LOCKUP_S or more that the guest's kernel reported since the
+        last look, or None.  Its watchdog reports one CPU stuck in the kernel every ~26 s
+        (22 s, 48 s, 74 s, ...).  Twice under QEMU 7.2's TCG a CPU stayed stuck for good
+        (600 s, until the run's limit; the other CPU waiting in smp_call_function for it);
+        seeing it here ends the run after ~75 s and the test runs again on a fresh guest.
+        A shorter lockup under load passes."""
+        try:
+            with open(self.console, "rb") as f:
+                f.seek(self._console_pos)
+                text = f.read()
+        except OSError:
+            return None
+        # whole lines only: a line still being written is read next time
+        text = text[:text.rfind(b"\n") + 1]
+        self._console_pos += len(text)
+        for m in re.finditer(rb"soft lockup - (CPU#\d+) stuck for (\d+)s! \[([^\]]*)\]", text):
+            if int(m.group(2)) >= LOCKUP_S:
+                return (f"a soft lockup of {m.group(1).decode()} for {int(m.group(2))} s "
+                        f"(task {m.group(3).decode(errors='replace')})")
         return None
 
     def _logs(self):
