@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "cpu/custom.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 
 #include "util/err.h"
 #include "util/file.h"
+#include "util/json.h"
 #include "util/text.h"
 
 int cpu_bitmap_parse(const char *text, uint32_t *set, uint32_t *clear)
@@ -44,29 +44,10 @@ int cpu_bitmap_parse(const char *text, uint32_t *set, uint32_t *clear)
 /* A hex string ("0x7"), a decimal string, or a JSON integer, as 32 bits. */
 static int json_u32(const json_t *v, uint32_t *out)
 {
-	unsigned long long n;
-	const char *s;
-	char *end;
+	uint64_t n;
 
-	if (json_is_integer(v)) {
-		json_int_t i = json_integer_value(v);
-
-		if (i < 0 || i > UINT32_MAX)
-			return err_set("%" JSON_INTEGER_FORMAT " does not fit in 32 bits", i);
-		*out = (uint32_t)i;
-		return 0;
-	}
-	if (!json_is_string(v))
-		return err_set("expected a number or a string like \"0x7\"");
-	s = json_string_value(v);
-	errno = 0;
-	if (!*s || *s == '-' || *s == '+' || *s == ' ')
-		return err_set("'%s' is not a number", s);
-	n = strtoull(s, &end, 0);
-	if (errno || *end)
-		return err_set("'%s' is not a number", s);
-	if (n > UINT32_MAX)
-		return err_set("'%s' does not fit in 32 bits", s);
+	if (json_read_uint(v, 32, &n) < 0)
+		return -1;
 	*out = (uint32_t)n;
 	return 0;
 }

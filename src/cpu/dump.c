@@ -5,8 +5,6 @@
  */
 #include "cpu/dump.h"
 
-#include <errno.h>
-#include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,59 +13,22 @@
 #include "fleet/firecracker.h"
 #include "util/err.h"
 #include "util/file.h"
+#include "util/json.h"
 #include "util/text.h"
 
 #define DUMP_FORMAT "skyvm-cpuid-dump"
 #define DUMP_VERSION 1
 
-/* "0x1f", "31" or a JSON integer, as a 32-bit value. */
+/* A 32-bit number (util/json.h: "0x1f", "31" or a JSON integer); errors name `where`. */
 static int parse_u32(const json_t *v, const char *where, uint32_t *out)
 {
-	const char *s;
-	char *end;
-	unsigned long long n;
+	uint64_t n;
 
-	if (json_is_integer(v)) {
-		json_int_t i = json_integer_value(v);
-
-		if (i < 0 || i > UINT32_MAX)
-			return err_set("%s: %" JSON_INTEGER_FORMAT " is not a 32-bit value", where,
-				       i);
-		*out = (uint32_t)i;
-		return 0;
+	if (json_read_uint(v, 32, &n) < 0) {
+		err_wrap("%s", where);
+		return -1;
 	}
-	if (!json_is_string(v))
-		return err_set("%s: expected a hex string like \"0x0000001f\"", where);
-	s = json_string_value(v);
-	errno = 0;
-	if (!*s || *s == '-' || *s == '+' || *s == ' ')
-		return err_set("%s: '%s' is not a number", where, s);
-	n = strtoull(s, &end, 0);
-	if (errno || *end)
-		return err_set("%s: '%s' is not a number", where, s);
-	if (n > UINT32_MAX)
-		return err_set("%s: '%s' does not fit in 32 bits", where, s);
 	*out = (uint32_t)n;
-	return 0;
-}
-
-/* A 64-bit MSR value: a hex string like "0x000000000000002b" (or a decimal one). */
-static int parse_u64(const json_t *v, const char *where, uint64_t *out)
-{
-	const char *s;
-	char *end;
-	unsigned long long n;
-
-	if (!json_is_string(v))
-		return err_set("%s: expected a hex string like \"0x000000000000002b\"", where);
-	s = json_string_value(v);
-	errno = 0;
-	if (!*s || *s == '-' || *s == '+' || *s == ' ')
-		return err_set("%s: '%s' is not a number", where, s);
-	n = strtoull(s, &end, 0);
-	if (errno || *end)
-		return err_set("%s: '%s' is not a 64-bit number", where, s);
-	*out = n;
 	return 0;
 }
 
@@ -98,8 +59,8 @@ static int parse_msrs(const json_t *msrs, struct cpuid_table *out)
 		if (parse_u32(json_object_get(jm, "index"), where, &index) < 0)
 			return -1;
 		snprintf(where, sizeof(where), "feature_msrs[%zu].value", i);
-		if (parse_u64(json_object_get(jm, "value"), where, &value) < 0)
-			return -1;
+		if (json_read_uint(json_object_get(jm, "value"), 64, &value) < 0)
+			return err_wrap("%s", where);
 		if (cpu_msr_get(out, index, &seen))
 			return err_set("feature_msrs[%zu]: MSR 0x%x appears twice", i, index);
 		if (cpu_msr_put(out, index, value) < 0)

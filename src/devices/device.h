@@ -139,7 +139,11 @@ struct device {
 	 * device).
 	 */
 	void (*acpi_aml)(const struct device *d, struct aml *body, struct aml *scope);
-	/* Text this device adds to a Linux command line ("virtio_mmio.device=..."). */
+	/*
+	 * Text that describes this device on a Linux command line
+	 * ("virtio_mmio.device=..."), for a kernel that does not read the DSDT:
+	 * machine_cmdline() adds it only when the command line has acpi=off.
+	 */
 	int (*cmdline)(const struct device *d, char *buf, size_t size);
 	bool realized;
 	void *state;

@@ -2,6 +2,7 @@
 /* Device classes, the machine's device list, the resource allocator, the buses. */
 #include "devices/machine.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,9 +376,50 @@ void machine_acpi_devices(const struct machine *m, struct acpi_device *devs,
 	cfg->ndevs = n;
 }
 
+bool linux_cmdline_acpi_off(const char *cmdline)
+{
+	bool off = false;
+	const char *p = cmdline;
+
+	while (p && *p) {
+		char word[16];
+		size_t n = 0;
+		bool quoted = false, fits = true;
+
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		/* one word as Linux's next_arg() splits them: spaces inside quotes stay */
+		for (; *p && (quoted || !isspace((unsigned char)*p)); p++) {
+			if (*p == '"') {
+				quoted = !quoted;
+				continue;
+			}
+			if (n + 1 < sizeof(word))
+				word[n++] = *p;
+			else
+				fits = false;
+		}
+		word[n] = '\0';
+		if (!fits)
+			continue;
+		if (!strcmp(word, "--"))
+			break;
+		if (!strcmp(word, "acpi=off"))
+			off = true;
+		else if (!strcmp(word, "acpi=force"))
+			off = false;
+	}
+	return off;
+}
+
 int machine_cmdline(const struct machine *m, char *buf, size_t size)
 {
 	size_t len = strnlen(buf, size);
+
+	if (!linux_cmdline_acpi_off(buf))
+		return 0;
 
 	for (unsigned i = 0; i < m->n; i++) {
 		const struct device *d = m->dev[i];

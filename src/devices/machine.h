@@ -121,7 +121,22 @@ bool machine_needs_irqchip(const struct machine *m);
  */
 void machine_acpi_devices(const struct machine *m, struct acpi_device *devs,
 			  struct acpi_config *cfg);
-/* Append every device's command-line text to buf (space separated). 0 or -1. */
+/*
+ * Does the Linux command line `cmdline` switch ACPI off?  Linux's
+ * early_param "acpi" (arch/x86/kernel/acpi/boot.c): acpi=off disables ACPI,
+ * acpi=force enables it again, the last of them wins; words after "--" are
+ * init's, not the kernel's.
+ */
+bool linux_cmdline_acpi_off(const char *cmdline);
+/*
+ * Append every device's command-line text to the Linux command line in buf
+ * (space separated) when that command line switches ACPI off, and nothing
+ * otherwise.  The devices are always in the DSDT (machine_acpi_devices()):
+ * a kernel reading it binds each virtio-mmio device from there, and a
+ * second description of the same window (virtio_mmio.device=) only fails
+ * to claim it again ("can't request region", -EBUSY).  As QEMU's microvm,
+ * which adds virtio_mmio.device= only to a machine without ACPI.  0 or -1.
+ */
 int machine_cmdline(const struct machine *m, char *buf, size_t size);
 int machine_realize(struct machine *m, const struct device_host *h);
 void machine_reset(struct machine *m);

@@ -7,10 +7,12 @@
  *
  *   - an MMIO window (VIRTIO_MMIO_SIZE bytes, at a 4 KiB-aligned address the
  *     allocator picks from 0xD0000000) and a GSI of its own;
- *   - described to Linux both ways: a DSDT device with _HID "LNRO0005",
- *     Memory32Fixed and an edge, active-high Interrupt, and
- *     virtio_mmio.device=<size>@<base>:<gsi> on the kernel command line
- *     (Linux claims each window once; whichever comes second is refused);
+ *   - described to Linux once: a DSDT device with _HID "LNRO0005",
+ *     Memory32Fixed and an edge, active-high Interrupt; only when the
+ *     kernel command line switches ACPI off (acpi=off) does
+ *     virtio_mmio.device=<size>@<base>:<gsi> describe it instead
+ *     (machine_cmdline(): Linux claims each window once and refuses a
+ *     second description with "can't request region");
  *   - interrupts through an irqfd (edge: Linux's handler reads and acks
  *     InterruptStatus each time);
  *   - queue notifications through an ioeventfd per queue (datamatch on the

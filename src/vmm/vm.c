@@ -319,7 +319,10 @@ static int load_image(struct vm *vm, unsigned *apic_ids)
 	int r = -1;
 
 	machine_acpi_devices(&vm->machine, acpi_devs, &acpi);
-	/* What the devices add to a kernel's command line (virtio_mmio.device=...). */
+	/*
+	 * What the devices add to a kernel's command line (virtio_mmio.device=...):
+	 * only with acpi=off in it; otherwise the DSDT alone describes them.
+	 */
 	if (c->kernel_path) {
 		cmdline = calloc(1, LAYOUT_CMDLINE_MAX);
 		if (!cmdline)

@@ -140,7 +140,7 @@ def test_disk_option_errors(skyvm, image, tmp_path, args, code, needle):
 
 def test_two_disks_get_their_own_windows(kvm, skyvm, image, tmp_path):
     """The hostile driver scans the windows: with two disks it finds the first,
-    at the allocator's first window; -v shows the virtio_mmio.device= items."""
+    at the allocator's first window."""
     second = tmp_path / "second.img"
     second.write_bytes(b"\0" * 4096)
     r = skyvm("run", "--guest", "virtiohostile", "--disk", image, "--disk", f"{second},ro",

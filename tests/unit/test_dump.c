@@ -16,6 +16,7 @@
 
 #include "cpu/dump.h"
 #include "cpu/features.h"
+#include "cpu/msrs.h"
 #include "cpu/xsave.h"
 #include "util/err.h"
 
@@ -153,6 +154,55 @@ static void test_bad_dumps(void **state)
 	expect_bad("", "");
 }
 
+
+#define MSR(index, value) \
+	", \"feature_msrs\": [{\"index\": " index ", \"value\": " value "}]}"
+
+/*
+ * The edges of each field's width, one reader for all of them (util/json.h):
+ * the largest value is taken, one more is refused naming the key and the
+ * width, and a sign or white space is no number.
+ */
+static void test_number_boundaries(void **state)
+{
+	const struct kvm_cpuid_entry2 *e;
+	uint64_t v;
+
+	(void)state;
+	write_file(HEAD "{\"leaf\": \"0x0\", \"eax\": \"0xffffffff\", \"ebx\": 4294967295, "
+		   "\"ecx\": \"0\", \"edx\": \"0\"}]"
+		   MSR("\"0x10a\"", "\"0xffffffffffffffff\""));
+	if (cpuid_dump_load(path, &a, &meta) < 0)
+		fail_msg("%s", err_msg());
+	unlink(path);
+	e = cpuid_find(&a, 0, 0);
+	assert_non_null(e);
+	assert_int_equal(e->eax, 0xffffffffu);
+	assert_int_equal(e->ebx, 0xffffffffu);
+	assert_true(cpu_msr_get(&a, 0x10a, &v));
+	assert_true(v == UINT64_MAX);
+
+	expect_bad(HEAD "{\"leaf\": \"0x0\", \"eax\": \"0x1\", \"ebx\": 4294967296, "
+		   "\"ecx\": \"0\", \"edx\": \"0\"}]}",
+		   "entries[0].ebx: 4294967296 does not fit in 32 bits");
+	expect_bad(HEAD "{\"leaf\": \"0x0\", \"eax\": \"0x1\", \"ebx\": -1, "
+		   "\"ecx\": \"0\", \"edx\": \"0\"}]}",
+		   "entries[0].ebx: -1 is negative");
+	expect_bad(HEAD E0 "]" MSR("\"0x100000000\"", "\"0x0\""),
+		   "feature_msrs[0].index: '0x100000000' does not fit in 32 bits");
+	expect_bad(HEAD E0 "]" MSR("\"0x10a\"", "\"0x10000000000000000\""),
+		   "feature_msrs[0].value: '0x10000000000000000' does not fit in 64 bits");
+	expect_bad(HEAD E0 "]" MSR("\"0x10a\"", "\"-1\""),
+		   "feature_msrs[0].value: '-1' is not a number");
+	expect_bad(HEAD E0 "]" MSR("\"0x10a\"", "\"\\t5\""),
+		   "feature_msrs[0].value: '\\x095' is not a number");
+	expect_bad(HEAD E0 "]" MSR("\"0x10a\"", "\"0x\""),
+		   "feature_msrs[0].value: '0x' is not a number");
+	expect_bad(HEAD E0 "], \"feature_msrs\": [{\"value\": \"0x0\"}]}",
+		   "feature_msrs[0].index: missing");
+	expect_bad(HEAD E0 "]" MSR("\"0x10a\"", "true"),
+		   "feature_msrs[0].value: expected a number or a string like \"0x1f\"");
+}
 
 /* A dump of leaf 0 and `more` (entries, each with its leading comma). */
 static int load_entries(const char *more)
@@ -313,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_firecracker_detected),
 		cmocka_unit_test(test_bad_dumps),
+		cmocka_unit_test(test_number_boundaries),
 		cmocka_unit_test(test_subleaf_rule_matches_lookup),
 		cmocka_unit_test(test_xsave_sizes_from_a_dump_do_not_wrap),
 		cmocka_unit_test(test_oversized_dump_is_refused),

@@ -148,6 +148,36 @@ static void test_fixed_gsi_conflict(void **state)
 	machine_free(&m);
 }
 
+/* Linux's reading of acpi= (arch/x86/kernel/acpi/boot.c parse_acpi): the last off/force wins. */
+static void test_cmdline_acpi_off(void **state)
+{
+	static const struct {
+		const char *cmdline;
+		bool off;
+	} cases[] = {
+		{ "", false },
+		{ "console=ttyS0", false },
+		{ "acpi=off", true },
+		{ "console=ttyS0 acpi=off panic=-1", true },
+		{ "  acpi=off\t", true },
+		{ "\"acpi=off\"", true },
+		{ "acpi=off acpi=force", false },
+		{ "acpi=force acpi=off", true },
+		{ "acpi=noirq", false },           /* interrupt routing only: the DSDT is read */
+		{ "acpi=offx", false },
+		{ "xacpi=off", false },
+		{ "pci=noacpi", false },
+		{ "foo=\"bar acpi=off\"", false }, /* inside another option's value */
+		{ "console=ttyS0 -- acpi=off", false }, /* init's argument, not the kernel's */
+		{ "acpi=off -- acpi=force", true },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (linux_cmdline_acpi_off(cases[i].cmdline) != cases[i].off)
+			fail_msg("'%s': expected ACPI %s", cases[i].cmdline,
+				 cases[i].off ? "off" : "on");
+}
+
 static void test_cmdline_and_bus(void **state)
 {
 	struct machine m;
@@ -160,9 +190,15 @@ static void test_cmdline_and_bus(void **state)
 	assert_non_null(machine_add(&m, "tdev", NULL, NULL));
 	assert_non_null(machine_add(&m, "tdev", NULL, "cmd"));
 	assert_int_equal(machine_allocate(&m), 0);
+	/* ACPI on (the DSDT describes the devices): nothing added */
 	assert_int_equal(machine_cmdline(&m, buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "console=ttyS0 tdev.device=0xd0000000@5 tdev.device=0xd0002000@7");
-	buf[0] = '\0';
+	assert_string_equal(buf, "console=ttyS0");
+	/* ACPI off: the command line is the only description */
+	snprintf(buf, sizeof(buf), "console=ttyS0 acpi=off");
+	assert_int_equal(machine_cmdline(&m, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "console=ttyS0 acpi=off tdev.device=0xd0000000@5 "
+				 "tdev.device=0xd0002000@7");
+	snprintf(buf, sizeof(buf), "acpi=off");
 	assert_int_equal(machine_cmdline(&m, buf, 20), -1); /* no room: an error, not a cut */
 
 	assert_int_equal(machine_realize(&m, &h), 0);
@@ -464,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_allocator_runs_out_clearly),
 		cmocka_unit_test(test_overlapping_ports_are_refused),
 		cmocka_unit_test(test_fixed_gsi_conflict),
+		cmocka_unit_test(test_cmdline_acpi_off),
 		cmocka_unit_test(test_cmdline_and_bus),
 		cmocka_unit_test(test_unclaimed_accesses_are_summarised_once),
 		cmocka_unit_test(test_guest_ports_follow_the_guest),
